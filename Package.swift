@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-accounting-auth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "AuthCore", targets: ["AuthCore"]),
+        .library(name: "AuthTesting", targets: ["AuthTesting"]),
+        .library(name: "ProfitAuth", targets: ["ProfitAuth"]),
+        .library(name: "ProfixOAuth", targets: ["ProfixOAuth"]),
+        .library(name: "EconomicAuth", targets: ["EconomicAuth"]),
+        .executable(name: "accounting-auth", targets: ["accounting-auth"]),
+    ],
+    targets: [
+        .target(name: "AuthCore"),
+        .target(name: "AuthTesting", dependencies: ["AuthCore", "ProfitAuth", "ProfixOAuth", "EconomicAuth"]),
+        .target(name: "ProfitAuth", dependencies: ["AuthCore"]),
+        .target(name: "ProfixOAuth", dependencies: ["AuthCore"]),
+        .target(name: "EconomicAuth", dependencies: ["AuthCore"]),
+        .executableTarget(
+            name: "accounting-auth",
+            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth"]
+        ),
+        // A helper process for the multi-process FileTokenStore tests; not a product.
+        .executableTarget(name: "store-hammer", dependencies: ["AuthCore"], path: "Tests/StoreHammer"),
+        .target(name: "TestSupport", dependencies: ["AuthCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport"]),
+        .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "TestSupport"]),
+        .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "TestSupport"]),
+        .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "TestSupport"]),
+    ]
+)
+
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,148 @@
+public import Foundation
+
+/// Bounded exponential backoff with jitter for transient failures.
+///
+/// A failure is transient when no response came (``AuthError/isTransient``), or the response is
+/// a 5xx other than 501, or a 429. `Retry-After` (seconds or an HTTP date) is honoured up to
+/// ``maximumRetryAfter``; a longer wait is not slept through but reported as
+/// ``AuthError/Code/rateLimited`` with ``AuthError/retryAfter`` set.
+///
+/// Time is injected: tests pass a ``sleep`` that records delays instead of waiting, and a
+/// ``random`` source that makes jitter predictable.
+///
+/// ```swift
+/// let policy = RetryPolicy.exponential(maxAttempts: 3)
+/// let response = try await policy.run { try await transport.send(request) }
+/// ```
+public struct RetryPolicy: Sendable {
+    /// Attempts in all, the first included (1 means no retry).
+    public var maxAttempts: Int
+    /// The delay before the second attempt; later delays grow by ``multiplier``.
+    public var baseDelay: Duration
+    /// The largest delay between two attempts.
+    public var maxDelay: Duration
+    /// The growth factor between delays. Default 2.
+    public var multiplier: Double
+    /// The share of each delay that is randomised (0 = none, 1 = "full jitter"). Default 0.5.
+    public var jitter: Double
+    /// The longest `Retry-After` the policy waits for; longer ones end the retries. Default 60 s.
+    public var maximumRetryAfter: Duration
+    /// Sleeps; defaults to `Task.sleep`.
+    public var sleep: @Sendable (Duration) async throws -> Void
+    /// Returns a number in `0..<1` for jitter.
+    public var random: @Sendable () -> Double
+    /// The current time, for `Retry-After` dates.
+    public var now: @Sendable () -> Date
+    /// Receives ``AuthEvent/transientRetry(provider:attempt:delay:code:)`` events.
+    public var observer: AuthEventObserver?
+    /// The provider name used in events.
+    public var providerName: String?
+
+    /// Creates a policy.
+    public init(
+        maxAttempts: Int = 3,
+        baseDelay: Duration = .milliseconds(200),
+        maxDelay: Duration = .seconds(5),
+        multiplier: Double = 2,
+        jitter: Double = 0.5,
+        maximumRetryAfter: Duration = .seconds(60),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        now: @escaping @Sendable () -> Date = { Date() },
+        observer: AuthEventObserver? = nil,
+        providerName: String? = nil
+    ) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.multiplier = max(1, multiplier)
+        self.jitter = min(1, max(0, jitter))
+        self.maximumRetryAfter = maximumRetryAfter
+        self.sleep = sleep
+        self.random = random
+        self.now = now
+        self.observer = observer
+        self.providerName = providerName
+    }
+
+    /// No retries: one attempt.
+    public static var none: RetryPolicy { RetryPolicy(maxAttempts: 1) }
+
+    /// Exponential backoff with the default delays.
+    public static func exponential(maxAttempts: Int) -> RetryPolicy { RetryPolicy(maxAttempts: maxAttempts) }
+
+    /// The delay before attempt `attempt + 1`, where `attempt` counts from 1, before jitter is
+    /// applied with `randomValue`.
+    public func delay(afterAttempt attempt: Int, randomValue: Double) -> Duration {
+        let exponent = Double(max(0, attempt - 1))
+        let raw = baseDelay.timeInterval * pow(multiplier, exponent)
+        let capped = min(raw, maxDelay.timeInterval)
+        let jittered = capped * (1 - jitter) + capped * jitter * min(max(randomValue, 0), 1)
+        return .seconds(jittered)
+    }
+
+    /// Whether a response is worth retrying.
+    public static func isTransient(_ response: HTTPResponse) -> Bool {
+        response.status == 429 || (response.status >= 500 && response.status != 501 && response.status <= 599)
+    }
+
+    /// Runs `operation`, retrying transient failures.
+    ///
+    /// The last transient response is returned as it is when attempts run out, so the caller can
+    /// map it to its own error; a thrown transient error is rethrown after the last attempt.
+    ///
+    /// - Throws: the operation's error; ``AuthError/Code/rateLimited`` when `Retry-After` asks for a
+    ///   longer wait than ``maximumRetryAfter``; ``AuthError/Code/cancelled`` when the task is cancelled.
+    public func run(_ operation: () async throws -> HTTPResponse) async throws -> HTTPResponse {
+        var attempt = 1
+        while true {
+            let delay: Duration
+            let code: AuthError.Code
+            do {
+                let response = try await operation()
+                guard Self.isTransient(response), attempt < maxAttempts else { return response }
+                if let retryAfter = Self.retryAfter(in: response, now: now()) {
+                    if retryAfter > maximumRetryAfter {
+                        throw AuthError(.rateLimited, provider: providerName, status: response.status,
+                                        message: "the service asked to wait longer than the retry policy allows",
+                                        retryAfter: retryAfter)
+                    }
+                    delay = retryAfter
+                } else {
+                    delay = self.delay(afterAttempt: attempt, randomValue: random())
+                }
+                code = response.status == 429 ? .rateLimited : .serviceUnavailable
+            } catch let error as AuthError where error.isTransient && error.code != .rateLimited && attempt < maxAttempts {
+                delay = self.delay(afterAttempt: attempt, randomValue: random())
+                code = error.code
+            }
+            observer?.receive(.transientRetry(provider: providerName, attempt: attempt, delay: delay, code: code))
+            do {
+                try await sleep(delay)
+            } catch {
+                throw AuthError(.cancelled, provider: providerName, message: "cancelled while waiting to retry")
+            }
+            attempt += 1
+        }
+    }
+
+    /// Reads `Retry-After` (delta seconds or an HTTP date) from a response.
+    public static func retryAfter(in response: HTTPResponse, now: Date) -> Duration? {
+        guard let value = response.headers[.retryAfter]?.trimmingWhitespace(), !value.isEmpty else { return nil }
+        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .seconds(max(0, date.timeIntervalSince(now)))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    package var timeInterval: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,53 @@
+public import Foundation
+
+/// The rule that decides where credentials may be sent.
+///
+/// Credentials go only to `https` URLs, or to `http` URLs whose host is loopback
+/// (`localhost`, `127.0.0.0/8`, `::1`) so tests and local sandboxes work. Everything else is
+/// refused with ``AuthError/Code/insecureURL`` before a byte is sent.
+public enum SecureURLPolicy {
+    /// Throws unless `url` may carry credentials.
+    ///
+    /// - Throws: ``AuthError`` with code ``AuthError/Code/insecureURL``.
+    public static func check(_ url: URL, provider: String? = nil) throws(AuthError) {
+        guard allows(url) else { throw AuthError.insecureURL(URLDescription(url), provider: provider) }
+    }
+
+    /// Whether `url` may carry credentials.
+    public static func allows(_ url: URL) -> Bool {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else { return false }
+        switch scheme {
+        case "https": return true
+        case "http": return isLoopback(host: host)
+        default: return false
+        }
+    }
+
+    /// Whether `host` names this machine: `localhost`, an IPv4 address in `127.0.0.0/8`, or `::1`.
+    public static func isLoopback(host rawHost: String) -> Bool {
+        var host = rawHost.lowercased()
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" || host == "localhost." { return true }
+        if host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return false }
+        var values: [Int] = []
+        for octet in octets {
+            guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy(\.isASCII), let value = Int(octet), (0...255).contains(value) else {
+                return false
+            }
+            values.append(value)
+        }
+        return values[0] == 127
+    }
+}
+
+extension URLDescription {
+    /// Reduces `url` to scheme, host, port and path; query, fragment and user info are dropped.
+    public init(_ url: URL) {
+        var text = (url.scheme ?? "?") + "://" + (url.host ?? "")
+        if let port = url.port { text += ":\(port)" }
+        text += url.path
+        self.text = text
+    }
+}
