@@ -1,0 +1,150 @@
+public import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// SOAP 1.1 envelopes: building requests with escaped values and reading responses and faults.
+///
+/// ```swift
+/// let body = SOAPMessage.envelope(
+///     operation: "GenerateOTP", namespace: "urn:Afas.Profit.Services",
+///     parameters: [("userId", user), ("apiKey", key.revealed)]
+/// )
+/// let request = SOAPMessage.request(url: endpoint, action: "urn:Afas.Profit.Services/GenerateOTP", envelope: body)
+/// let reply = try SOAPMessage(parsing: response.body)
+/// if let fault = reply.fault { ... }
+/// let result = reply.text(of: "GenerateOTPResult")
+/// ```
+public struct SOAPMessage: Sendable {
+    /// A SOAP fault.
+    public struct Fault: Sendable, Equatable {
+        /// `faultcode`, when present.
+        public var code: String?
+        /// `faultstring`, when present.
+        public var message: String?
+        /// The text of `detail`, when present.
+        public var detail: String?
+
+        /// Whether any of the fault's texts contains `text`.
+        public func mentions(_ text: String) -> Bool {
+            [code, message, detail].contains { $0?.contains(text) == true }
+        }
+    }
+
+    /// The fault, when the response is one.
+    public let fault: Fault?
+    private let texts: [String: String]
+
+    /// The text of the first element with local name `name` (namespace prefix ignored).
+    public func text(of name: String) -> String? { texts[name] }
+
+    /// Parses a SOAP response.
+    ///
+    /// Documents with a DTD are refused (no entity expansion), as is anything over `maxBytes`.
+    ///
+    /// - Throws: ``AuthError`` with ``AuthError/Code/malformedResponse`` when the bytes are not a
+    ///   SOAP envelope.
+    public init(parsing data: Data, maxBytes: Int = 4 << 20) throws(AuthError) {
+        guard data.count <= maxBytes else {
+            throw AuthError(.responseTooLarge, message: "the SOAP response is larger than \(maxBytes) bytes")
+        }
+        let head = String(decoding: data.prefix(4096), as: UTF8.self)
+        if head.range(of: "<!DOCTYPE", options: .caseInsensitive) != nil || head.range(of: "<!ENTITY", options: .caseInsensitive) != nil {
+            throw AuthError(.malformedResponse, message: "the SOAP response declares a DTD, which is not accepted")
+        }
+        let collector = Collector()
+        let parser = XMLParser(data: data)
+        parser.shouldProcessNamespaces = false
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = collector
+        guard parser.parse(), collector.sawEnvelope else {
+            throw AuthError(.malformedResponse, message: "the response is not a SOAP envelope")
+        }
+        self.texts = collector.texts
+        if collector.sawFault {
+            self.fault = Fault(code: collector.texts["faultcode"], message: collector.texts["faultstring"], detail: collector.texts["detail"])
+        } else {
+            self.fault = nil
+        }
+    }
+
+    /// Escapes text for an XML element or attribute value: `&`, `<`, `>`, `"`, `'`; characters XML
+    /// cannot carry (most control characters) are dropped.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// A SOAP 1.1 envelope calling `operation` in `namespace` with escaped `parameters`.
+    public static func envelope(operation: String, namespace: String, parameters: [(String, String)]) -> Data {
+        var xml = #"<?xml version="1.0" encoding="utf-8"?>"#
+        xml += #"<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">"#
+        xml += "<soap:Body><\(operation) xmlns=\"\(escape(namespace))\">"
+        for (name, value) in parameters {
+            xml += "<\(name)>\(escape(value))</\(name)>"
+        }
+        xml += "</\(operation)></soap:Body></soap:Envelope>"
+        return Data(xml.utf8)
+    }
+
+    /// A `POST` of `envelope` with `Content-Type: text/xml; charset=utf-8` and `SOAPAction: "<action>"`.
+    public static func request(url: URL, action: String, envelope: Data, headers: HTTPHeaders = [:]) -> HTTPRequest {
+        var headers = headers
+        headers[.contentType] = "text/xml; charset=utf-8"
+        headers[.soapAction] = "\"\(action)\""
+        return HTTPRequest(method: .post, url: url, headers: headers, body: envelope)
+    }
+
+    private final class Collector: NSObject, XMLParserDelegate {
+        var texts: [String: String] = [:]
+        var sawEnvelope = false
+        var sawFault = false
+        private var stack: [String] = []
+        private var buffers: [String] = []
+
+        static func localName(_ name: String) -> String {
+            name.split(separator: ":").last.map(String.init) ?? name
+        }
+
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            let local = Self.localName(elementName)
+            if local == "Envelope" { sawEnvelope = true }
+            if local == "Fault" { sawFault = true }
+            stack.append(local)
+            buffers.append("")
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            guard !buffers.isEmpty else { return }
+            buffers[buffers.count - 1] += string
+        }
+
+        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+            guard !buffers.isEmpty else { return }
+            buffers[buffers.count - 1] += String(decoding: CDATABlock, as: UTF8.self)
+        }
+
+        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+            guard let local = stack.popLast(), let text = buffers.popLast() else { return }
+            if texts[local] == nil { texts[local] = text }
+            // Text of children also counts toward the parent (for `detail`).
+            if !buffers.isEmpty, local != "Envelope", local != "Body" {
+                buffers[buffers.count - 1] += text
+            }
+        }
+    }
+}
