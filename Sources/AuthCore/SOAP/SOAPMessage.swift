@@ -57,7 +57,7 @@ public struct SOAPMessage: Sendable {
         parser.shouldProcessNamespaces = false
         parser.shouldResolveExternalEntities = false
         parser.delegate = collector
-        guard parser.parse(), collector.sawEnvelope else {
+        guard parser.parse(), collector.sawEnvelope, collector.closedEnvelope else {
             throw AuthError(.malformedResponse, message: "the response is not a SOAP envelope")
         }
         self.texts = collector.texts
@@ -113,6 +113,7 @@ public struct SOAPMessage: Sendable {
         var texts: [String: String] = [:]
         var sawEnvelope = false
         var sawFault = false
+        var closedEnvelope = false
         private var stack: [String] = []
         private var buffers: [String] = []
 
@@ -140,6 +141,7 @@ public struct SOAPMessage: Sendable {
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
             guard let local = stack.popLast(), let text = buffers.popLast() else { return }
+            if local == "Envelope", stack.isEmpty { closedEnvelope = true }
             if texts[local] == nil { texts[local] = text }
             // Text of children also counts toward the parent (for `detail`).
             if !buffers.isEmpty, local != "Envelope", local != "Body" {

@@ -71,14 +71,14 @@ public struct RetryPolicy: Sendable {
     /// Exponential backoff with the default delays.
     public static func exponential(maxAttempts: Int) -> RetryPolicy { RetryPolicy(maxAttempts: maxAttempts) }
 
-    /// The delay before attempt `attempt + 1`, where `attempt` counts from 1, before jitter is
-    /// applied with `randomValue`.
+    /// The delay before attempt `attempt + 1` (`attempt` counts from 1), with the jittered share
+    /// scaled by `randomValue` (in `0...1`); rounded to whole microseconds.
     public func delay(afterAttempt attempt: Int, randomValue: Double) -> Duration {
         let exponent = Double(max(0, attempt - 1))
         let raw = baseDelay.timeInterval * pow(multiplier, exponent)
         let capped = min(raw, maxDelay.timeInterval)
         let jittered = capped * (1 - jitter) + capped * jitter * min(max(randomValue, 0), 1)
-        return .seconds(jittered)
+        return .microseconds(Int64((jittered * 1_000_000).rounded()))
     }
 
     /// Whether a response is worth retrying.

@@ -1,0 +1,51 @@
+import AuthCore
+import AuthTesting
+import Foundation
+import Testing
+
+@Suite struct MockTransportTests {
+    let url = URL(string: "https://api.example.com/x")!
+
+    @Test func scriptThenHandlerThenError() async throws {
+        let mock = MockTransport(responses: [.json(201, "{}")])
+        mock.enqueue(failure: AuthError(.timeout))
+        #expect(try await mock.send(HTTPRequest(url: url)).status == 201)
+        let error = await #expect(throws: AuthError.self) { try await mock.send(HTTPRequest(url: self.url)) }
+        #expect(error?.code == .timeout)
+        let empty = await #expect(throws: AuthError.self) { try await mock.send(HTTPRequest(url: self.url)) }
+        #expect(empty?.code == .transportFailure)
+        #expect(mock.requestCount == 3)
+        #expect(mock.remainingReplies == 0)
+    }
+
+    @Test func recordsEveryRequestUnderConcurrency() async throws {
+        let mock = MockTransport { request in .json(200, request.headers["X-N"] ?? "") }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<500 {
+                group.addTask {
+                    let response = try await mock.send(HTTPRequest(url: self.url, headers: ["X-N": String(i)]))
+                    return Int(response.text) ?? -1
+                }
+            }
+            var seen = Set<Int>()
+            for try await value in group { seen.insert(value) }
+            #expect(seen == Set(0..<500))
+        }
+        #expect(mock.requestCount == 500)
+        #expect(Set(mock.requests.compactMap { $0.headers["X-N"] }).count == 500)
+    }
+
+    @Test func latencyDelaysTheAnswer() async throws {
+        let mock = MockTransport(latency: .milliseconds(20)) { _ in .json(200, "{}") }
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try await mock.send(HTTPRequest(url: url))
+        #expect(clock.now - start >= .milliseconds(20))
+    }
+
+    @Test func cannedMocks() async throws {
+        #expect(try await MockTransport.ok(json: "{}").send(HTTPRequest(url: url)).status == 200)
+        let error = await #expect(throws: AuthError.self) { try await MockTransport.failing(.connectionFailed).send(HTTPRequest(url: self.url)) }
+        #expect(error?.code == .connectionFailed)
+    }
+}

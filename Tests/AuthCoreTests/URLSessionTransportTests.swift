@@ -1,0 +1,127 @@
+import AuthCore
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct URLSessionTransportTests {
+    @Test func getRoundTripsHeaders() async throws {
+        let server = try LoopbackHTTPServer { request in
+            .text(200, "hello \(request.headers["X-Echo"] ?? "?")", headers: [("X-Reply", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+        }
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        let url = server.baseURL.appendingPathComponent("greet")
+        let response = try await transport.send(HTTPRequest(url: url, headers: ["X-Echo": "world", "Authorization": "Bearer abc"]))
+        #expect(response.status == 200)
+        #expect(response.text == "hello world")
+        #expect(response.headers["x-reply"] == "yes")
+        let cookies = response.headers.values(for: .setCookie).joined(separator: ",")
+        #expect(cookies.contains("a=1") && cookies.contains("b=2"))
+        let received = try #require(server.requests.first)
+        #expect(received.method == "GET")
+        #expect(received.target == "/greet")
+        #expect(received.headers[.authorization] == "Bearer abc")
+    }
+
+    @Test func postSendsTheBody() async throws {
+        let server = try LoopbackHTTPServer { request in
+            LoopbackHTTPServer.Response(status: 201, headers: [("Content-Type", "application/json")], body: request.body)
+        }
+        defer { server.stop() }
+        let transport = URLSessionTransport()
+        let body = Data(#"{"userId":"DavidB","n":[1,2,3]}"#.utf8)
+        let request = HTTPRequest(method: .post, url: server.baseURL.appendingPathComponent("OtpRequest"),
+                                  headers: [.contentType: "application/json"], body: body)
+        let response = try await transport.send(request)
+        #expect(response.status == 201)
+        #expect(response.body == body)
+        #expect(server.requests.first?.method == "POST")
+        #expect(server.requests.first?.headers[.contentType] == "application/json")
+    }
+
+    @Test func connectionRefusedIsTyped() async throws {
+        // Take a free port, then close the server so nothing listens there.
+        let server = try LoopbackHTTPServer { _ in .text(200, "") }
+        let url = server.baseURL
+        server.stop()
+        let transport = URLSessionTransport()
+        let error = await #expect(throws: AuthError.self) { try await transport.send(HTTPRequest(url: url)) }
+        #expect(error?.code == .connectionFailed)
+    }
+
+    @Test func crossHostRedirectIsNotFollowedAndLeaksNothing() async throws {
+        let target = try LoopbackHTTPServer { _ in .text(200, "you should not be here") }
+        defer { target.stop() }
+        // Same machine, other host name and port: a different origin.
+        let elsewhere = "http://localhost:\(target.port)/collect"
+        let origin = try LoopbackHTTPServer { _ in .text(302, "moved", headers: [("Location", elsewhere)]) }
+        defer { origin.stop() }
+        let transport = URLSessionTransport()
+        let response = try await transport.send(HTTPRequest(url: origin.baseURL.appendingPathComponent("start"),
+                                                            headers: [.authorization: "Bearer must-not-travel"]))
+        #expect(response.status == 302)
+        #expect(response.headers[.location] == elsewhere)
+        #expect(origin.requests.count == 1)
+        #expect(target.requests.allSatisfy { $0.headers[.authorization] == nil })
+        #expect(target.requests.isEmpty)
+    }
+
+    @Test func sameOriginRedirectIsFollowed() async throws {
+        let server = try LoopbackHTTPServer { request in
+            request.target == "/old" ? .text(301, "", headers: [("Location", "/new")]) : .text(200, "new place")
+        }
+        defer { server.stop() }
+        let response = try await URLSessionTransport().send(HTTPRequest(url: server.baseURL.appendingPathComponent("old")))
+        #expect(response.status == 200)
+        #expect(response.text == "new place")
+
+        var configuration = URLSessionTransport.Configuration()
+        configuration.redirects = .none
+        let strict = try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL.appendingPathComponent("old")))
+        #expect(strict.status == 301)
+    }
+
+    @Test func bodyCapIsEnforced() async throws {
+        let big = Data(repeating: UInt8(ascii: "x"), count: 200_000)
+        let server = try LoopbackHTTPServer { _ in LoopbackHTTPServer.Response(status: 200, body: big) }
+        defer { server.stop() }
+        var configuration = URLSessionTransport.Configuration()
+        configuration.maxResponseBytes = 10_000
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+        }
+        #expect(error?.code == .responseTooLarge)
+        configuration.maxResponseBytes = 300_000
+        let response = try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+        #expect(response.body.count == big.count)
+    }
+
+    @Test func timeoutIsTyped() async throws {
+        let server = try LoopbackHTTPServer { _ in
+            Thread.sleep(forTimeInterval: 1.5)
+            return .text(200, "late")
+        }
+        defer { server.stop() }
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: .milliseconds(300)))
+        }
+        #expect(error?.code == .timeout)
+    }
+
+    @Test func headerInjectionIsRefusedBeforeSending() async throws {
+        let server = try LoopbackHTTPServer { _ in .text(200, "") }
+        defer { server.stop() }
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, headers: ["X-A": "b\r\nX-Injected: 1"]))
+        }
+        #expect(error?.code == .invalidRequest)
+        #expect(server.requests.isEmpty)
+    }
+
+    @Test func unknownHostIsADNSFailure() async throws {
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport().send(HTTPRequest(url: URL(string: "https://no-such-host.invalid/")!, timeout: .seconds(5)))
+        }
+        #expect(error?.code == .dnsFailure || error?.code == .connectionFailed)
+    }
+}
