@@ -16,6 +16,7 @@ import Darwin
 /// - Every operation holds an advisory lock (`flock` on `.lock` in the folder): several processes
 ///   may share the folder without interleaving or losing writes. Waiting for the lock never blocks
 ///   a Swift concurrency thread; it polls with a short back-off, up to ``Configuration/lockTimeout``.
+/// - Temporary files left by a process that died mid-save are removed when a store opens.
 /// - A file that cannot be decoded is reported as ``AuthError/Code/storeCorrupt`` and left as it
 ///   is for inspection; it is never silently replaced by a load.
 ///
@@ -44,6 +45,20 @@ public final class FileTokenStore: TokenStore {
         self.directory = directory.standardizedFileURL
         self.configuration = configuration
         try Self.ensureDirectory(self.directory.path)
+        removeAbandonedTemporaryFiles()
+    }
+
+    /// Removes temporary files left by processes that died mid-save (they may hold a credential).
+    private func removeAbandonedTemporaryFiles() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names {
+            guard let marker = name.range(of: ".tmp-") else { continue }
+            let pidText = name[marker.upperBound...].prefix { $0 != "-" }
+            guard let pid = Int32(pidText), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(directory.appendingPathComponent(name).path)
+            }
+        }
     }
 
     public func load(_ key: TokenKey) async throws -> StoredCredential? {
