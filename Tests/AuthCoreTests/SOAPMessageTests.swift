@@ -46,6 +46,15 @@ import Testing
         #expect(error?.code == .malformedResponse)
     }
 
+    /// Found by the SOAPResponse fuzz target: Foundation's XMLParser crashed on this input.
+    @Test func invalidUTF8InElementNamesIsRefusedNotACrash() {
+        var bytes = Array("<?xml version=\"1.0\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><".utf8)
+        bytes.append(0xF5)
+        bytes += Array("aultcode>x</faultcode></soap:Fault></soap:Body></soap:Envelope>".utf8)
+        let error = #expect(throws: AuthError.self) { try SOAPMessage(parsing: Data(bytes)) }
+        #expect(error?.code == .malformedResponse)
+    }
+
     @Test func requestCarriesSOAPAction() throws {
         let request = SOAPMessage.request(url: try #require(URL(string: "https://x.example/s.asmx")), action: "urn:A/B", envelope: Data())
         #expect(request.headers[.soapAction] == "\"urn:A/B\"")

@@ -1,7 +1,4 @@
 public import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// SOAP 1.1 envelopes: building requests with escaped values and reading responses and faults.
 ///
@@ -40,7 +37,8 @@ public struct SOAPMessage: Sendable {
 
     /// Parses a SOAP response.
     ///
-    /// Documents with a DTD are refused (no entity expansion), as is anything over `maxBytes`.
+    /// Documents with a DTD are refused (no entity expansion), as are bytes that are not UTF-8 and
+    /// anything over `maxBytes`.
     ///
     /// - Throws: ``AuthError`` with ``AuthError/Code/malformedResponse`` when the bytes are not a
     ///   SOAP envelope.
@@ -48,21 +46,30 @@ public struct SOAPMessage: Sendable {
         guard data.count <= maxBytes else {
             throw AuthError(.responseTooLarge, message: "the SOAP response is larger than \(maxBytes) bytes")
         }
-        let head = String(decoding: data.prefix(4096), as: UTF8.self)
-        if head.range(of: "<!DOCTYPE", options: .caseInsensitive) != nil || head.range(of: "<!ENTITY", options: .caseInsensitive) != nil {
-            throw AuthError(.malformedResponse, message: "the SOAP response declares a DTD, which is not accepted")
+        // Invalid UTF-8 is refused up front (Foundation's XMLParser crashed on it; see XMLScanner).
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw AuthError(.malformedResponse, message: "the SOAP response is not valid UTF-8")
         }
-        let collector = Collector()
-        let parser = XMLParser(data: data)
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = collector
-        guard parser.parse(), collector.sawEnvelope, collector.closedEnvelope else {
+        let elements: [XMLScanner.Element]
+        do {
+            elements = try XMLScanner.elements(in: Array(data))
+        } catch {
+            throw AuthError(.malformedResponse, message: "the response is not well-formed XML without a DTD")
+        }
+        guard let root = elements.last, root.depth == 0, root.localName == "Envelope" else {
             throw AuthError(.malformedResponse, message: "the response is not a SOAP envelope")
         }
-        self.texts = collector.texts
-        if collector.sawFault {
-            self.fault = Fault(code: collector.texts["faultcode"], message: collector.texts["faultstring"], detail: collector.texts["detail"])
+        var texts: [String: String] = [:]
+        var sawFault = false
+        // Elements come in end-tag order; keep the first of each name in document order of start,
+        // which for the flat SOAP bodies read here is the first that ends.
+        for element in elements {
+            if texts[element.localName] == nil { texts[element.localName] = element.text }
+            if element.localName == "Fault" { sawFault = true }
+        }
+        self.texts = texts
+        if sawFault {
+            self.fault = Fault(code: texts["faultcode"], message: texts["faultstring"], detail: texts["detail"])
         } else {
             self.fault = nil
         }
@@ -107,46 +114,5 @@ public struct SOAPMessage: Sendable {
         headers[.contentType] = "text/xml; charset=utf-8"
         headers[.soapAction] = "\"\(action)\""
         return HTTPRequest(method: .post, url: url, headers: headers, body: envelope)
-    }
-
-    private final class Collector: NSObject, XMLParserDelegate {
-        var texts: [String: String] = [:]
-        var sawEnvelope = false
-        var sawFault = false
-        var closedEnvelope = false
-        private var stack: [String] = []
-        private var buffers: [String] = []
-
-        static func localName(_ name: String) -> String {
-            name.split(separator: ":").last.map(String.init) ?? name
-        }
-
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-            let local = Self.localName(elementName)
-            if local == "Envelope" { sawEnvelope = true }
-            if local == "Fault" { sawFault = true }
-            stack.append(local)
-            buffers.append("")
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            guard !buffers.isEmpty else { return }
-            buffers[buffers.count - 1] += string
-        }
-
-        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-            guard !buffers.isEmpty else { return }
-            buffers[buffers.count - 1] += String(decoding: CDATABlock, as: UTF8.self)
-        }
-
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-            guard let local = stack.popLast(), let text = buffers.popLast() else { return }
-            if local == "Envelope", stack.isEmpty { closedEnvelope = true }
-            if texts[local] == nil { texts[local] = text }
-            // Text of children also counts toward the parent (for `detail`).
-            if !buffers.isEmpty, local != "Envelope", local != "Body" {
-                buffers[buffers.count - 1] += text
-            }
-        }
     }
 }
