@@ -1,6 +1,5 @@
 public import AuthCore
 import Foundation
-import Synchronization
 
 /// Wraps any transport and breaks it on purpose: dropped connections, delays, timeouts, error
 /// statuses, truncated bodies, HTML error pages, duplicated headers, OAuth errors inside a 200.
@@ -35,7 +34,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
 
     /// The wrapped transport.
     public let base: Base
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let probability: Double
     private let randomFaults: [Fault]
     private let randomMatches: @Sendable (HTTPRequest) -> Bool
@@ -55,7 +54,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     public init(base: Base, seed: UInt64, probability: Double, faults: [Fault] = Fault.catalogue,
                 when matches: @escaping @Sendable (HTTPRequest) -> Bool = { _ in true }) {
         self.base = base
-        self.state = Mutex(State(generator: SplitMix64(seed: seed)))
+        self.state = Locked(State(generator: SplitMix64(seed: seed)))
         self.probability = probability
         self.randomFaults = faults
         self.randomMatches = matches

@@ -1,6 +1,5 @@
 public import AuthCore
 import Foundation
-import Synchronization
 
 /// An ``HTTPTransport`` for unit tests: it records every request and answers from a script.
 ///
@@ -33,7 +32,7 @@ public final class MockTransport: HTTPTransport {
         var script: [Reply] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let handler: (@Sendable (HTTPRequest) async throws -> HTTPResponse)?
     private let latency: Duration?
 

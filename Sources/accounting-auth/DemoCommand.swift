@@ -1,7 +1,6 @@
 import AuthCore
 import AuthTesting
 import Foundation
-import Synchronization
 
 /// `accounting-auth demo`: every flow against the built-in sandboxes.
 enum DemoCommand {
@@ -54,13 +53,13 @@ enum DemoCommand {
         }
 
         console.step("AuthorizingTransport: a rejected token is refreshed once and the request retried")
-        let current = Mutex("token-1")
+        let current = Locked("token-1")
         let service = MockTransport { request in
             let expected = "Bearer " + current.withLock { $0 }
             return request.headers[.authorization] == expected ? .json(200, #"{"ok":true}"#) : .json(401, #"{"error":"expired"}"#)
         }
         let provider = RotatingDemoProvider()
-        let events = Mutex<[AuthEvent]>([])
+        let events = Locked<[AuthEvent]>([])
         let client = AuthorizingTransport(
             base: service, provider: provider, providerName: "demo",
             observer: AuthEventObserver { event in events.withLock { $0.append(event) } }

@@ -41,7 +41,7 @@ public final class LoopbackHTTPServer: Sendable {
     /// The port the server listens on.
     public let port: UInt16
     private let listener: Int32
-    private let log = Mutex<[Request]>([])
+    private let log = Locked<[Request]>([])
     private let stopped = Atomic<Bool>(false)
 
     /// The base URL, `http://127.0.0.1:<port>`.

@@ -1,8 +1,8 @@
-import Synchronization
+import AuthCore
 
 /// A thread-safe list that closures in tests append to.
 public final class Recorder<Element: Sendable>: Sendable {
-    private let storage = Mutex<[Element]>([])
+    private let storage = Locked<[Element]>([])
 
     public init() {}
 

@@ -1,15 +1,14 @@
-import Synchronization
 
 /// A ``TokenStore`` that keeps credentials in memory for the life of the process.
 ///
 /// For tests, short-lived tools, and apps that persist credentials themselves by observing
 /// their provider.
 public final class InMemoryTokenStore: TokenStore {
-    private let credentials: Mutex<[TokenKey: StoredCredential]>
+    private let credentials: Locked<[TokenKey: StoredCredential]>
 
     /// Creates a store, optionally with credentials already in it.
     public init(_ initial: [TokenKey: StoredCredential] = [:]) {
-        credentials = Mutex(initial)
+        credentials = Locked(initial)
     }
 
     public func load(_ key: TokenKey) async throws -> StoredCredential? {

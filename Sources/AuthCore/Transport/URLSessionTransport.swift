@@ -2,7 +2,6 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
 
 /// An ``HTTPTransport`` built on Foundation's `URLSession`, with no dependencies.
 ///
@@ -138,7 +137,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
         var failure: AuthError?
     }
 
-    private let pending = Mutex<[Int: Pending]>([:])
+    private let pending = Locked<[Int: Pending]>([:])
     private let redirects: URLSessionTransport.RedirectPolicy
 
     init(redirects: URLSessionTransport.RedirectPolicy) {

@@ -1,0 +1,54 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A value behind a lock, shared by reference.
+///
+/// Normal builds use `Synchronization.Mutex`. Builds with `-D AUTH_TSAN_LOCKS` (the Thread
+/// Sanitizer run in `.ci/run`) use a `pthread_mutex_t` instead, because ThreadSanitizer sees
+/// through pthread mutexes but not through `Mutex` on Linux (the standard library is not
+/// instrumented, so every access under a `Mutex` would be reported as a race).
+package final class Locked<Value: Sendable>: Sendable {
+    #if AUTH_TSAN_LOCKS
+    // Safe: `value` is read and written only while `mutex` is held.
+    private nonisolated(unsafe) var value: Value
+    private nonisolated(unsafe) let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    package init(_ value: Value) {
+        self.value = value
+        self.mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+    #else
+    private let mutex: Mutex<Value>
+
+    package init(_ value: Value) {
+        self.mutex = Mutex(value)
+    }
+
+    package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+        let outcome: Swift.Result<Result, Failure> = mutex.withLock { value in
+            do throws(Failure) {
+                return .success(try body(&value))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+    #endif
+}
