@@ -1,0 +1,210 @@
+public import AuthCore
+public import Foundation
+import Synchronization
+
+/// Adds e-conomic's token headers to REST requests for one agreement.
+///
+/// Every request gets `X-AppSecretToken`, `X-AgreementGrantToken` and, unless the caller set one,
+/// `Content-Type: application/json`. The tokens never expire, so there is nothing to refresh:
+/// the header values are kept in a lock-protected snapshot that ``authorize(_:)`` reads without
+/// hopping onto the actor; the actor only serialises state changes (a new grant, a rejection).
+///
+/// A 401 means the grant was revoked or a token is wrong (e-conomic does not tell which): it
+/// becomes ``AuthError/Code/revoked`` and the provider remembers it (``isRejected``). A 403 means
+/// the grant's role does not cover the resource: ``AuthError/Code/forbidden``. Neither is retried.
+///
+/// ### Use
+/// ```swift
+/// let provider = try EconomicTokenProvider(credentials: credentials, transport: URLSessionTransport())
+/// let agreement = try await provider.validate()            // GET /self
+/// let response = try await provider.send(.get, path: "customers?pagesize=10")
+/// ```
+///
+/// Or put it under ``AuthorizingTransport`` with any concrete transport.
+///
+/// ### Test with the sandbox
+/// `EconomicSandbox` in `AuthTesting` answers `/self`, `/customers`, the grant page and SOAP
+/// like the real service; pass it as the transport.
+public actor EconomicTokenProvider: CredentialProvider {
+    /// Options for the provider.
+    public struct Configuration: Sendable {
+        /// The REST base URL. Default ``EconomicEndpoints/restBaseURL``.
+        public var restBaseURL: URL = EconomicEndpoints.restBaseURL
+        /// The largest response body ``validate()`` parses. Default 1 MiB.
+        public var maxResponseBytes: Int = 1 << 20
+        /// Creates the default configuration.
+        public init() {}
+    }
+
+    struct Snapshot: Sendable {
+        var appSecretToken: String
+        var agreementGrantToken: String
+        var generation: Int
+        var isRejected: Bool
+        var agreementNumber: Int?
+    }
+
+    /// The configuration.
+    public nonisolated let configuration: Configuration
+    private nonisolated let transport: any HTTPTransport
+    private nonisolated let observer: AuthEventObserver?
+    private nonisolated let snapshot: Mutex<Snapshot>
+
+    /// Creates a provider for one agreement.
+    ///
+    /// - Parameters:
+    ///   - credentials: The app secret and the agreement's grant.
+    ///   - transport: Sends the requests of ``validate()`` and ``send(_:)``.
+    ///   - configuration: The base URL and limits.
+    ///   - observer: Receives ``AuthEvent/credentialRevoked(provider:)``.
+    /// - Throws: ``AuthError/Code/invalidCredentialFormat`` for an empty token or one holding
+    ///   whitespace; ``AuthError/Code/insecureURL`` for a base URL that may not carry credentials.
+    public init(
+        credentials: EconomicCredentials,
+        transport: any HTTPTransport,
+        configuration: Configuration = .init(),
+        observer: AuthEventObserver? = nil
+    ) throws(AuthError) {
+        try credentials.validate()
+        try SecureURLPolicy.check(configuration.restBaseURL, provider: EconomicEndpoints.providerName)
+        self.configuration = configuration
+        self.transport = transport
+        self.observer = observer
+        self.snapshot = Mutex(Snapshot(
+            appSecretToken: credentials.appSecretToken.revealed,
+            agreementGrantToken: credentials.agreementGrantToken.revealed,
+            generation: 0, isRejected: false, agreementNumber: nil
+        ))
+    }
+
+    /// Whether the service rejected the current grant with 401 (revoked or wrong tokens).
+    ///
+    /// Requests are still sent (the service decides); replace the grant with
+    /// ``replaceGrant(_:)`` after the customer grants access again.
+    public nonisolated var isRejected: Bool { snapshot.withLock { $0.isRejected } }
+
+    /// The agreement number learnt from the last successful ``validate()``, if any.
+    public nonisolated var agreementNumber: Int? { snapshot.withLock { $0.agreementNumber } }
+
+    /// The current credentials.
+    public nonisolated var credentials: EconomicCredentials {
+        snapshot.withLock { EconomicCredentials(appSecretToken: Secret($0.appSecretToken), agreementGrantToken: Secret($0.agreementGrantToken)) }
+    }
+
+    /// Returns `request` with the two token headers and a JSON content type.
+    ///
+    /// - Throws: ``AuthError/Code/insecureURL`` when the URL may not carry credentials.
+    public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
+        try SecureURLPolicy.check(request.url, provider: EconomicEndpoints.providerName)
+        let current = snapshot.withLock { ($0.appSecretToken, $0.agreementGrantToken) }
+        var request = request
+        request.headers[.economicAppSecretToken] = current.0
+        request.headers[.economicAgreementGrantToken] = current.1
+        if request.headers[.contentType] == nil {
+            request.headers[.contentType] = "application/json"
+        }
+        return request
+    }
+
+    /// Turns a 401 into ``AuthError/Code/revoked`` and a 403 into ``AuthError/Code/forbidden``
+    /// (with the server's message and `logId`); e-conomic has no refresh, so it never recovers.
+    public func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
+        if response.status == 401 {
+            markRejected(generation: nil)
+        }
+        throw EconomicErrorBody.error(for: response)
+    }
+
+    /// Replaces the agreement grant (after the customer granted access again) and clears
+    /// ``isRejected``.
+    ///
+    /// - Throws: ``AuthError/Code/invalidCredentialFormat`` for a malformed token; the old grant
+    ///   is kept.
+    public func replaceGrant(_ grant: Secret) throws(AuthError) {
+        try EconomicCredentials.validate(grant, name: "AgreementGrantToken")
+        snapshot.withLock { state in
+            state.agreementGrantToken = grant.revealed
+            state.generation += 1
+            state.isRejected = false
+            state.agreementNumber = nil
+        }
+    }
+
+    /// Calls `GET /self` and returns the agreement the tokens open.
+    ///
+    /// - Returns: The agreement; its number is also kept in ``agreementNumber``.
+    /// - Throws: ``AuthError/Code/revoked`` (401), ``AuthError/Code/forbidden`` (403),
+    ///   ``AuthError/Code/rateLimited`` (429, with ``AuthError/retryAfter``),
+    ///   ``AuthError/Code/serviceUnavailable`` (5xx), ``AuthError/Code/malformedResponse`` (not
+    ///   JSON, an HTML page), ``AuthError/Code/responseTooLarge``, or a transport error.
+    public func validate() async throws -> EconomicAgreement {
+        let generation = snapshot.withLock { $0.generation }
+        let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: "self")
+        let request = try await authorize(HTTPRequest(url: url, headers: [.accept: "application/json"]))
+        let response = try await transport.send(request)
+        // Re-check after the await: a new grant may have arrived meanwhile.
+        guard response.isSuccess else {
+            if response.status == 401 { markRejected(generation: generation) }
+            throw EconomicErrorBody.error(for: response)
+        }
+        let agreement = try Self.decodeAgreement(response, maxBytes: configuration.maxResponseBytes)
+        snapshot.withLock { state in
+            guard state.generation == generation else { return }
+            state.isRejected = false
+            state.agreementNumber = agreement.agreementNumber
+        }
+        return agreement
+    }
+
+    /// Sends a REST request with the tokens; a 401 or 403 becomes a typed error.
+    ///
+    /// - Returns: The response, whatever its other status.
+    /// - Throws: ``AuthError/Code/revoked`` (401), ``AuthError/Code/forbidden`` (403),
+    ///   ``AuthError/Code/insecureURL``, or a transport error.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let generation = snapshot.withLock { $0.generation }
+        let authorized = try await authorize(request)
+        let response = try await transport.send(authorized)
+        if response.status == 401 || response.status == 403 {
+            if response.status == 401 { markRejected(generation: generation) }
+            throw EconomicErrorBody.error(for: response)
+        }
+        return response
+    }
+
+    /// Sends `method` to `path` (relative to the REST base; it may carry a query) with an
+    /// optional JSON body.
+    ///
+    /// - Throws: as ``send(_:)``, and ``AuthError/Code/invalidRequest`` for a path that does not
+    ///   form a URL.
+    public func send(_ method: HTTPRequest.Method, path: String, json body: Data? = nil) async throws -> HTTPResponse {
+        let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: path)
+        return try await send(HTTPRequest(method: method, url: url, headers: [.accept: "application/json"], body: body))
+    }
+
+    private func markRejected(generation: Int?) {
+        let changed = snapshot.withLock { state -> Bool in
+            if let generation, generation != state.generation { return false }
+            defer { state.isRejected = true }
+            return !state.isRejected
+        }
+        if changed { observer?.receive(.credentialRevoked(provider: EconomicEndpoints.providerName)) }
+    }
+
+    static func decodeAgreement(_ response: HTTPResponse, maxBytes: Int) throws(AuthError) -> EconomicAgreement {
+        guard response.body.count <= maxBytes else {
+            throw AuthError(.responseTooLarge, provider: EconomicEndpoints.providerName, status: response.status, message: "the /self response is larger than \(maxBytes) bytes")
+        }
+        guard !response.looksLikeHTML else {
+            throw AuthError.malformedResponse("/self answered with an HTML page", provider: EconomicEndpoints.providerName, status: response.status)
+        }
+        guard response.hasJSONContentType else {
+            throw AuthError.malformedResponse("/self answered with content type \(response.headers[.contentType] ?? "none"), not JSON", provider: EconomicEndpoints.providerName, status: response.status)
+        }
+        do {
+            return try JSONDecoder().decode(EconomicAgreement.self, from: response.body)
+        } catch {
+            throw AuthError.malformedResponse("/self did not answer with a JSON object", provider: EconomicEndpoints.providerName, status: response.status)
+        }
+    }
+}

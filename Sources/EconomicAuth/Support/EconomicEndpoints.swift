@@ -1,0 +1,52 @@
+public import AuthCore
+public import Foundation
+
+/// The public addresses of e-conomic's services.
+///
+/// Every provider, session and grant request takes its URLs from its `Configuration`, which
+/// defaults to these values; change them to talk to a test server or an ``EconomicSandbox``
+/// served elsewhere.
+public enum EconomicEndpoints {
+    /// The provider name used in errors, events and token-store keys: `"economic"`.
+    public static let providerName = "economic"
+
+    /// The legacy REST API: `https://restapi.e-conomic.com`.
+    public static let restBaseURL = literal("https://restapi.e-conomic.com")
+
+    /// The newer OpenAPI families (same token headers): `https://apis.e-conomic.com`.
+    public static let openAPIBaseURL = literal("https://apis.e-conomic.com")
+
+    /// The SOAP web service: `https://api.e-conomic.com/secure/api1/EconomicWebService.asmx`.
+    public static let soapURL = literal("https://api.e-conomic.com/secure/api1/EconomicWebService.asmx")
+
+    /// The page an agreement administrator opens to grant an app access:
+    /// `https://secure.e-conomic.com/secure/api1/requestaccess.aspx`.
+    public static let requestAccessURL = literal("https://secure.e-conomic.com/secure/api1/requestaccess.aspx")
+
+    /// The SOAP namespace, `http://e-conomic.com`; SOAP actions are `http://e-conomic.com/<Operation>`.
+    public static let soapNamespace = "http://e-conomic.com"
+
+    /// Builds a URL from a constant that is known to parse; the fallback is never reached.
+    static func literal(_ text: String) -> URL {
+        URL(string: text) ?? URL(fileURLWithPath: "/")
+    }
+
+    /// `base` joined with a relative `path` (which may carry a query), with exactly one `/` between.
+    static func url(_ base: URL, appending path: String) throws(AuthError) -> URL {
+        var head = base.absoluteString
+        while head.hasSuffix("/") { head.removeLast() }
+        var tail = Substring(path)
+        while tail.hasPrefix("/") { tail.removeFirst() }
+        guard let url = URL(string: head + "/" + tail), url.host != nil else {
+            throw AuthError(.invalidRequest, provider: providerName, message: "the path does not form a valid URL with the base URL")
+        }
+        return url
+    }
+}
+
+extension HTTPHeaders.Name {
+    /// `X-AppSecretToken`: the app's own secret token (e-conomic REST).
+    public static let economicAppSecretToken: HTTPHeaders.Name = "X-AppSecretToken"
+    /// `X-AgreementGrantToken`: the token one agreement granted the app (e-conomic REST).
+    public static let economicAgreementGrantToken: HTTPHeaders.Name = "X-AgreementGrantToken"
+}

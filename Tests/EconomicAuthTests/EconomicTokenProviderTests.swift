@@ -1,0 +1,192 @@
+import AuthCore
+import AuthTesting
+@testable import EconomicAuth
+import Foundation
+import Testing
+
+@Suite struct EconomicTokenProviderTests {
+    let sandbox = EconomicSandbox()
+
+    func makeProvider(grant: Secret? = nil, observer: AuthEventObserver? = nil) throws -> EconomicTokenProvider {
+        let grant = grant ?? sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
+        return try EconomicTokenProvider(
+            credentials: EconomicCredentials(appSecretToken: sandbox.appSecretToken, agreementGrantToken: grant),
+            transport: sandbox, observer: observer
+        )
+    }
+
+    @Test func authorizeAddsBothTokenHeadersAndJSONContentType() async throws {
+        let provider = try EconomicTokenProvider(
+            credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
+            transport: MockTransport()
+        )
+        let request = try await provider.authorize(HTTPRequest(url: url("https://restapi.e-conomic.com/customers")))
+        #expect(request.headers["X-AppSecretToken"] == "app-secret")
+        #expect(request.headers["X-AgreementGrantToken"] == "grant-1")
+        #expect(request.headers[.contentType] == "application/json")
+        #expect(!request.description.contains("app-secret"))
+        #expect(!request.description.contains("grant-1"))
+    }
+
+    @Test func validateReturnsTheAgreement() async throws {
+        let provider = try makeProvider()
+        let agreement = try await provider.validate()
+        #expect(agreement.agreementNumber == EconomicSandbox.defaultAgreementNumber)
+        #expect(agreement.company?.name == "Sandbox Company A/S")
+        #expect(agreement.application?.appPublicToken == sandbox.appPublicToken)
+        #expect(agreement.application?.requiredRoles.first?.name == "SuperUser")
+        #expect(agreement.baseCurrency == "DKK")
+        #expect(agreement.canSendElectronicInvoice)
+        #expect(provider.agreementNumber == EconomicSandbox.defaultAgreementNumber)
+        let sent = try #require(sandbox.requests.last)
+        #expect(sent.url.path == "/self")
+        #expect(sent.headers[.economicAppSecretToken] == sandbox.appSecretToken.revealed)
+    }
+
+    @Test func sparseSelfBodyDecodes() async throws {
+        let mock = MockTransport.ok(json: #"{"agreementNumber":"77","company":{"name":"X"},"unknown":{"a":[1,2]}}"#)
+        let provider = try EconomicTokenProvider(credentials: .demo, transport: mock)
+        let agreement = try await provider.validate()
+        #expect(agreement.agreementNumber == 77)
+        #expect(agreement.user == nil)
+        #expect(agreement.canSendElectronicInvoice == false)
+        #expect(agreement.application == nil)
+    }
+
+    @Test func revokedGrantBecomesTypedErrorWithServerContext() async throws {
+        let events = EventLog()
+        let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
+        let provider = try makeProvider(grant: grant, observer: events.observer)
+        _ = try await provider.validate()
+        sandbox.revokeGrant(grant)
+        let error = try await #require(throws: AuthError.self) { try await provider.validate() }
+        #expect(error.code == .revoked)
+        #expect(error.status == 401)
+        #expect(error.provider == "economic")
+        #expect(error.logReference?.hasPrefix("sandbox-") == true)
+        #expect(!error.description.contains(grant.revealed))
+        #expect(provider.isRejected)
+        #expect(events.all == [.credentialRevoked(provider: "economic")])
+        // The credential is kept for inspection, not lost.
+        #expect(provider.credentials.agreementGrantToken == grant)
+
+        let second = try await #require(throws: AuthError.self) { try await provider.send(.get, path: "customers") }
+        #expect(second.code == .revoked)
+        #expect(events.all.count == 1)
+
+        try await provider.replaceGrant(sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber))
+        #expect(!provider.isRejected)
+        #expect(try await provider.send(.get, path: "customers").status == 200)
+    }
+
+    @Test func wrongAppSecretIsRejected() async throws {
+        let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
+        let provider = try EconomicTokenProvider(credentials: EconomicCredentials(appSecretToken: Secret("wrong"), agreementGrantToken: grant), transport: sandbox)
+        await #expect(throws: AuthError(.revoked)) { try await provider.validate() }
+    }
+
+    @Test func forbiddenIsNotATokenProblem() async throws {
+        let mock = MockTransport.ok(json: #"{"message":"Role lacks access","logId":"L-1","httpStatusCode":403}"#, status: 403)
+        let provider = try EconomicTokenProvider(credentials: .demo, transport: mock)
+        let error = try await #require(throws: AuthError.self) { try await provider.send(.get, path: "invoices/booked") }
+        #expect(error.code == .forbidden)
+        #expect(error.logReference == "L-1")
+        #expect(error.serverMessage?.contains("Role lacks access") == true)
+        #expect(!provider.isRejected)
+    }
+
+    @Test func authorizingTransportReportsRevocationTyped() async throws {
+        let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
+        let provider = try makeProvider(grant: grant)
+        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "economic")
+        let ok = try await client.send(HTTPRequest(url: url("https://restapi.e-conomic.com/customers")))
+        #expect(ok.status == 200)
+        sandbox.revokeGrant(grant)
+        await #expect(throws: AuthError(.revoked)) {
+            try await client.send(HTTPRequest(url: url("https://restapi.e-conomic.com/customers")))
+        }
+    }
+
+    @Test func postWithoutJSONContentTypeGets415AndWithItCreates() async throws {
+        let provider = try makeProvider()
+        let bad = try await provider.send(HTTPRequest(method: .post, url: url("https://restapi.e-conomic.com/customers"),
+                                                      headers: [.contentType: "text/plain"], body: Data("name=x".utf8)))
+        #expect(bad.status == 415)
+        let created = try await provider.send(.post, path: "/customers", json: Data(#"{"name":"New ApS"}"#.utf8))
+        #expect(created.status == 201)
+        let fetched = try await provider.send(.get, path: "customers/3")
+        #expect(fetched.text.contains("New ApS"))
+    }
+
+    @Test(arguments: [
+        (HTTPResponse(status: 200, headers: [.contentType: "text/html"], body: Data("<html><body>Login</body></html>".utf8)), AuthError.Code.malformedResponse),
+        (HTTPResponse(status: 200, headers: [.contentType: "text/plain"], body: Data("{}".utf8)), .malformedResponse),
+        (HTTPResponse.json(200, "[1,2"), .malformedResponse),
+        (HTTPResponse.json(200, "[]"), .malformedResponse),
+        (HTTPResponse(status: 502, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>Bad gateway</html>".utf8)), .serviceUnavailable),
+        (HTTPResponse.json(429, #"{"message":"slow down"}"#, headers: [.retryAfter: "30"]), .rateLimited),
+        (HTTPResponse.json(415, #"{"message":"json only"}"#), .invalidRequest),
+        (HTTPResponse(status: 404), .unexpectedStatus),
+    ])
+    func badAnswersToSelfAreTyped(response: HTTPResponse, code: AuthError.Code) async throws {
+        let provider = try EconomicTokenProvider(credentials: .demo, transport: MockTransport(responses: [response]))
+        let error = try await #require(throws: AuthError.self) { try await provider.validate() }
+        #expect(error.code == code)
+        if code == .rateLimited { #expect(error.retryAfter == .seconds(30)) }
+        #expect(!provider.isRejected)
+    }
+
+    @Test func hugeBodyIsRefused() async throws {
+        var configuration = EconomicTokenProvider.Configuration()
+        configuration.maxResponseBytes = 1024
+        let big = "{\"agreementNumber\":1,\"pad\":\"" + String(repeating: "x", count: 4096) + "\"}"
+        let provider = try EconomicTokenProvider(credentials: .demo, transport: MockTransport.ok(json: big), configuration: configuration)
+        await #expect(throws: AuthError(.responseTooLarge)) { try await provider.validate() }
+    }
+
+    @Test func credentialsGoOnlyToSecureURLs() async throws {
+        var configuration = EconomicTokenProvider.Configuration()
+        configuration.restBaseURL = try url("http://restapi.example.com")
+        #expect(throws: AuthError(.insecureURL)) {
+            try EconomicTokenProvider(credentials: .demo, transport: MockTransport(), configuration: configuration)
+        }
+        let provider = try EconomicTokenProvider(credentials: .demo, transport: MockTransport())
+        await #expect(throws: AuthError(.insecureURL)) {
+            try await provider.authorize(HTTPRequest(url: url("http://evil.example.com/self")))
+        }
+    }
+
+    @Test(arguments: ["", " grant", "gr\nant", "a\tb"])
+    func malformedTokensAreRefused(token: String) {
+        #expect(throws: AuthError(.invalidCredentialFormat)) {
+            try EconomicTokenProvider(credentials: EconomicCredentials(appSecretToken: Secret("app"), agreementGrantToken: Secret(token)), transport: MockTransport())
+        }
+    }
+
+    @Test func replaceGrantRejectsMalformedTokenAndKeepsTheOld() async throws {
+        let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
+        let provider = try makeProvider(grant: grant)
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await provider.replaceGrant(Secret("")) }
+        #expect(provider.credentials.agreementGrantToken == grant)
+    }
+
+    @Test func credentialsNeverPrint() {
+        let credentials = EconomicCredentials(appSecretToken: Secret("APP-SECRET-VALUE"), agreementGrantToken: Secret("GRANT-VALUE"))
+        let texts = [credentials.description, "\(credentials)", String(reflecting: credentials)]
+        for text in texts {
+            #expect(!text.contains("APP-SECRET-VALUE"))
+            #expect(!text.contains("GRANT-VALUE"))
+        }
+    }
+
+    @Test func concurrentAuthorizeSeesOneConsistentPair() async throws {
+        let provider = try makeProvider()
+        let grant = provider.credentials.agreementGrantToken.revealed
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<200 {
+                group.addTask { try await provider.authorize(HTTPRequest(url: url("https://restapi.e-conomic.com/self"))).headers[.economicAgreementGrantToken] }
+            }
+            for try await value in group { #expect(value == grant) }
+        }
+    }
+}
