@@ -84,7 +84,7 @@ enum ProfixTokenEndpoint {
             throw AuthError.malformedResponse("the token response is not a JSON object", provider: provider, status: response.status)
         }
         if fields.value("error") != nil { throw failure(response, fields: fields) }
-        guard let access = fields.value("access_token")?.text, !access.isEmpty else {
+        guard case .string(let access)? = fields.value("access_token"), !access.isEmpty else {
             throw AuthError.malformedResponse("the token response has no access_token", provider: provider, status: response.status)
         }
         if let type = fields.value("token_type") {
@@ -101,7 +101,7 @@ enum ProfixTokenEndpoint {
         }
         var refresh: Secret?
         if let value = fields.value("refresh_token"), !value.isNull {
-            guard let text = value.text, !text.isEmpty else {
+            guard case .string(let text) = value, !text.isEmpty else {
                 throw AuthError.malformedResponse("refresh_token is not a string", provider: provider, status: response.status)
             }
             refresh = Secret(text)
