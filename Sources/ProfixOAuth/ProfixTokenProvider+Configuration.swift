@@ -1,0 +1,55 @@
+public import AuthCore
+
+extension ProfixTokenProvider {
+    /// How a ``ProfixTokenProvider`` refreshes and what it accepts from the service.
+    public struct Configuration: Sendable {
+        /// How long before `expires_in` runs out an access token counts as expired.
+        ///
+        /// `nil` (the default) means min(60 s, 10 % of the token's lifetime): 60 s for Profix-it's
+        /// 600-second tokens.
+        public var refreshLeeway: Duration?
+
+        /// An optional soft window before the leeway starts, in which the current token is still
+        /// served while one background refresh runs, so requests do not wait for `/token`.
+        ///
+        /// `nil` (the default) turns it off: the first request after the leeway starts waits for
+        /// the refresh. If a background refresh fails, the next attempt happens when the token
+        /// reaches its leeway.
+        public var softRefreshWindow: Duration?
+
+        /// How often token-endpoint calls are retried after transient failures (connection
+        /// errors, 5xx, 429). Default: three attempts with exponential back-off.
+        public var retryPolicy: RetryPolicy
+
+        /// The largest token-endpoint body that is parsed. Default 1 MiB.
+        public var maxResponseBytes: Int
+
+        /// After a refresh, how long a 401 from the API is answered by retrying with the new
+        /// token instead of refreshing again; this keeps a burst of rejected requests from
+        /// rotating the refresh token once per request. Default 5 s on the provider's clock.
+        public var forcedRefreshInterval: Duration
+
+        /// When the provider's store is a `FileTokenStore`, refresh through
+        /// `FileTokenStore.update(_:_:)` so that several processes sharing the folder rotate the
+        /// refresh token once between them (see ``ProfixTokenProvider/refreshCoordinated(through:)``).
+        /// Default `false`.
+        public var coordinatesRefreshesThroughFileStore: Bool
+
+        /// Creates a configuration; every parameter has the documented default.
+        public init(
+            refreshLeeway: Duration? = nil,
+            softRefreshWindow: Duration? = nil,
+            retryPolicy: RetryPolicy = .exponential(maxAttempts: 3),
+            maxResponseBytes: Int = 1 << 20,
+            forcedRefreshInterval: Duration = .seconds(5),
+            coordinatesRefreshesThroughFileStore: Bool = false
+        ) {
+            self.refreshLeeway = refreshLeeway
+            self.softRefreshWindow = softRefreshWindow
+            self.retryPolicy = retryPolicy
+            self.maxResponseBytes = maxResponseBytes
+            self.forcedRefreshInterval = forcedRefreshInterval
+            self.coordinatesRefreshesThroughFileStore = coordinatesRefreshesThroughFileStore
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import AuthCore
+import AuthTesting
+import Foundation
+@testable import ProfixOAuth
+import Synchronization
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
+    var now: @Sendable () -> Date { { self.current.withLock { $0 } } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// A shared, ordered log of what happened ("save <token>", "use <token>").
+final class EventLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func append(_ entry: String) { entries.withLock { $0.append(entry) } }
+    var all: [String] { entries.withLock { $0 } }
+}
+
+/// A store that logs every save into an ``EventLog`` and can be told to fail.
+final class RecordingStore: TokenStore {
+    let base = InMemoryTokenStore()
+    let log: EventLog
+    private let failing = Mutex(false)
+    init(log: EventLog) { self.log = log }
+    func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
+
+    func load(_ key: TokenKey) async throws -> StoredCredential? { try await base.load(key) }
+    func save(_ credential: StoredCredential, for key: TokenKey) async throws {
+        if failing.withLock({ $0 }) { throw AuthError(.storeFailure, message: "disk full (injected)") }
+        log.append("save \(credential.accessToken.revealed)")
+        try await base.save(credential, for: key)
+    }
+    func remove(_ key: TokenKey) async throws { try await base.remove(key) }
+}
+
+/// A transport that logs the bearer token of every API request before passing it on.
+struct LoggingTransport: HTTPTransport {
+    let base: any HTTPTransport
+    let log: EventLog
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if let header = request.headers[.authorization] { log.append("use " + header.replacingOccurrences(of: "Bearer ", with: "")) }
+        return try await base.send(request)
+    }
+}
+
+/// Collects events; `next(matching:)` awaits one without timing.
+final class EventCollector: Sendable {
+    private let events = Mutex<[AuthEvent]>([])
+    let stream: AsyncStream<AuthEvent>
+    private let continuation: AsyncStream<AuthEvent>.Continuation
+    init() {
+        (stream, continuation) = AsyncStream.makeStream()
+    }
+    var observer: AuthEventObserver {
+        AuthEventObserver { event in
+            self.events.withLock { $0.append(event) }
+            self.continuation.yield(event)
+        }
+    }
+    var all: [AuthEvent] { events.withLock { $0 } }
+}
+
+/// A retry policy that does not sleep.
+let noSleepRetry = RetryPolicy(maxAttempts: 3, sleep: { _ in }, random: { 0 })
+
+enum Fixture {
+    static let redirect = URL(string: "https://app.example.com/profix/callback")!
+    static let codeClient = ProfixClient(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("n3G7KAhcv8OH"),
+                                         redirectURI: redirect, region: .nl)
+    static let serviceClient = ProfixClient(clientID: "0d6f6a39-service", clientSecret: Secret("svc-secret"), region: .be)
+    static let passwordClient = ProfixClient(clientID: "5e0c1d2b-password", clientSecret: Secret("pw-secret"), region: .nl)
+    static let apiURL = URL(string: "https://api.profix-it.nl/api/v1/workorders")!
+
+    static func sandbox(_ clock: TestClock, configure: (inout ProfixSandbox.Configuration) -> Void = { _ in }) -> ProfixSandbox {
+        var configuration = ProfixSandbox.Configuration()
+        configure(&configuration)
+        let sandbox = ProfixSandbox(configuration: configuration, now: clock.now)
+        sandbox.registerClient(id: codeClient.clientID, secret: codeClient.clientSecret, grant: .authorizationCode, redirectURI: redirect)
+        sandbox.registerClient(id: serviceClient.clientID, secret: serviceClient.clientSecret, grant: .clientCredentials)
+        sandbox.registerClient(id: passwordClient.clientID, secret: passwordClient.clientSecret, grant: .password)
+        sandbox.addUser(username: "support@example.com", password: Secret("correct horse"))
+        sandbox.addUser(username: "new@example.com", password: Secret("initial-pw"), userID: "123", mustChangePassword: true)
+        return sandbox
+    }
+
+    static func provider(
+        _ client: ProfixClient = codeClient, sandbox: any HTTPTransport, clock: TestClock,
+        store: any TokenStore = InMemoryTokenStore(),
+        configuration: ProfixTokenProvider.Configuration = ProfixTokenProvider.Configuration(retryPolicy: noSleepRetry),
+        observer: AuthEventObserver? = nil,
+        onNewCredential: (@Sendable (StoredCredential) async -> Void)? = nil
+    ) -> ProfixTokenProvider {
+        ProfixTokenProvider(client: client, transport: sandbox, store: store, configuration: configuration,
+                            observer: observer, now: clock.now, onNewCredential: onNewCredential)
+    }
+
+    /// Runs the authorization-code grant against the sandbox.
+    static func authorize(_ provider: ProfixTokenProvider, sandbox: ProfixSandbox) async throws {
+        let pending = try ProfixAuthorizationRequest(client: codeClient)
+        let callback = try sandbox.approve(authorizationURL: pending.url)
+        try await provider.exchange(callbackURL: callback, for: pending)
+    }
+}
