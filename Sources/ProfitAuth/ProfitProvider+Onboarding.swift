@@ -78,14 +78,11 @@ extension ProfitProvider {
             try ProfitResponse.checkSize(response, limit: configuration.maxResponseBytes)
             if let error = Self.error(for: response) {
                 guard [400, 401, 403, 500].contains(response.status) else { throw error }
-                var refused = AuthError(.invalidCredentials, provider: Self.providerName, status: response.status,
-                                        serverCode: error.serverCode,
-                                        message: "the activation code was not accepted (wrong, used or expired) or the keys are wrong",
-                                        logReference: error.logReference)
-                if let message = error.serverMessage, ProfitResponse.errorBody(of: response).message != nil {
-                    refused.serverMessage = message
-                }
-                throw refused
+                throw AuthError(.invalidCredentials, provider: Self.providerName, status: response.status,
+                                serverCode: error.serverCode,
+                                message: ProfitResponse.errorBody(of: response).message
+                                    ?? "the activation code was not accepted (wrong, used or expired) or the keys are wrong",
+                                logReference: error.logReference)
             }
             token = try ProfitResponse.tokenFromValidation(response)
         }

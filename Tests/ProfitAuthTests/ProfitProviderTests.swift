@@ -82,6 +82,7 @@ import Testing
         }
         do {
             try await provider.redeemOTP(Secret("99999999"), userId: "DavidB")
+            Issue.record("expected an error")
         } catch let error as AuthError {
             #expect(error.provider == "profit")
             #expect(error.status == 500)
