@@ -1,0 +1,136 @@
+public import AuthCore
+import Foundation
+
+extension ProfitProvider {
+    /// Asks Profit to e-mail `userId` an activation code (a one-time password).
+    ///
+    /// Over REST this is `POST …/OtpRequest` with `apiKey`, `apiToken` (the environment key) and
+    /// `userId`; over SOAP it is `GenerateOTP` on `tokenconnector.asmx` with the configured device
+    /// description. Profit accepts the REST request even for wrong keys or an unknown user, so
+    /// mistakes show only when the code is redeemed. The user must have an e-mail address in
+    /// Profit and be in the app connector's user group.
+    ///
+    /// - Parameters:
+    ///   - userId: The Profit user id (or e-mail address).
+    ///   - channel: ``Channel/rest`` (default) or ``Channel/soap``.
+    /// - Throws: ``AuthError`` with ``AuthError/Code/invalidConfiguration`` without keys (or
+    ///   without a SOAP URL for ``Channel/soap``), ``AuthError/Code/invalidCredentialFormat`` for an
+    ///   empty user id, ``AuthError/Code/invalidCredentials`` for a SOAP fault, and the codes of
+    ///   ``error(for:)`` for a non-2xx answer.
+    public func requestOTP(userId: String, over channel: Channel = .rest) async throws {
+        let keys = try requireKeys()
+        let user = try Self.validatedUserId(userId)
+        let response: HTTPResponse
+        if channel == .soap {
+            let request = ProfitSOAP.request(url: try environment.soapURL(ProfitSOAP.tokenService), operation: "GenerateOTP", parameters: [
+                ("userId", user), ("apiKey", keys.apiKey.revealed), ("environmentKey", keys.environmentKey.revealed),
+                ("description", configuration.deviceDescription),
+            ])
+            response = try await send(request)
+            _ = try ProfitSOAP.result(of: response, operation: "GenerateOTP", faultCode: .invalidCredentials,
+                                      maxBytes: configuration.maxResponseBytes)
+        } else {
+            let request = try otpRequest("OtpRequest", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: nil))
+            response = try await send(request)
+            if let error = Self.error(for: response) { throw error }
+        }
+    }
+
+    /// Exchanges the e-mailed activation code for a token, saves it, and uses it from now on.
+    ///
+    /// Over REST this is `POST …/OtpValidation` (the ``requestOTP(userId:over:)`` fields plus
+    /// `otp`), answered with `{"token": "<token>…</token>"}`; over SOAP it is `GetTokenFromOTP`.
+    /// A failed redemption never touches the token already held or stored.
+    ///
+    /// - Parameters:
+    ///   - code: The activation code from the e-mail.
+    ///   - userId: The user the code was sent to.
+    ///   - channel: ``Channel/rest`` (default) or ``Channel/soap``.
+    /// - Returns: The new token.
+    /// - Throws: ``AuthError`` with ``AuthError/Code/invalidCredentials`` when Profit refuses the
+    ///   code (wrong, used or expired) or the keys, ``AuthError/Code/malformedResponse`` for an
+    ///   answer that is not JSON or holds no valid token, ``AuthError/Code/responseTooLarge``,
+    ///   ``AuthError/Code/storeFailure`` when saving fails (the token is still used), and the
+    ///   codes of ``error(for:)``.
+    @discardableResult
+    public func redeemOTP(_ code: Secret, userId: String, over channel: Channel = .rest) async throws -> ProfitToken {
+        let keys = try requireKeys()
+        let user = try Self.validatedUserId(userId)
+        let otp = code.revealed.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !otp.isEmpty, !otp.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw AuthError(.invalidCredentialFormat, provider: Self.providerName, message: "the activation code is empty or holds control characters")
+        }
+        let token: ProfitToken
+        if channel == .soap {
+            let request = ProfitSOAP.request(url: try environment.soapURL(ProfitSOAP.tokenService), operation: "GetTokenFromOTP", parameters: [
+                ("userId", user), ("apiKey", keys.apiKey.revealed), ("environmentKey", keys.environmentKey.revealed), ("otp", otp),
+            ])
+            let response = try await send(request)
+            let result = try ProfitSOAP.result(of: response, operation: "GetTokenFromOTP", faultCode: .invalidCredentials,
+                                               maxBytes: configuration.maxResponseBytes)
+            guard let result, let parsed = try? ProfitToken(result) else {
+                throw AuthError.malformedResponse("GetTokenFromOTP answered without a valid token", provider: Self.providerName, status: response.status)
+            }
+            token = parsed
+        } else {
+            let request = try otpRequest("OtpValidation", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: otp))
+            let response = try await send(request)
+            try ProfitResponse.checkSize(response, limit: configuration.maxResponseBytes)
+            if let error = Self.error(for: response) {
+                guard [400, 401, 403, 500].contains(response.status) else { throw error }
+                throw AuthError(.invalidCredentials, provider: Self.providerName, status: response.status,
+                                serverCode: error.serverCode,
+                                message: ProfitResponse.errorBody(of: response).message
+                                    ?? "the activation code was not accepted (wrong, used or expired) or the keys are wrong",
+                                logReference: error.logReference)
+            }
+            token = try ProfitResponse.tokenFromValidation(response)
+        }
+        try await install(token, userId: user, obtainedVia: "otp-\(channel.name)")
+        return token
+    }
+
+    // MARK: - Helpers
+
+    /// The JSON body of `OtpRequest` and `OtpValidation`.
+    struct OTPBody: Encodable {
+        let apiKey: String
+        let apiToken: String
+        let userId: String
+        let otp: String?
+    }
+
+    private func otpRequest(_ path: String, _ body: OTPBody) throws -> HTTPRequest {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do { data = try encoder.encode(body) } catch {
+            throw AuthError(.invalidRequest, provider: Self.providerName, message: "cannot encode the \(path) body")
+        }
+        var headers: HTTPHeaders = [.contentType: "application/json", .accept: "application/json"]
+        if let integrationId = configuration.integrationId { headers["IntegrationId"] = integrationId }
+        if let language = configuration.acceptLanguage { headers[.acceptLanguage] = language }
+        let request = HTTPRequest(method: .post, url: try environment.restURL(path), headers: headers, body: data)
+        guard request.headers.isWellFormed else {
+            throw AuthError(.invalidRequest, provider: Self.providerName, message: "a header value is malformed")
+        }
+        return request
+    }
+
+    private func requireKeys() throws(AuthError) -> AppConnectorKeys {
+        guard let keys, !keys.apiKey.isEmpty, !keys.environmentKey.isEmpty else {
+            throw AuthError(.invalidConfiguration, provider: Self.providerName,
+                            message: "the OTP flow needs the app connector's API key and environment key")
+        }
+        return keys
+    }
+
+    static func validatedUserId(_ userId: String) throws(AuthError) -> String {
+        let trimmed = userId.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 256,
+              !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw AuthError(.invalidCredentialFormat, provider: providerName, message: "the user id is empty, too long or holds control characters")
+        }
+        return trimmed
+    }
+}

@@ -1,0 +1,163 @@
+import AuthCore
+import Foundation
+
+/// Reading Profit's responses: error bodies, the OTP validation answer, metainfo.
+enum ProfitResponse {
+    /// What a Profit error body says. All fields are optional: Profit is not consistent.
+    struct ErrorBody: Equatable {
+        var message: String?
+        var number: String?
+        var logReference: String?
+        var retryAfter: Duration?
+    }
+
+    /// Throws ``AuthError/Code/responseTooLarge`` for a body over `limit` bytes.
+    static func checkSize(_ response: HTTPResponse, limit: Int) throws(AuthError) {
+        guard response.body.count <= limit else {
+            throw AuthError(.responseTooLarge, provider: ProfitProvider.providerName, status: response.status,
+                            message: "the response is larger than \(limit) bytes")
+        }
+    }
+
+    /// Decodes `{"externalMessage", "errorNumber", "profitLogReference", "retry_after"}` from the body,
+    /// falling back to the obsolete Base64 `X-PROFIT-ERROR` header for the message.
+    static func errorBody(of response: HTTPResponse) -> ErrorBody {
+        var body = ErrorBody()
+        if let object = jsonObject(response.body) {
+            body.message = string(object, "externalMessage") ?? string(object, "message")
+            body.number = string(object, "errorNumber")
+            body.logReference = string(object, "profitLogReference")
+            if let seconds = number(object, "retry_after") ?? number(object, "retryAfter"), seconds >= 0, seconds < 86_400 * 7 {
+                body.retryAfter = .seconds(seconds)
+            }
+        }
+        if body.message == nil, let header = response.headers["X-PROFIT-ERROR"],
+           let data = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) {
+            let text = String(decoding: data.prefix(2048), as: UTF8.self)
+            if !text.isEmpty { body.message = text }
+        }
+        if body.retryAfter == nil, let header = RetryPolicy.retryAfter(in: response, now: Date()) {
+            body.retryAfter = header
+        }
+        if body.message == nil, response.looksLikeHTML {
+            body.message = "the server answered with an HTML page instead of a Profit response"
+        }
+        return body
+    }
+
+    /// The typed error for a non-2xx Profit response.
+    ///
+    /// 401 → ``AuthError/Code/revoked`` (invalid, deleted or expired token; never retried);
+    /// 403 → ``AuthError/Code/forbidden`` (IP restriction); 400 → ``AuthError/Code/invalidRequest``;
+    /// 404 → ``AuthError/Code/unexpectedStatus``; 429 → ``AuthError/Code/rateLimited``;
+    /// 500 → ``AuthError/Code/profitFunctionalError``; 503 and other 5xx →
+    /// ``AuthError/Code/serviceUnavailable``.
+    static func error(for response: HTTPResponse) -> AuthError {
+        let body = errorBody(of: response)
+        let code: AuthError.Code
+        let fallback: String
+        switch response.status {
+        case 401:
+            code = .revoked
+            fallback = "the token was rejected: it is invalid, deleted or expired"
+        case 403:
+            code = .forbidden
+            fallback = "forbidden: the app connector does not accept calls from this IP address"
+        case 400:
+            code = .invalidRequest
+            fallback = "the request is missing elements"
+        case 404:
+            code = .unexpectedStatus
+            fallback = "not found: check the environment and the path"
+        case 429:
+            code = .rateLimited
+            fallback = "too many requests"
+        case 500:
+            code = .profitFunctionalError
+            fallback = "Profit reported a functional error"
+        case 501..<600:
+            code = .serviceUnavailable
+            fallback = "Profit is unavailable"
+        default:
+            code = .unexpectedStatus
+            fallback = "unexpected HTTP status \(response.status)"
+        }
+        return AuthError(code, provider: ProfitProvider.providerName, status: response.status,
+                         serverCode: body.number, message: body.message ?? fallback,
+                         logReference: body.logReference, retryAfter: body.retryAfter)
+    }
+
+    /// The token in an `OtpValidation` answer: `{"token": "<token>…</token>\r\n"}`.
+    static func tokenFromValidation(_ response: HTTPResponse) throws(AuthError) -> ProfitToken {
+        guard let object = jsonObject(response.body) else {
+            throw AuthError.malformedResponse(
+                response.looksLikeHTML ? "OtpValidation answered with an HTML page, not JSON" : "OtpValidation did not answer with a JSON object",
+                provider: ProfitProvider.providerName, status: response.status)
+        }
+        guard let text = string(object, "token"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw AuthError.malformedResponse("OtpValidation answered without a token", provider: ProfitProvider.providerName, status: response.status)
+        }
+        do {
+            return try ProfitToken(text)
+        } catch {
+            throw AuthError.malformedResponse("OtpValidation answered with a token that is not an AFAS token", provider: ProfitProvider.providerName, status: response.status)
+        }
+    }
+
+    /// `info.tokenExpiry` of a `metainfo` answer, when present and a date.
+    static func tokenExpiry(inMetainfo data: Data) throws(AuthError) -> Date? {
+        guard let object = jsonObject(data) else {
+            throw AuthError.malformedResponse("metainfo did not answer with a JSON object", provider: ProfitProvider.providerName)
+        }
+        let info = value(object, "info") as? [String: Any] ?? object
+        guard let text = string(info, "tokenExpiry"), !text.isEmpty else { return nil }
+        guard let date = parseDate(text) else {
+            throw AuthError.malformedResponse("metainfo holds a tokenExpiry that is not a date", provider: ProfitProvider.providerName)
+        }
+        return date
+    }
+
+    /// Parses ISO 8601 date-times (with or without fraction or zone; no zone means UTC) and dates.
+    static func parseDate(_ text: String) -> Date? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        for format in ["yyyy-MM-dd'T'HH:mm:ss.SSSXXXXX", "yyyy-MM-dd'T'HH:mm:ssXXXXX", "yyyy-MM-dd'T'HH:mm:ss.SSS",
+                       "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: trimmed) { return date }
+        }
+        return nil
+    }
+
+    // MARK: - Lenient JSON
+
+    static func jsonObject(_ data: Data) -> [String: Any]? {
+        guard !data.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// The value for `key`, matched without regard to case (Profit's examples vary).
+    static func value(_ object: [String: Any], _ key: String) -> Any? {
+        if let exact = object[key] { return exact }
+        let lowered = key.lowercased()
+        return object.first { $0.key.lowercased() == lowered }?.value
+    }
+
+    static func string(_ object: [String: Any], _ key: String) -> String? {
+        switch value(object, key) {
+        case let text as String: return text
+        case let number as NSNumber: return number.stringValue
+        default: return nil
+        }
+    }
+
+    static func number(_ object: [String: Any], _ key: String) -> Int? {
+        switch value(object, key) {
+        case let number as NSNumber: return number.intValue
+        case let text as String: return Int(text.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import AuthCore
+import AuthTesting
+import Foundation
+import Testing
+import ProfitAuth
+
+/// The examples of `Docs/ProfitAuth.md`, compiled and run; keep the two in sync.
+@Suite struct DocumentationExamples {
+    let apiKey = Fixtures.apiKey.revealed
+    let environmentKey = Fixtures.environmentKey.revealed
+
+    @Test func fromZeroToAnAuthorizedCall() async throws {
+        let sandbox = ProfitSandbox(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey),
+                                    users: ["DavidB": "david@example.com"], tokenValidity: .seconds(3 * 86_400))
+        let transport = sandbox
+        let store = InMemoryTokenStore()
+
+        // 2. Address the environment
+        let environment = try ProfitEnvironment(number: "O12345AA", kind: .test)
+        #expect(environment.restBaseURL.absoluteString == "https://12345.resttest.afas.online/ProfitRestServices")
+        #expect(environment.soapBaseURL?.absoluteString == "https://12345.soaptest.afas.online/profitservices")
+
+        // 3. Create the provider
+        let provider = ProfitProvider(
+            environment: environment,
+            keys: .init(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey)),
+            account: "DavidB",          // the store account; usually the Profit user id
+            store: store,               // e.g. FileTokenStore(directory:)
+            transport: transport        // URLSessionTransport() in an app, ProfitSandbox in tests
+        )
+
+        // 4. Ask for the e-mail
+        try await provider.requestOTP(userId: "DavidB")
+
+        // 5. Redeem the code
+        let codeTheUserTyped = try #require(sandbox.latestCode(for: "DavidB")).revealed
+        try await provider.redeemOTP(Secret(codeTheUserTyped), userId: "DavidB")
+
+        // 6. Make authorized calls
+        let client = AuthorizingTransport(base: transport, provider: provider, providerName: "profit")
+        let response = try await client.send(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?take=10")))
+        #expect(response.status == 200)
+
+        // 7. When the token stops working
+        let info = try await provider.tokenInfo()          // GET …/metainfo
+        var warned = false
+        if info.expires(within: .seconds(7 * 86_400), after: Date()) {
+            warned = true   // ask the user to request a new code soon
+        }
+        #expect(warned)
+        #expect(try await store.load(provider.key) != nil)
+    }
+
+    @Test func addOrDeleteTokensByHand() async throws {
+        let sandbox = Fixtures.sandbox()
+        let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), account: "DavidB", transport: sandbox)
+        let tokenTextFromTheAdministrator = try sandbox.issueToken(for: "DavidB").xml.revealed
+
+        try await provider.addToken(try ProfitToken(tokenTextFromTheAdministrator))   // XML or 64 hex digits
+        try await provider.deleteToken()                          // SOAP DeleteToken, then local removal
+        #expect(sandbox.activeTokenCount == 0)
+        try await provider.addToken(try ProfitToken(tokenTextFromTheAdministrator))
+        try await provider.deleteToken(revokingOnServer: false)   // local removal only
+        #expect(try await provider.hasToken() == false)
+    }
+
+    @Test func testWithoutProfit() async throws {
+        let apiKey = Secret(self.apiKey)
+        let environmentKey = Secret(self.environmentKey)
+        let keys = ProfitProvider.AppConnectorKeys(apiKey: apiKey, environmentKey: environmentKey)
+
+        let sandbox = ProfitSandbox(apiKey: apiKey, environmentKey: environmentKey, users: ["DavidB": "david@example.com"])
+        let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), keys: keys,
+                                      account: "DavidB", transport: sandbox)
+        try await provider.requestOTP(userId: "DavidB")
+        let code = try #require(sandbox.latestCode(for: "DavidB"))
+        try await provider.redeemOTP(code, userId: "DavidB")
+        sandbox.revokeAllTokens()   // an administrator deletes the token
+        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        await #expect(throws: AuthError(.revoked)) {
+            _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        }
+    }
+}

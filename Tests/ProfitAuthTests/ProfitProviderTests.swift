@@ -1,0 +1,414 @@
+import AuthCore
+import AuthTesting
+import Foundation
+import Synchronization
+import Testing
+@testable import ProfitAuth
+
+@Suite struct ProfitProviderOnboardingTests {
+    @Test func restOnboardingEndToEndWithTheSandbox() async throws {
+        let sandbox = Fixtures.sandbox()
+        let store = InMemoryTokenStore()
+        let events = EventLog()
+        let provider = try Fixtures.provider(transport: sandbox, store: store, events: events)
+
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sandbox.outbox.count == 1)
+        #expect(sandbox.outbox.first?.address == "david@example.com")
+        let code = try #require(sandbox.latestCode(for: "DavidB"))
+        try await provider.redeemOTP(code, userId: "DavidB")
+
+        let stored = try #require(try await store.load(Fixtures.key))
+        #expect(try ProfitToken(stored.accessToken.revealed).xml.revealed.hasPrefix("<token><version>1</version><data>"))
+        #expect(stored.attributes["userId"] == "DavidB")
+        #expect(stored.attributes["obtainedVia"] == "otp-rest")
+        #expect(stored.issuedAt == Fixtures.start)
+        #expect(events.events.contains(.credentialAcquired(provider: "profit", grant: "otp-rest", expiresAt: nil)))
+
+        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let response = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        #expect(response.status == 200)
+        #expect(response.text.contains("Profit 6"))
+    }
+
+    @Test func otpRequestWireFormat() async throws {
+        let mock = MockTransport(responses: [HTTPResponse(status: 201)])
+        let provider = try Fixtures.provider(transport: mock, configuration: Fixtures.configuration {
+            $0.integrationId = "12345_67890"
+            $0.acceptLanguage = "en-us"
+        })
+        try await provider.requestOTP(userId: "DavidB")
+        let request = try #require(mock.requests.first)
+        #expect(request.method == .post)
+        #expect(request.url.absoluteString == "https://12345.rest.afas.online/ProfitRestServices/OtpRequest")
+        #expect(request.headers[.contentType] == "application/json")
+        #expect(request.headers[.authorization] == nil)
+        #expect(request.headers["IntegrationId"] == "12345_67890")
+        #expect(request.headers[.acceptLanguage] == "en-us")
+        let object = try Fixtures.jsonFields(request)
+        #expect(object == ["apiKey": Fixtures.apiKey.revealed, "apiToken": Fixtures.environmentKey.revealed, "userId": "DavidB"])
+    }
+
+    @Test func anySuccessStatusAcceptsTheRequest() async throws {
+        let mock = MockTransport(responses: [HTTPResponse(status: 200), HTTPResponse(status: 204)])
+        let provider = try Fixtures.provider(transport: mock)
+        try await provider.requestOTP(userId: "DavidB")
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(mock.requestCount == 2)
+    }
+
+    @Test func otpValidationWireFormatAndCRLFTrim() async throws {
+        let mock = MockTransport(responses: [.json(200, #"{"token":"\#(Fixtures.tokenXML)\r\n"}"#)])
+        let provider = try Fixtures.provider(transport: mock)
+        let token = try await provider.redeemOTP(Secret(" 12345678 "), userId: "DavidB")
+        #expect(token.authorizationValue.revealed == "AfasToken " + Fixtures.tokenBase64)
+        let request = try #require(mock.requests.first)
+        #expect(request.url.path == "/ProfitRestServices/OtpValidation")
+        let object = try Fixtures.jsonFields(request)
+        #expect(object["otp"] == "12345678")
+        #expect(object["apiToken"] == Fixtures.environmentKey.revealed)
+    }
+
+    @Test func wrongCodeIsTypedAndLeavesTheStoredTokenAlone() async throws {
+        let sandbox = Fixtures.sandbox()
+        let store = InMemoryTokenStore()
+        let original = StoredCredential(accessToken: Secret(Fixtures.tokenXML), attributes: ["userId": "DavidB"])
+        try await store.save(original, for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: sandbox, store: store)
+        try await provider.requestOTP(userId: "DavidB")
+
+        await #expect(throws: AuthError(.invalidCredentials)) {
+            try await provider.redeemOTP(Secret("00000000"), userId: "DavidB")
+        }
+        do {
+            try await provider.redeemOTP(Secret("99999999"), userId: "DavidB")
+            Issue.record("expected an error")
+        } catch let error as AuthError {
+            #expect(error.provider == "profit")
+            #expect(error.status == 500)
+            #expect(error.logReference?.hasPrefix("SANDBOX-") == true)
+            #expect(error.serverMessage?.contains("activatiecode") == true)
+        }
+        #expect(try await store.load(Fixtures.key) == original)
+        let request = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        #expect(request.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+    }
+
+    @Test(arguments: [
+        HTTPResponse.json(200, #"{"token":""}"#),
+        HTTPResponse.json(200, #"{"token":"   \r\n"}"#),
+        HTTPResponse.json(200, #"{"other":"x"}"#),
+        HTTPResponse.json(200, #"{"token":"<token><version>1</version><data>nothex</data></token>"}"#),
+        HTTPResponse.json(200, #"["token"]"#),
+        HTTPResponse(status: 200, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>proxy</html>".utf8)),
+        HTTPResponse(status: 200, body: Data("not json".utf8)),
+        HTTPResponse(status: 200),
+    ])
+    func badValidationAnswersAreMalformed(_ response: HTTPResponse) async throws {
+        let store = InMemoryTokenStore()
+        let original = StoredCredential(accessToken: Secret(Fixtures.tokenXML))
+        try await store.save(original, for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: MockTransport(responses: [response]), store: store)
+        await #expect(throws: AuthError(.malformedResponse)) {
+            try await provider.redeemOTP(Secret("12345678"), userId: "DavidB")
+        }
+        #expect(try await store.load(Fixtures.key) == original)
+    }
+
+    @Test func hugeBodyIsRefused() async throws {
+        let huge = HTTPResponse(status: 200, body: Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 1))
+        let provider = try Fixtures.provider(transport: MockTransport(responses: [huge]))
+        await #expect(throws: AuthError(.responseTooLarge)) {
+            try await provider.redeemOTP(Secret("12345678"), userId: "DavidB")
+        }
+        #expect(try await provider.hasToken() == false)
+    }
+
+    @Test func codeIsAcceptedOnceAndOnlyWithinItsLifetime() async throws {
+        let sandbox = Fixtures.sandbox(otpLifetime: .seconds(300))
+        let provider = try Fixtures.provider(transport: sandbox)
+        try await provider.requestOTP(userId: "DavidB")
+        let code = try #require(sandbox.latestCode(for: "DavidB"))
+        try await provider.redeemOTP(code, userId: "DavidB")
+        await #expect(throws: AuthError(.invalidCredentials)) { try await provider.redeemOTP(code, userId: "DavidB") }
+
+        try await provider.requestOTP(userId: "DavidB")
+        let late = try #require(sandbox.latestCode(for: "DavidB"))
+        sandbox.advanceClock(by: .seconds(301))
+        await #expect(throws: AuthError(.invalidCredentials)) { try await provider.redeemOTP(late, userId: "DavidB") }
+    }
+
+    @Test func wrongKeysAreAcceptedAtRequestButFailAtValidation() async throws {
+        let sandbox = Fixtures.sandbox()
+        let wrong = ProfitProvider.AppConnectorKeys(apiKey: Secret("WRONG"), environmentKey: Fixtures.environmentKey)
+        let provider = try Fixtures.provider(transport: sandbox, keys: wrong)
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sandbox.outbox.isEmpty)
+        await #expect(throws: AuthError(.invalidCredentials)) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+    }
+
+    @Test func missingKeysAndBadInputAreTyped() async throws {
+        let provider = try Fixtures.provider(transport: MockTransport(), keys: nil)
+        await #expect(throws: AuthError(.invalidConfiguration)) { try await provider.requestOTP(userId: "DavidB") }
+        let keyed = try Fixtures.provider(transport: MockTransport())
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await keyed.requestOTP(userId: "  ") }
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await keyed.redeemOTP(Secret(""), userId: "DavidB") }
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await keyed.redeemOTP(Secret("12\n34"), userId: "DavidB") }
+    }
+
+    @Test func saveFailureKeepsTheTokenInUseAndReportsIt() async throws {
+        let events = EventLog()
+        let provider = try Fixtures.provider(transport: MockTransport(responses: [.json(200, #"{"token":"\#(Fixtures.tokenXML)"}"#)]),
+                                             store: FailingStore(), events: events)
+        await #expect(throws: AuthError(.storeFailure)) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+        #expect(try await provider.hasToken())
+        #expect(events.events.contains(.storeFailed(provider: "profit", code: .storeFailure)))
+    }
+
+    @Test func serviceUnavailableIsRetriedThenTyped() async throws {
+        let outage = HTTPResponse.json(503, #"{"externalMessage":"Onderhoud","retry_after":30}"#)
+        let mock = MockTransport(responses: [outage, outage])
+        let provider = try Fixtures.provider(transport: mock)
+        do {
+            try await provider.requestOTP(userId: "DavidB")
+            Issue.record("expected an error")
+        } catch let error as AuthError {
+            #expect(error.code == .serviceUnavailable)
+            #expect(error.isTransient)
+            #expect(error.retryAfter == .seconds(30))
+            #expect(error.serverMessage == "Onderhoud")
+        }
+        #expect(mock.requestCount == 2)
+    }
+
+    @Test func functionalErrorIsNotRetriedAndKeepsTheLogReference() async throws {
+        let mock = MockTransport(responses: [.json(500, #"{"externalMessage":"Gebruiker onbekend","errorNumber":-2146232832,"profitLogReference":"ABC123"}"#)])
+        let provider = try Fixtures.provider(transport: mock)
+        do {
+            try await provider.requestOTP(userId: "DavidB")
+            Issue.record("expected an error")
+        } catch let error as AuthError {
+            #expect(error.code == .profitFunctionalError)
+            #expect(error.serverCode == "-2146232832")
+            #expect(error.logReference == "ABC123")
+        }
+        #expect(mock.requestCount == 1)
+    }
+}
+
+@Suite struct ProfitProviderAuthorizationTests {
+    @Test func injectsTheHeaderOnRESTAndSOAP() async throws {
+        let provider = try Fixtures.provider(transport: MockTransport())
+        try await provider.addToken(try ProfitToken(Fixtures.hex))
+        let rest = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("connectors/Profit_Debtors")))
+        #expect(rest.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        let soapRequest = SOAPMessage.request(url: try provider.environment.soapURL("appconnectorget.asmx"),
+                                              action: "urn:Afas.Profit.Services/GetData",
+                                              envelope: SOAPMessage.envelope(operation: "GetData", namespace: "urn:Afas.Profit.Services", parameters: [("connectorId", "X")]))
+        let soap = try await provider.authorize(soapRequest)
+        #expect(soap.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        #expect(soap.body == soapRequest.body)
+    }
+
+    @Test func legacyTokenElementInsteadOfTheHeader() async throws {
+        let sandbox = Fixtures.sandbox()
+        let token = try sandbox.issueToken(for: "DavidB")
+        let provider = try Fixtures.provider(transport: sandbox, configuration: Fixtures.configuration { $0.soapToken = .element })
+        try await provider.addToken(token)
+        let envelope = SOAPMessage.envelope(operation: "GetData", namespace: "urn:Afas.Profit.Services", parameters: [("connectorId", "Profit_Debtors")])
+        let request = SOAPMessage.request(url: try provider.environment.soapURL("appconnectorget.asmx"), action: "urn:Afas.Profit.Services/GetData", envelope: envelope)
+        let authorized = try await provider.authorize(request)
+        #expect(authorized.headers[.authorization] == nil)
+        let body = String(decoding: try #require(authorized.body), as: UTF8.self)
+        #expect(body.contains("<GetData xmlns=\"urn:Afas.Profit.Services\"><token>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;"))
+        let response = try await AuthorizingTransport(base: sandbox, provider: provider).send(request)
+        #expect(response.status == 200)
+        #expect(try SOAPMessage(parsing: response.body).text(of: "GetDataResult")?.contains("Sandbox Trading BV") == true)
+        // REST requests still get the header.
+        let rest = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        #expect(rest.headers[.authorization] == token.authorizationValue.revealed)
+    }
+
+    @Test func withoutATokenAuthorizeIsTyped() async throws {
+        let provider = try Fixtures.provider(transport: MockTransport())
+        await #expect(throws: AuthError(.notAuthenticated)) {
+            _ = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        }
+    }
+
+    @Test func loadsTheStoredTokenOnceForConcurrentCallers() async throws {
+        let store = CountingStore()
+        try await store.inner.save(StoredCredential(accessToken: Secret(Fixtures.tokenXML)), for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: MockTransport(), store: store)
+        let url = try provider.environment.restURL("ProfitVersion")
+        let headers = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 { group.addTask { try await provider.authorize(HTTPRequest(url: url)).headers[.authorization] } }
+            var all: [String?] = []
+            for try await header in group { all.append(header) }
+            return all
+        }
+        #expect(headers.count == 20)
+        #expect(headers.allSatisfy { $0 == "AfasToken " + Fixtures.tokenBase64 })
+        #expect(store.loads == 1)
+    }
+
+    @Test func corruptStoredTokenIsTypedAndLeftInPlace() async throws {
+        let store = InMemoryTokenStore()
+        let junk = StoredCredential(accessToken: Secret("not a token"))
+        try await store.save(junk, for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: MockTransport(), store: store)
+        await #expect(throws: AuthError(.storeCorrupt)) {
+            _ = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        }
+        #expect(try await store.load(Fixtures.key) == junk)
+    }
+
+    @Test func revokedTokenGivesATypedErrorWithoutRetry() async throws {
+        let sandbox = Fixtures.sandbox()
+        let token = try sandbox.issueToken(for: "DavidB")
+        let events = EventLog()
+        let provider = try Fixtures.provider(transport: sandbox, events: events)
+        try await provider.addToken(token)
+        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let url = try provider.environment.restURL("ProfitVersion")
+        #expect(try await client.send(HTTPRequest(url: url)).status == 200)
+        sandbox.revoke(token)
+        let before = sandbox.calls.count
+        do {
+            _ = try await client.send(HTTPRequest(url: url))
+            Issue.record("expected an error")
+        } catch let error as AuthError {
+            #expect(error.code == .revoked)
+            #expect(error.status == 401)
+            #expect(error.serverMessage == "Ongeldige token")
+            #expect(error.logReference != nil)
+            #expect(!"\(error)".contains(Fixtures.tokenBase64))
+        }
+        #expect(sandbox.calls.count == before + 1)
+        #expect(events.events.contains(.credentialRevoked(provider: "profit")))
+    }
+
+    @Test func ipRestrictionIsForbidden() async throws {
+        let sandbox = Fixtures.sandbox()
+        let provider = try Fixtures.provider(transport: sandbox)
+        try await provider.addToken(try sandbox.issueToken(for: "DavidB"))
+        sandbox.setIPRestricted(true)
+        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        await #expect(throws: AuthError(.forbidden)) {
+            _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        }
+    }
+
+    @Test func errorBodiesDecode() throws {
+        let functional = try #require(ProfitProvider.error(for: .json(500, #"{"externalMessage":"Veld ontbreekt","errorNumber":12,"profitLogReference":"REF-9"}"#)))
+        #expect(functional.code == .profitFunctionalError)
+        #expect(functional.serverMessage == "Veld ontbreekt")
+        #expect(functional.serverCode == "12")
+        #expect(functional.logReference == "REF-9")
+        let header = HTTPResponse(status: 500, headers: ["X-PROFIT-ERROR": Data("Oude fout".utf8).base64EncodedString()])
+        #expect(ProfitProvider.error(for: header)?.serverMessage == "Oude fout")
+        let unavailable = try #require(ProfitProvider.error(for: .json(503, #"{"retry_after":"12"}"#)))
+        #expect(unavailable.code == .serviceUnavailable && unavailable.retryAfter == .seconds(12))
+        #expect(ProfitProvider.error(for: HTTPResponse(status: 400))?.code == .invalidRequest)
+        #expect(ProfitProvider.error(for: HTTPResponse(status: 404))?.code == .unexpectedStatus)
+        #expect(ProfitProvider.error(for: HTTPResponse(status: 403))?.code == .forbidden)
+        let html = HTTPResponse(status: 502, headers: [.contentType: "text/html"], body: Data("<html>bad gateway</html>".utf8))
+        #expect(ProfitProvider.error(for: html)?.serverMessage?.contains("HTML") == true)
+        #expect(ProfitProvider.error(for: HTTPResponse(status: 204)) == nil)
+    }
+}
+
+@Suite struct ProfitTokenManagementTests {
+    @Test func addReplaceAndDeleteLocally() async throws {
+        let store = InMemoryTokenStore()
+        let events = EventLog()
+        let provider = try Fixtures.provider(transport: MockTransport(), store: store, events: events)
+        try await provider.addToken(try ProfitToken(Fixtures.hex), userId: "DavidB")
+        #expect(try await store.load(Fixtures.key)?.accessToken.revealed == Fixtures.tokenXML)
+        #expect(try await store.load(Fixtures.key)?.attributes["obtainedVia"] == "manual")
+        let replacement = try ProfitToken(String(repeating: "AB", count: 32))
+        try await provider.addToken(replacement)
+        #expect(try await store.load(Fixtures.key)?.accessToken == replacement.xml)
+        try await provider.deleteToken(revokingOnServer: false)
+        #expect(try await store.load(Fixtures.key) == nil)
+        #expect(try await provider.hasToken() == false)
+        #expect(events.events.contains(.credentialRemoved(provider: "profit")))
+    }
+
+    @Test func deleteTokenRevokesInProfit() async throws {
+        let sandbox = Fixtures.sandbox()
+        let store = InMemoryTokenStore()
+        let provider = try Fixtures.provider(transport: sandbox, store: store)
+        try await provider.addToken(try sandbox.issueToken(for: "DavidB"))
+        #expect(sandbox.activeTokenCount == 1)
+        try await provider.deleteToken()
+        #expect(sandbox.activeTokenCount == 0)
+        #expect(sandbox.calls.last?.operation == "DeleteToken")
+        #expect(try await store.load(Fixtures.key) == nil)
+    }
+
+    @Test func failedServerDeletionKeepsTheLocalToken() async throws {
+        let sandbox = Fixtures.sandbox()
+        let store = InMemoryTokenStore()
+        let provider = try Fixtures.provider(transport: sandbox, store: store)
+        try await provider.addToken(try ProfitToken(Fixtures.hex))   // never issued by the sandbox
+        await #expect(throws: AuthError(.invalidCredentials)) { try await provider.deleteToken() }
+        #expect(try await store.load(Fixtures.key)?.accessToken.revealed == Fixtures.tokenXML)
+    }
+
+    @Test func deleteTokenRequestIsEscapedSOAP() async throws {
+        let mock = MockTransport(responses: [HTTPResponse(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><DeleteTokenResponse xmlns="urn:Afas.Profit.Services"><DeleteTokenResult/></DeleteTokenResponse></soap:Body></soap:Envelope>"#.utf8))])
+        let provider = try Fixtures.provider(transport: mock)
+        try await provider.addToken(try ProfitToken(Fixtures.hex))
+        try await provider.deleteToken()
+        let request = try #require(mock.requests.first)
+        #expect(request.url.absoluteString == "https://12345.soap.afas.online/profitservices/tokenconnector.asmx")
+        #expect(request.headers[.soapAction] == "\"urn:Afas.Profit.Services/DeleteToken\"")
+        let body = String(decoding: try #require(request.body), as: UTF8.self)
+        #expect(body.contains("<token>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;\(Fixtures.hex)&lt;/data&gt;&lt;/token&gt;</token>"))
+    }
+
+    @Test func tokenInfoReportsTheExpiry() async throws {
+        let sandbox = Fixtures.sandbox(tokenValidity: .seconds(86_400 * 30))
+        let provider = try Fixtures.provider(transport: sandbox)
+        try await provider.requestOTP(userId: "DavidB")
+        try await provider.redeemOTP(try #require(sandbox.latestCode(for: "DavidB")), userId: "DavidB")
+        let info = try await provider.tokenInfo()
+        let expiry = try #require(info.expiresAt)
+        #expect(expiry == Fixtures.start.addingTimeInterval(86_400 * 30))
+        #expect(info.userId == "DavidB")
+        #expect(!info.isExpired(at: Fixtures.start))
+        #expect(info.expires(within: .seconds(86_400 * 31), after: Fixtures.start))
+        #expect(!info.expires(within: .seconds(86_400), after: Fixtures.start))
+    }
+
+    @Test func tokenInfoWithoutExpiryAndWithBadAnswers() async throws {
+        let sandbox = Fixtures.sandbox()
+        let provider = try Fixtures.provider(transport: sandbox)
+        try await provider.addToken(try sandbox.issueToken(for: "DavidB"))
+        #expect(try await provider.tokenInfo().expiresAt == nil)
+
+        let mock = MockTransport(responses: [.json(200, #"{"info":{"tokenExpiry":"soon"}}"#), HTTPResponse(status: 200, body: Data("<html/>".utf8)),
+                                             .json(200, #"{"info":{"tokenExpiry":"2026-03-01T00:00:00"}}"#)])
+        let other = try Fixtures.provider(transport: mock)
+        try await other.addToken(try ProfitToken(Fixtures.hex))
+        await #expect(throws: AuthError(.malformedResponse)) { _ = try await other.tokenInfo() }
+        await #expect(throws: AuthError(.malformedResponse)) { _ = try await other.tokenInfo() }
+        #expect(try await other.tokenInfo().expiresAt == ProfitResponse.parseDate("2026-03-01T00:00:00Z"))
+        #expect(mock.requests.first?.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+    }
+}
+
+/// Counts loads, to check that concurrent callers share one.
+final class CountingStore: TokenStore {
+    let inner = InMemoryTokenStore()
+    private let count = Synchronization.Mutex(0)
+    var loads: Int { count.withLock { $0 } }
+    func load(_ key: TokenKey) async throws -> StoredCredential? {
+        count.withLock { $0 += 1 }
+        await Task.yield()
+        return try await inner.load(key)
+    }
+    func save(_ credential: StoredCredential, for key: TokenKey) async throws { try await inner.save(credential, for: key) }
+    func remove(_ key: TokenKey) async throws { try await inner.remove(key) }
+}
