@@ -1,7 +1,6 @@
 public import AuthCore
 import EconomicAuth
 public import Foundation
-import Synchronization
 
 /// A behavioural fake of e-conomic for tests: the grant page, the REST API and the SOAP
 /// web service, in memory.
@@ -73,7 +72,7 @@ public final class EconomicSandbox: HTTPTransport {
     /// How long a SOAP session lives without use.
     public let sessionTimeout: Duration
     private let now: @Sendable () -> Date
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a sandbox with one agreement (``defaultAgreementNumber``), which also grants
     /// requests on the grant page.

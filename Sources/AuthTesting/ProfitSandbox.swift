@@ -1,7 +1,6 @@
 public import AuthCore
 public import Foundation
 public import ProfitAuth
-import Synchronization
 
 /// A behavioural fake of AFAS Profit's token services, for tests and demos.
 ///
@@ -92,7 +91,7 @@ public final class ProfitSandbox: HTTPTransport {
     private let apiKey: Secret
     private let environmentKey: Secret
     private let clock: @Sendable () -> Date
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// Creates a sandbox for one app connector.
     ///
@@ -117,7 +116,7 @@ public final class ProfitSandbox: HTTPTransport {
         self.otpLifetime = otpLifetime
         self.tokenValidity = tokenValidity
         self.clock = now
-        self.state = Mutex(State(users: users))
+        self.state = Locked(State(users: users))
     }
 
     // MARK: - Inspection and control

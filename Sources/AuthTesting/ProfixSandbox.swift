@@ -1,6 +1,5 @@
 public import AuthCore
 public import Foundation
-import Synchronization
 
 /// A behavioural fake of the Profix-it OAuth2 service, to put under a `ProfixTokenProvider` (or
 /// your own code) in tests.
@@ -113,7 +112,7 @@ public final class ProfixSandbox: HTTPTransport {
         var counters = Counters()
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let configuration: Configuration
     private let now: @Sendable () -> Date
 

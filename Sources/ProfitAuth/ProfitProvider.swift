@@ -1,6 +1,5 @@
 public import AuthCore
 public import Foundation
-import Synchronization
 
 /// Credentials for AFAS Profit: an app-connector token, obtained through the e-mailed one-time
 /// password (OTP) flow or added by hand, sent on every REST and SOAP call.
@@ -106,7 +105,7 @@ public actor ProfitProvider: CredentialProvider {
     let observer: AuthEventObserver?
 
     /// The token for the lock-free fast path of ``authorize(_:)``.
-    private nonisolated let cache = Mutex<ProfitToken?>(nil)
+    private nonisolated let cache = Locked<ProfitToken?>(nil)
     private var token: ProfitToken?
     private var credential: StoredCredential?
     private var hasLoaded = false

@@ -1,6 +1,5 @@
 public import AuthCore
 public import Foundation
-import Synchronization
 
 /// Gets, keeps, refreshes and injects Profix-it OAuth2 tokens for one credential.
 ///
@@ -574,7 +573,7 @@ struct Snapshot: Sendable {
 
 /// The lock-protected snapshot.
 final class Snapshots: Sendable {
-    private let value = Mutex<Snapshot?>(nil)
+    private let value = Locked<Snapshot?>(nil)
 
     func set(_ snapshot: Snapshot) { value.withLock { $0 = snapshot } }
     func clear() { value.withLock { $0 = nil } }
@@ -597,7 +596,7 @@ final class Snapshots: Sendable {
 
 /// What happened inside a `FileTokenStore.update` transform.
 final class CoordinationRecord: Sendable {
-    private let state = Mutex<(StoredCredential, Bool)?>(nil)
+    private let state = Locked<(StoredCredential, Bool)?>(nil)
     func set(_ credential: StoredCredential, adopted: Bool) { state.withLock { $0 = (credential, adopted) } }
     var value: (StoredCredential, Bool)? { state.withLock { $0 } }
 }

@@ -2,7 +2,6 @@ import AuthCore
 import AuthTesting
 import EconomicAuth
 import Foundation
-import Synchronization
 
 /// `accounting-auth economic`: the requestURL grant flow, REST calls and SOAP sessions.
 enum EconomicCommand {
@@ -279,7 +278,7 @@ enum EconomicCLIFailure: Error {
 
 /// Collects the demo's events.
 private final class EconomicDemoEvents: Sendable {
-    private let events = Mutex<[AuthEvent]>([])
+    private let events = Locked<[AuthEvent]>([])
     var all: [AuthEvent] { events.withLock { $0 } }
     var observer: AuthEventObserver { AuthEventObserver { event in self.events.withLock { $0.append(event) } } }
 }

@@ -2,7 +2,6 @@ import AuthCore
 import AuthTesting
 import Foundation
 import ProfixOAuth
-import Synchronization
 
 /// `accounting-auth profix`: Profix-it OAuth2 from the command line.
 enum ProfixCommand {
@@ -190,7 +189,7 @@ enum ProfixCommand {
     /// against ``ProfixSandbox``, on a clock the demo moves.
     static func demo(console: Console) async throws {
         console.print("\n== Profix-it OAuth2 (sandbox) ==")
-        let time = Mutex(Date())
+        let time = Locked(Date())
         let now: @Sendable () -> Date = { time.withLock { $0 } }
         let sandbox = ProfixSandbox(now: now)
         guard let redirect = URL(string: "https://app.example.com/profix/callback") else { return }

@@ -1,7 +1,6 @@
 import AuthCore
 import AuthTesting
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 

@@ -1,6 +1,5 @@
 import AuthCore
 import Foundation
-import Synchronization
 
 /// A deterministic pseudo-random generator (SplitMix64), so property tests repeat exactly.
 struct SeededGenerator: RandomNumberGenerator {
@@ -25,14 +24,14 @@ struct SeededGenerator: RandomNumberGenerator {
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
-    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    private let current = Locked(Date(timeIntervalSince1970: 1_800_000_000))
     var now: Date { current.withLock { $0 } }
     func advance(_ duration: Duration) { current.withLock { $0 = $0.addingTimeInterval(duration.timeInterval) } }
 }
 
 /// Collects events.
 final class EventLog: Sendable {
-    private let events = Mutex<[AuthEvent]>([])
+    private let events = Locked<[AuthEvent]>([])
     var all: [AuthEvent] { events.withLock { $0 } }
     var observer: AuthEventObserver { AuthEventObserver { event in self.events.withLock { $0.append(event) } } }
 }

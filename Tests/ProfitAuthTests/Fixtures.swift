@@ -1,7 +1,6 @@
 import AuthCore
 import AuthTesting
 import Foundation
-import Synchronization
 import Testing
 @testable import ProfitAuth
 
@@ -54,7 +53,7 @@ enum Fixtures {
 
 /// Collects events.
 final class EventLog: Sendable {
-    private let storage = Mutex<[AuthEvent]>([])
+    private let storage = Locked<[AuthEvent]>([])
     var events: [AuthEvent] { storage.withLock { $0 } }
     var observer: AuthEventObserver { AuthEventObserver { event in self.storage.withLock { $0.append(event) } } }
 }

@@ -1,7 +1,6 @@
 import AuthCore
 import AuthTesting
 import Foundation
-import Synchronization
 import Testing
 @testable import ProfitAuth
 
@@ -402,7 +401,7 @@ import Testing
 /// Counts loads, to check that concurrent callers share one.
 final class CountingStore: TokenStore {
     let inner = InMemoryTokenStore()
-    private let count = Synchronization.Mutex(0)
+    private let count = Locked(0)
     var loads: Int { count.withLock { $0 } }
     func load(_ key: TokenKey) async throws -> StoredCredential? {
         count.withLock { $0 += 1 }

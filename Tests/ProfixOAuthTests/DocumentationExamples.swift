@@ -2,7 +2,6 @@ import AuthCore
 import AuthTesting
 import Foundation
 import ProfixOAuth
-import Synchronization
 import Testing
 
 /// The code of `Docs/ProfixOAuth.md`, compiled and run against the sandbox. Keep in sync.

@@ -2,7 +2,6 @@ import AuthCore
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
-import Synchronization
 import Testing
 
 @Suite struct ProfixGrantTests {
@@ -405,7 +404,7 @@ import Testing
     @Test func newPairCallbackAndEventsCarryNoSecret() async throws {
         let sandbox = Fixture.sandbox(clock)
         let events = EventCollector()
-        let pairs = Mutex<[StoredCredential]>([])
+        let pairs = Locked<[StoredCredential]>([])
         let provider = Fixture.provider(sandbox: sandbox, clock: clock, observer: events.observer,
                                         onNewCredential: { pair in pairs.withLock { $0.append(pair) } })
         try await Fixture.authorize(provider, sandbox: sandbox)

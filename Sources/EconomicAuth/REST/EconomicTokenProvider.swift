@@ -1,6 +1,5 @@
 public import AuthCore
 public import Foundation
-import Synchronization
 
 /// Adds e-conomic's token headers to REST requests for one agreement.
 ///
@@ -48,7 +47,7 @@ public actor EconomicTokenProvider: CredentialProvider {
     public nonisolated let configuration: Configuration
     private nonisolated let transport: any HTTPTransport
     private nonisolated let observer: AuthEventObserver?
-    private nonisolated let snapshot: Mutex<Snapshot>
+    private nonisolated let snapshot: Locked<Snapshot>
 
     /// Creates a provider for one agreement.
     ///
@@ -70,7 +69,7 @@ public actor EconomicTokenProvider: CredentialProvider {
         self.configuration = configuration
         self.transport = transport
         self.observer = observer
-        self.snapshot = Mutex(Snapshot(
+        self.snapshot = Locked(Snapshot(
             appSecretToken: credentials.appSecretToken.revealed,
             agreementGrantToken: credentials.agreementGrantToken.revealed,
             generation: 0, isRejected: false, agreementNumber: nil

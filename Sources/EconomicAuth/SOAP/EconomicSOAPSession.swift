@@ -1,6 +1,5 @@
 public import AuthCore
 public import Foundation
-import Synchronization
 
 /// A cookie session with e-conomic's SOAP web service, opened with `ConnectWithToken`.
 ///
@@ -43,8 +42,8 @@ public actor EconomicSOAPSession {
     private nonisolated let credentials: EconomicCredentials
     private nonisolated let transport: any HTTPTransport
     private nonisolated let observer: AuthEventObserver?
-    private nonisolated let current = Mutex<Session?>(nil)
-    private nonisolated let connects = Mutex(0)
+    private nonisolated let current = Locked<Session?>(nil)
+    private nonisolated let connects = Locked(0)
     private var connecting: Task<Session, any Error>?
     private var generation = 0
 

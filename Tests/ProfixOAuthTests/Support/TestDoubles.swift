@@ -2,19 +2,18 @@ import AuthCore
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
-import Synchronization
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
-    private let current: Mutex<Date>
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
+    private let current: Locked<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Locked(start) }
     var now: @Sendable () -> Date { { self.current.withLock { $0 } } }
     func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
 /// A shared, ordered log of what happened ("save <token>", "use <token>").
 final class EventLog: Sendable {
-    private let entries = Mutex<[String]>([])
+    private let entries = Locked<[String]>([])
     func append(_ entry: String) { entries.withLock { $0.append(entry) } }
     var all: [String] { entries.withLock { $0 } }
 }
@@ -23,7 +22,7 @@ final class EventLog: Sendable {
 final class RecordingStore: TokenStore {
     let base = InMemoryTokenStore()
     let log: EventLog
-    private let failing = Mutex(false)
+    private let failing = Locked(false)
     init(log: EventLog) { self.log = log }
     func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
 
@@ -48,7 +47,7 @@ struct LoggingTransport: HTTPTransport {
 
 /// Collects events; `next(matching:)` awaits one without timing.
 final class EventCollector: Sendable {
-    private let events = Mutex<[AuthEvent]>([])
+    private let events = Locked<[AuthEvent]>([])
     let stream: AsyncStream<AuthEvent>
     private let continuation: AsyncStream<AuthEvent>.Continuation
     init() {
