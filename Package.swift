@@ -24,11 +24,18 @@ let package = Package(
         ),
         // A helper process for the multi-process FileTokenStore tests; not a product.
         .executableTarget(name: "store-hammer", dependencies: ["AuthCore"], path: "Tests/StoreHammer"),
+        // A worker process for the multi-process Profix refresh test; not a product.
+        .executableTarget(name: "profix-worker", dependencies: ["AuthCore", "ProfixOAuth"], path: "Tests/ProfixWorker"),
         .target(name: "TestSupport", dependencies: ["AuthCore"], path: "Tests/TestSupport"),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport"]),
         .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "TestSupport"]),
         .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "TestSupport"]),
         .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "TestSupport"]),
+        // Tests that drive every module together (secrets never leak, end-to-end flows).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth", "TestSupport"]
+        ),
     ]
 )
 
