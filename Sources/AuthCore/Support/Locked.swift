@@ -52,3 +52,9 @@ package final class Locked<Value: Sendable>: Sendable {
     }
     #endif
 }
+
+extension Locked: CustomReflectable, CustomStringConvertible {
+    /// Shows nothing of the guarded value: it may hold credentials (pre-encoded header values).
+    package var customMirror: Mirror { Mirror(self, children: [], displayStyle: .class) }
+    package var description: String { "Locked(<hidden>)" }
+}
