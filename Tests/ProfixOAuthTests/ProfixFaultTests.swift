@@ -447,7 +447,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
 
     // MARK: - Seeded random faults
 
-    /// Random faults (seeded, so every run is the same) on every request for 60 token
+    /// Random faults (seeded, so every run is the same) on every request for 200 token
     /// lifetimes: whatever happens, the store always holds the pair in use, re-authorization is
     /// demanded only when the stored refresh token is really dead, no call sends more than the
     /// retry policy allows, and once the faults stop the provider works (after at most one new grant).
@@ -469,7 +469,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         }
         try await grant()
         var reauthorizations = 0
-        for _ in 0..<60 {
+        for _ in 0..<200 {
             clock.advance(600)
             let tokenCalls = sandbox.counters.tokenRequests
             do {
@@ -506,6 +506,6 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
             }
         }
         #expect(reauthorizations <= lostAnswers.count)
-        #expect(faulty.injected.count > 20)
+        #expect(faulty.injected.count > 80)
     }
 }
