@@ -29,6 +29,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
         var scripted: [Scripted] = []
         var generator: SplitMix64
         var injected: [Fault] = []
+        var received = 0
         var forwarded = 0
     }
 
@@ -75,6 +76,10 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
 
     /// How many requests reached the base transport.
     public var forwardedCount: Int { state.withLock { $0.forwarded } }
+
+    /// How many requests were sent to this transport, faulted or not: the attempts a caller
+    /// made, which retry tests bound.
+    public var receivedCount: Int { state.withLock { $0.received } }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let fault = nextFault(for: request)
@@ -123,6 +128,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
 
     private func nextFault(for request: HTTPRequest) -> Fault? {
         state.withLock { state -> Fault? in
+            state.received += 1
             if let index = state.scripted.firstIndex(where: { $0.remaining > 0 && $0.matches(request) }) {
                 let fault = state.scripted[index].fault
                 state.scripted[index].remaining -= 1

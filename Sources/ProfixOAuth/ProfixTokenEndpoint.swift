@@ -112,6 +112,9 @@ enum ProfixTokenEndpoint {
     /// Parses a `/token/ChangePassword` answer into success or a typed error.
     static func parseChangePassword(_ response: HTTPResponse, maxBytes: Int) throws(AuthError) {
         let fields = try decodeFields(response, maxBytes: maxBytes)
+        if let fields, fields.value("success") == nil, fields.value("error") != nil {
+            throw failure(response, fields: fields)   // an OAuth error, even inside a 200
+        }
         if let fields, let success = fields.value("success") {
             let message = fields.value("message")?.text
             if success.isTrue && response.isSuccess { return }
@@ -135,6 +138,8 @@ enum ProfixTokenEndpoint {
         case ("invalid_client", _), ("unauthorized_client", _), (_, 401), (_, 406): code = .invalidCredentials
         case ("unsupported_grant_type", _), ("invalid_scope", _): code = .invalidConfiguration
         case ("invalid_request", _): code = .invalidRequest
+        // Not in RFC 6749 §5.2, but servers and proxies send them (even inside a 200).
+        case ("server_error", _), ("temporarily_unavailable", _): code = .serviceUnavailable
         case (_, 403): code = .forbidden
         case (_, 429): code = .rateLimited
         case (_, 500...599): code = .serviceUnavailable

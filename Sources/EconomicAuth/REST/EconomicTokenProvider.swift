@@ -135,12 +135,13 @@ public actor EconomicTokenProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/revoked`` (401), ``AuthError/Code/forbidden`` (403),
     ///   ``AuthError/Code/rateLimited`` (429, with ``AuthError/retryAfter``),
     ///   ``AuthError/Code/serviceUnavailable`` (5xx), ``AuthError/Code/malformedResponse`` (not
-    ///   JSON, an HTML page), ``AuthError/Code/responseTooLarge``, or a transport error.
+    ///   JSON, an HTML page, no `agreementNumber`), ``AuthError/Code/responseTooLarge``, or a
+    ///   transport error.
     public func validate() async throws -> EconomicAgreement {
         let generation = snapshot.withLock { $0.generation }
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: "self")
         let request = try await authorize(HTTPRequest(url: url, headers: [.accept: "application/json"]))
-        let response = try await transport.send(request)
+        let response = try await EconomicEndpoints.send(request, through: transport)
         // Re-check after the await: a new grant may have arrived meanwhile.
         guard response.isSuccess else {
             if response.status == 401 { markRejected(generation: generation) }
@@ -163,7 +164,7 @@ public actor EconomicTokenProvider: CredentialProvider {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let generation = snapshot.withLock { $0.generation }
         let authorized = try await authorize(request)
-        let response = try await transport.send(authorized)
+        let response = try await EconomicEndpoints.send(authorized, through: transport)
         if response.status == 401 || response.status == 403 {
             if response.status == 401 { markRejected(generation: generation) }
             throw EconomicErrorBody.error(for: response)
@@ -200,10 +201,17 @@ public actor EconomicTokenProvider: CredentialProvider {
         guard response.hasJSONContentType else {
             throw AuthError.malformedResponse("/self answered with content type \(response.headers[.contentType] ?? "none"), not JSON", provider: EconomicEndpoints.providerName, status: response.status)
         }
+        let agreement: EconomicAgreement
         do {
-            return try JSONDecoder().decode(EconomicAgreement.self, from: response.body)
+            agreement = try JSONDecoder().decode(EconomicAgreement.self, from: response.body)
         } catch {
             throw AuthError.malformedResponse("/self did not answer with a JSON object", provider: EconomicEndpoints.providerName, status: response.status)
         }
+        // Every field is optional when decoding, but an answer without the agreement's number
+        // (an error body inside a 200, a proxy's JSON) does not describe an agreement.
+        guard agreement.agreementNumber != nil else {
+            throw AuthError.malformedResponse("/self answered without an agreementNumber", provider: EconomicEndpoints.providerName, status: response.status)
+        }
+        return agreement
     }
 }

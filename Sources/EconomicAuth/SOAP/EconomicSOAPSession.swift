@@ -118,7 +118,7 @@ public actor EconomicSOAPSession {
         while true {
             var request = SOAPMessage.request(url: configuration.endpoint, action: action, envelope: envelope)
             request.headers[.cookie] = session.cookies.headerValue
-            let response = try await transport.send(request)
+            let response = try await EconomicEndpoints.send(request, through: transport)
             let setCookies = response.headers.values(for: .setCookie)
             if !setCookies.isEmpty { await absorb(setCookies, generation: session.generation) }
             let message = try interpret(response)
@@ -154,7 +154,7 @@ public actor EconomicSOAPSession {
         let envelope = SOAPMessage.envelope(operation: "Disconnect", namespace: EconomicEndpoints.soapNamespace, parameters: [])
         var request = SOAPMessage.request(url: configuration.endpoint, action: EconomicEndpoints.soapNamespace + "/Disconnect", envelope: envelope)
         request.headers[.cookie] = session.cookies.headerValue
-        let response = try await transport.send(request)
+        let response = try await EconomicEndpoints.send(request, through: transport)
         let message = try interpret(response)
         if let fault = message.fault, !fault.mentions(configuration.sessionLostMarker) {
             throw AuthError(.soapFault, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code, message: scrub(fault.message ?? "Disconnect failed"))
@@ -192,7 +192,7 @@ public actor EconomicSOAPSession {
         )
         let request = SOAPMessage.request(url: configuration.endpoint, action: EconomicEndpoints.soapNamespace + "/ConnectWithToken", envelope: envelope)
         connects.withLock { $0 += 1 }
-        let response = try await transport.send(request)
+        let response = try await EconomicEndpoints.send(request, through: transport)
         let message = try interpret(response)
         if let fault = message.fault {
             throw AuthError(.revoked, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,

@@ -31,6 +31,18 @@ public enum EconomicEndpoints {
         URL(string: text) ?? URL(fileURLWithPath: "/")
     }
 
+    /// Sends `request` through `transport`; a transport failure names the provider, as the other
+    /// providers' errors do.
+    static func send(_ request: HTTPRequest, through transport: any HTTPTransport) async throws(AuthError) -> HTTPResponse {
+        do {
+            return try await transport.send(request)
+        } catch let error as AuthError {
+            throw error.provider == nil ? error.with(provider: providerName) : error
+        } catch {
+            throw AuthError(.transportFailure, provider: providerName, message: "the transport failed (\(type(of: error)))")
+        }
+    }
+
     /// `base` joined with a relative `path` (which may carry a query), with exactly one `/` between.
     static func url(_ base: URL, appending path: String) throws(AuthError) -> URL {
         var head = base.absoluteString
