@@ -48,7 +48,9 @@ extension ProfitProvider {
     ///   - channel: ``Channel/rest`` (default) or ``Channel/soap``.
     /// - Returns: The new token.
     /// - Throws: ``AuthError`` with ``AuthError/Code/invalidCredentials`` when Profit refuses the
-    ///   code (wrong, used or expired) or the keys, ``AuthError/Code/malformedResponse`` for an
+    ///   code (wrong, used or expired) or the keys (REST: 401, or a 500 with Profit's error body;
+    ///   SOAP: a fault), ``AuthError/Code/forbidden`` for 403 (IP restriction),
+    ///   ``AuthError/Code/invalidRequest`` for 400, ``AuthError/Code/malformedResponse`` for an
     ///   answer that is not JSON or holds no valid token, ``AuthError/Code/responseTooLarge``,
     ///   ``AuthError/Code/storeFailure`` when saving fails (the token is still used), and the
     ///   codes of ``error(for:)``.
@@ -77,7 +79,11 @@ extension ProfitProvider {
             let response = try await send(request)
             try ProfitResponse.checkSize(response, limit: configuration.maxResponseBytes)
             if let error = Self.error(for: response) {
-                guard [400, 401, 403, 500].contains(response.status) else { throw error }
+                // 401, or Profit's functional error (a 500 with its error body), means the code or
+                // the keys were refused. 403 (IP restriction), 400 (missing elements) and a 500
+                // that is not Profit's keep their own meaning.
+                let refused = response.status == 401 || (response.status == 500 && ProfitResponse.hasProfitErrorBody(response))
+                guard refused else { throw error }
                 throw AuthError(.invalidCredentials, provider: Self.providerName, status: response.status,
                                 serverCode: error.serverCode,
                                 message: ProfitResponse.errorBody(of: response).message

@@ -45,6 +45,13 @@ enum ProfitResponse {
         return body
     }
 
+    /// Whether the body is Profit's JSON error object (it has `externalMessage` or `errorNumber`),
+    /// as opposed to an empty body, an HTML page or a proxy's answer.
+    static func hasProfitErrorBody(_ response: HTTPResponse) -> Bool {
+        guard let object = jsonObject(response.body) else { return false }
+        return value(object, "externalMessage") != nil || value(object, "errorNumber") != nil
+    }
+
     /// The typed error for a non-2xx Profit response.
     ///
     /// 401 → ``AuthError/Code/revoked`` (invalid, deleted or expired token; never retried);

@@ -61,8 +61,9 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         .init(.oauthErrorIn200(error: "server_error"), nil, attempts: 1, processed: 0),
     ]
 
-    /// REST `OtpValidation`. Profit refuses a code with HTTP 500, so any 500 reads as
-    /// "code not accepted".
+    /// REST `OtpValidation`. Profit refuses a code with HTTP 500 and its error body
+    /// (`externalMessage`, `errorNumber`), which reads as "code not accepted"; the injected 500
+    /// carries a generic `{"message": …}` body, so it stays Profit's functional error.
     ///
     /// | fault | code | attempts | processed (code consumed) |
     /// |---|---|---|---|
@@ -70,7 +71,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
     /// | drop after processing | connectionFailed | 2 | 2 (the first consumed the code) |
     /// | delay, duplicate headers | — (succeeds) | 1 | 1 |
     /// | timeout | timeout | 2 | 0 |
-    /// | 500 | invalidCredentials | 1 | 0 |
+    /// | 500 without Profit's error body | profitFunctionalError | 1 | 0 |
     /// | 502, 503 (± Retry-After), HTML page 502 | serviceUnavailable | 2 | 0 |
     /// | 429 (± Retry-After) | rateLimited | 2 | 0 |
     /// | truncated body | malformedResponse | 1 | 1 |
@@ -80,7 +81,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         .init(.dropAfterProcessing, .connectionFailed, attempts: 2, processed: 2),
         .init(.delay(.milliseconds(5)), nil, attempts: 1, processed: 1),
         .init(.timeout, .timeout, attempts: 2, processed: 0),
-        .init(.status(500, retryAfter: nil), .invalidCredentials, attempts: 1, processed: 0),
+        .init(.status(500, retryAfter: nil), .profitFunctionalError, attempts: 1, processed: 0),
         .init(.status(502, retryAfter: nil), .serviceUnavailable, attempts: 2, processed: 0),
         .init(.status(503, retryAfter: "1"), .serviceUnavailable, attempts: 2, processed: 0),
         .init(.status(503, retryAfter: nil), .serviceUnavailable, attempts: 2, processed: 0),

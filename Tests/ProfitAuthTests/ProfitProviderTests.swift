@@ -93,6 +93,31 @@ import Testing
         #expect(request.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 
+    /// Only 401 and a 500 with Profit's error body mean "code not accepted"; 403 (IP restriction)
+    /// and 400 (missing elements) keep their own codes, and so does a 500 that is not Profit's.
+    @Test(arguments: [
+        (HTTPResponse.json(401, #"{"externalMessage":"Ongeldige code"}"#), AuthError.Code.invalidCredentials),
+        (.json(500, #"{"externalMessage":"De activatiecode is ongeldig of verlopen","errorNumber":-2146233079,"profitLogReference":"R-1"}"#), .invalidCredentials),
+        (.json(403, #"{"externalMessage":"Toegang geweigerd: IP-adres niet toegestaan"}"#), .forbidden),
+        (.json(400, #"{"externalMessage":"Ongeldige aanvraag: otp is verplicht"}"#), .invalidRequest),
+        (HTTPResponse(status: 500, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>error</html>".utf8)), .profitFunctionalError),
+        (.json(404, #"{"externalMessage":"Onbekende URL"}"#), .unexpectedStatus),
+        (.json(429, #"{"externalMessage":"Te veel verzoeken"}"#), .rateLimited),
+    ])
+    func validationStatusesKeepTheirMeaning(_ response: HTTPResponse, _ code: AuthError.Code) async throws {
+        let store = InMemoryTokenStore()
+        let original = StoredCredential(accessToken: Secret(Fixtures.tokenXML))
+        try await store.save(original, for: Fixtures.key)
+        let mock = MockTransport(responses: [response, response])
+        let provider = try Fixtures.provider(transport: mock, store: store, configuration: Fixtures.configuration { $0.retryPolicy = .none })
+        let error = try await #require(throws: AuthError.self) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+        #expect(error.code == code)
+        #expect(error.status == response.status)
+        #expect(error.provider == "profit")
+        #expect(mock.requestCount == 1)
+        #expect(try await store.load(Fixtures.key) == original)
+    }
+
     @Test(arguments: [
         HTTPResponse.json(200, #"{"token":""}"#),
         HTTPResponse.json(200, #"{"token":"   \r\n"}"#),
