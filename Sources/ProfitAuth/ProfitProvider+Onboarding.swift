@@ -14,9 +14,10 @@ extension ProfitProvider {
     ///   - userId: The Profit user id (or e-mail address).
     ///   - channel: ``Channel/rest`` (default) or ``Channel/soap``.
     /// - Throws: ``AuthError`` with ``AuthError/Code/invalidConfiguration`` without keys (or
-    ///   without a SOAP URL for ``Channel/soap``), ``AuthError/Code/invalidCredentialFormat`` for an
-    ///   empty user id, ``AuthError/Code/invalidCredentials`` for a SOAP fault, and the codes of
-    ///   ``error(for:)`` for a non-2xx answer.
+    ///   without a SOAP URL for ``Channel/soap``), ``AuthError/Code/invalidCredentialFormat`` for a
+    ///   key that is not 32 hex digits or an empty user id (nothing is sent then),
+    ///   ``AuthError/Code/invalidCredentials`` for a SOAP fault, and the codes of ``error(for:)``
+    ///   for a non-2xx answer.
     public func requestOTP(userId: String, over channel: Channel = .rest) async throws {
         let keys = try requireKeys()
         let user = try Self.validatedUserId(userId)
@@ -52,8 +53,9 @@ extension ProfitProvider {
     ///   SOAP: a fault), ``AuthError/Code/forbidden`` for 403 (IP restriction),
     ///   ``AuthError/Code/invalidRequest`` for 400, ``AuthError/Code/malformedResponse`` for an
     ///   answer that is not JSON or holds no valid token, ``AuthError/Code/responseTooLarge``,
-    ///   ``AuthError/Code/storeFailure`` when saving fails (the token is still used), and the
-    ///   codes of ``error(for:)``.
+    ///   ``AuthError/Code/invalidCredentialFormat`` for an empty code or a key that is not 32 hex
+    ///   digits (nothing is sent then), ``AuthError/Code/storeFailure`` when saving fails (the
+    ///   token is still used), and the codes of ``error(for:)``.
     @discardableResult
     public func redeemOTP(_ code: Secret, userId: String, over channel: Channel = .rest) async throws -> ProfitToken {
         let keys = try requireKeys()
@@ -123,10 +125,20 @@ extension ProfitProvider {
         return request
     }
 
+    /// The keys, trimmed (again: the properties may have been set after creation) and checked.
     private func requireKeys() throws(AuthError) -> AppConnectorKeys {
-        guard let keys, !keys.apiKey.isEmpty, !keys.environmentKey.isEmpty else {
+        guard let configured = keys else {
             throw AuthError(.invalidConfiguration, provider: Self.providerName,
                             message: "the OTP flow needs the app connector's API key and environment key")
+        }
+        let keys = AppConnectorKeys(apiKey: configured.apiKey, environmentKey: configured.environmentKey)
+        guard !keys.apiKey.isEmpty, !keys.environmentKey.isEmpty else {
+            throw AuthError(.invalidConfiguration, provider: Self.providerName,
+                            message: "the OTP flow needs the app connector's API key and environment key")
+        }
+        for (key, name) in [(keys.apiKey, "API key"), (keys.environmentKey, "environment key")] where !AppConnectorKeys.isWellFormed(key) {
+            throw AuthError(.invalidCredentialFormat, provider: Self.providerName,
+                            message: "the app connector's \(name) must be 32 hexadecimal digits")
         }
         return keys
     }

@@ -69,16 +69,35 @@ public actor ProfitProvider: CredentialProvider {
     }
 
     /// The app connector's keys, needed only for the OTP flow.
+    ///
+    /// Leading and trailing whitespace and line ends (a key pasted from a file or a terminal) are
+    /// trimmed. Each key must then be 32 hexadecimal digits (either case); the OTP calls refuse
+    /// anything else with ``AuthError/Code/invalidCredentialFormat`` before sending, because
+    /// Profit answers `OtpRequest` with a 2xx even for wrong keys.
     public struct AppConnectorKeys: Sendable {
         /// The app connector's API key (32 hex digits).
         public var apiKey: Secret
         /// The app connector's environment key (32 hex digits), sent as `apiToken` over REST.
         public var environmentKey: Secret
 
-        /// Creates the keys.
+        /// Creates the keys, trimming whitespace and line ends around each.
         public init(apiKey: Secret, environmentKey: Secret) {
-            self.apiKey = apiKey
-            self.environmentKey = environmentKey
+            self.apiKey = Self.trimmed(apiKey)
+            self.environmentKey = Self.trimmed(environmentKey)
+        }
+
+        static func trimmed(_ key: Secret) -> Secret {
+            Secret(key.revealed.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+
+        /// Whether `key` is 32 ASCII hexadecimal digits.
+        static func isWellFormed(_ key: Secret) -> Bool {
+            let bytes = key.revealed.utf8
+            return bytes.count == 32 && bytes.allSatisfy { byte in
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+            }
         }
     }
 

@@ -164,11 +164,68 @@ import Testing
 
     @Test func wrongKeysAreAcceptedAtRequestButFailAtValidation() async throws {
         let sandbox = Fixtures.sandbox()
-        let wrong = ProfitProvider.AppConnectorKeys(apiKey: Secret("WRONG"), environmentKey: Fixtures.environmentKey)
+        let wrong = ProfitProvider.AppConnectorKeys(apiKey: Secret(String(repeating: "0", count: 32)), environmentKey: Fixtures.environmentKey)
         let provider = try Fixtures.provider(transport: sandbox, keys: wrong)
         try await provider.requestOTP(userId: "DavidB")
         #expect(sandbox.outbox.isEmpty)
         await #expect(throws: AuthError(.invalidCredentials)) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+    }
+
+    /// A key copied with a line end (from a file, a terminal) is trimmed: Profit answers
+    /// `OtpRequest` with 201 whatever the keys, so an untrimmed key would fail silently.
+    @Test func keysAreTrimmedBeforeTheyAreSent() async throws {
+        let sandbox = Fixtures.sandbox()
+        let keys = ProfitProvider.AppConnectorKeys(apiKey: Secret(Fixtures.apiKey.revealed + "\n"),
+                                                   environmentKey: Secret(" \t" + Fixtures.environmentKey.revealed + "\r\n"))
+        #expect(keys.apiKey == Fixtures.apiKey)
+        #expect(keys.environmentKey == Fixtures.environmentKey)
+        let provider = try Fixtures.provider(transport: sandbox, keys: keys)
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sandbox.outbox.count == 1)   // the sandbox mails a code only for the exact keys
+        try await provider.redeemOTP(try #require(sandbox.latestCode(for: "DavidB")), userId: "DavidB")
+        #expect(try await provider.hasToken())
+
+        // Keys changed after creation are trimmed too, and lower-case hex is accepted as it is.
+        let mock = MockTransport(responses: [HTTPResponse(status: 201)])
+        var later = Fixtures.keys
+        later.apiKey = Secret(Fixtures.apiKey.revealed.lowercased() + "\r\n")
+        let other = try Fixtures.provider(transport: mock, keys: later)
+        try await other.requestOTP(userId: "DavidB")
+        let fields = try Fixtures.jsonFields(try #require(mock.requests.first))
+        #expect(fields["apiKey"] == Fixtures.apiKey.revealed.lowercased())
+    }
+
+    /// A pair of keys with one flaw; the description names the flaw, never the keys.
+    struct MalformedKeys: Sendable, CustomTestStringConvertible {
+        let flaw: String
+        let apiKey: String
+        let environmentKey: String
+        var testDescription: String { flaw }
+
+        static let good = (api: Fixtures.apiKey.revealed, environment: Fixtures.environmentKey.revealed)
+        static let all: [MalformedKeys] = [
+            .init(flaw: "not hex at all", apiKey: "WRONG", environmentKey: good.environment),
+            .init(flaw: "31 digits", apiKey: String(good.api.dropLast()), environmentKey: good.environment),
+            .init(flaw: "33 digits", apiKey: good.api, environmentKey: good.environment + "F"),
+            .init(flaw: "a G", apiKey: String(good.api.dropLast()) + "G", environmentKey: good.environment),
+            .init(flaw: "inner space", apiKey: String(good.api.prefix(16)) + " " + good.api.dropFirst(17), environmentKey: good.environment),
+            .init(flaw: "inner line break", apiKey: good.api, environmentKey: String(good.environment.prefix(31)) + "\n" + good.environment.suffix(1)),
+            .init(flaw: "full-width digit", apiKey: good.api, environmentKey: "８" + good.environment.dropFirst()),
+        ]
+    }
+
+    @Test(arguments: MalformedKeys.all)
+    func malformedKeysAreRefusedBeforeSending(_ keys: MalformedKeys) async throws {
+        let (apiKey, environmentKey) = (keys.apiKey, keys.environmentKey)
+        let mock = MockTransport(responses: [HTTPResponse(status: 201), HTTPResponse(status: 201)])
+        let provider = try Fixtures.provider(transport: mock, keys: .init(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey)))
+        let requesting = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB") }
+        #expect(requesting.code == .invalidCredentialFormat)
+        let leaked = "\(requesting)".contains(apiKey) || "\(requesting)".contains(environmentKey)   // not printed
+        #expect(!leaked)
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await provider.requestOTP(userId: "DavidB", over: .soap) }
+        #expect(mock.requestCount == 0)
     }
 
     @Test func missingKeysAndBadInputAreTyped() async throws {
