@@ -169,10 +169,13 @@ public actor ProfitProvider: CredentialProvider {
     ///
     /// A loaded token is read without hopping onto the actor; the first call loads it from the store.
     ///
-    /// - Throws: ``AuthError`` with ``AuthError/Code/notAuthenticated`` when there is no token,
+    /// - Throws: ``AuthError`` with ``AuthError/Code/insecureURL`` for a URL that is neither `https`
+    ///   nor loopback `http` (checked first, before the token is read),
+    ///   ``AuthError/Code/notAuthenticated`` when there is no token,
     ///   ``AuthError/Code/storeFailure`` or ``AuthError/Code/storeCorrupt`` when the store fails,
     ///   ``AuthError/Code/invalidRequest`` when the `<token>` element cannot be placed.
     public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
+        try SecureURLPolicy.check(request.url, provider: Self.providerName)
         let token: ProfitToken
         if let cached = cache.withLock({ $0 }) {
             token = cached

@@ -310,6 +310,25 @@ import Testing
         #expect(rest.headers[.authorization] == token.authorizationValue.revealed)
     }
 
+    @Test(arguments: ["http://12345.rest.afas.online/ProfitRestServices/ProfitVersion", "ftp://12345.rest.afas.online/x",
+                      "http://10.0.0.8/ProfitRestServices/ProfitVersion", "file:///etc/passwd"])
+    func tokenGoesOnlyToSecureURLs(_ address: String) async throws {
+        let url = try #require(URL(string: address))
+        let mock = MockTransport(responses: [HTTPResponse(status: 200)])
+        // From the store (first call) and from the cached fast path (second call).
+        let store = InMemoryTokenStore()
+        try await store.save(StoredCredential(accessToken: Secret(Fixtures.tokenXML)), for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: mock, store: store)
+        for _ in 0..<2 {
+            await #expect(throws: AuthError(.insecureURL)) { _ = try await provider.authorize(HTTPRequest(url: url)) }
+            await #expect(throws: AuthError(.insecureURL)) { _ = try await AuthorizingTransport(base: mock, provider: provider).send(HTTPRequest(url: url)) }
+        }
+        #expect(mock.requestCount == 0)
+        // Loopback http stays allowed for tests and local sandboxes.
+        let local = try await provider.authorize(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:8080/ProfitRestServices/ProfitVersion"))))
+        #expect(local.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+    }
+
     @Test func withoutATokenAuthorizeIsTyped() async throws {
         let provider = try Fixtures.provider(transport: MockTransport())
         await #expect(throws: AuthError(.notAuthenticated)) {
