@@ -129,6 +129,13 @@ public actor ProfitProvider: CredentialProvider {
     private var credential: StoredCredential?
     private var hasLoaded = false
     private var loadTask: Task<StoredCredential?, any Error>?
+    /// Incremented by every operation that changes the token (add, redeem, delete) when it takes
+    /// its ticket; an operation adopts its result only while the generation is still its ticket.
+    private var generation = 0
+    /// The newest store write; each write waits for the one before, so writes reach the store
+    /// in ticket order and the last ticket's write is the last one stored.
+    private var lastWrite: Task<WriteOutcome, Never>?
+    private var pendingWrites = 0
 
     /// Creates a provider.
     ///
@@ -225,6 +232,10 @@ public actor ProfitProvider: CredentialProvider {
     ///
     /// This is the path for a token an administrator added to the app connector by hand.
     ///
+    /// When several ``addToken(_:userId:)``, ``redeemOTP(_:userId:over:)`` and
+    /// ``deleteToken(revokingOnServer:)`` calls overlap, the one that started last decides the
+    /// token in memory and in the store; an earlier one returns without making its token current.
+    ///
     /// - Parameters:
     ///   - token: The token.
     ///   - userId: The Profit user the token belongs to, kept as a non-secret attribute.
@@ -237,30 +248,37 @@ public actor ProfitProvider: CredentialProvider {
     /// Deletes the token: revokes it in Profit with the SOAP `DeleteToken` operation (unless
     /// `revokingOnServer` is `false`), then removes it from memory and the store.
     ///
+    /// Token changes already under way finish first, so the token revoked is the one they leave.
+    /// When another token is added or redeemed while the deletion runs, that newer token is kept
+    /// in memory and in the store and the deletion returns `false`: the revoked token (if any) is
+    /// gone in Profit, but the local token was not removed.
+    ///
+    /// - Returns: `true` when the local token was removed; `false` when a token change that
+    ///   started during the deletion was kept instead.
     /// - Throws: ``AuthError`` with ``AuthError/Code/notAuthenticated`` when there is no token to
     ///   revoke; the errors of the SOAP call (the local token is kept when it fails);
     ///   ``AuthError/Code/storeFailure`` when the store cannot remove it.
-    public func deleteToken(revokingOnServer: Bool = true) async throws {
-        var deleted: ProfitToken?
+    @discardableResult
+    public func deleteToken(revokingOnServer: Bool = true) async throws -> Bool {
         if revokingOnServer {
+            await settleWrites()
+            let seen = generation
             let token = try await currentToken()
             let url = try environment.soapURL(ProfitSOAP.tokenService)
             let request = ProfitSOAP.request(url: url, operation: "DeleteToken", parameters: [("token", token.xml.revealed)])
             let response = try await send(request)
             _ = try ProfitSOAP.result(of: response, operation: "DeleteToken", faultCode: .invalidCredentials,
                                       maxBytes: configuration.maxResponseBytes)
-            deleted = token
+            // Re-check after the awaits: a token changed meanwhile is not the one that was revoked.
+            guard generation == seen, self.token == token else { return false }
         }
-        // Re-check after the awaits: a token added meanwhile is not the one that was deleted.
-        if let deleted, self.token != deleted { return }
-        setToken(nil, credential: nil)
-        hasLoaded = true
-        do {
-            try await store.remove(key)
-        } catch {
-            throw Self.storeError(error, "the token was removed from memory but the store could not remove it")
+        let outcome = await commit(nil, credential: nil)
+        guard outcome.adopted else { return false }
+        if let failure = outcome.failure {
+            throw Self.storeError(failure, "the token was removed from memory but the store could not remove it")
         }
         observer?.receive(.credentialRemoved(provider: Self.providerName))
+        return true
     }
 
     /// What Profit says about the token, from `GET …/metainfo`: its expiry when the app connector
@@ -327,20 +345,67 @@ public actor ProfitProvider: CredentialProvider {
         hasLoaded = true
     }
 
-    /// Makes `token` current and saves it; a failed save leaves the token in use and is reported.
+    /// Saves `token` and makes it current; a failed save leaves the token in use and is reported.
+    /// When a later token change started meanwhile, that one decides and this returns quietly.
     func install(_ token: ProfitToken, userId: String?, obtainedVia: String) async throws {
         var attributes = ["obtainedVia": obtainedVia]
         if let userId { attributes["userId"] = userId }
         let credential = StoredCredential(accessToken: token.xml, issuedAt: now(), attributes: attributes)
-        setToken(token, credential: credential)
-        hasLoaded = true
         observer?.receive(.credentialAcquired(provider: Self.providerName, grant: obtainedVia, expiresAt: nil))
-        do {
-            try await store.save(credential, for: key)
-        } catch {
-            let failure = Self.storeError(error, "the token is in use but the store could not save it")
-            observer?.receive(.storeFailed(provider: Self.providerName, code: failure.code))
-            throw failure
+        let outcome = await commit(token, credential: credential)
+        guard outcome.adopted, let failure = outcome.failure else { return }
+        let error = Self.storeError(failure, "the token is in use but the store could not save it")
+        observer?.receive(.storeFailed(provider: Self.providerName, code: error.code))
+        throw error
+    }
+
+    /// What became of one store write.
+    struct WriteOutcome: Sendable {
+        /// Whether the value became current in memory (no later change took a ticket meanwhile).
+        var adopted: Bool
+        /// The store's error, when the write failed.
+        var failure: (any Error)?
+    }
+
+    /// Takes a ticket, writes `credential` (or removes the stored one for `nil`) after every
+    /// write queued before it, then makes `token` current if the ticket is still the newest.
+    ///
+    /// The value is adopted after the write even when the write fails (the failure is returned),
+    /// so memory and store differ only when the store reported an error.
+    private func commit(_ token: ProfitToken?, credential: StoredCredential?) async -> WriteOutcome {
+        generation += 1
+        let ticket = generation
+        let previous = lastWrite
+        let store = self.store
+        let key = self.key
+        pendingWrites += 1
+        // The task runs on this actor (it inherits the isolation); only the store calls leave it.
+        let write = Task { () -> WriteOutcome in
+            _ = await previous?.value
+            var failure: (any Error)?
+            do {
+                if let credential {
+                    try await store.save(credential, for: key)
+                } else {
+                    try await store.remove(key)
+                }
+            } catch {
+                failure = error
+            }
+            self.pendingWrites -= 1
+            guard self.generation == ticket else { return WriteOutcome(adopted: false, failure: failure) }
+            self.setToken(token, credential: credential)
+            self.hasLoaded = true
+            return WriteOutcome(adopted: true, failure: failure)
+        }
+        lastWrite = write
+        return await write.value
+    }
+
+    /// Waits until no token change is being written.
+    private func settleWrites() async {
+        while pendingWrites > 0, let lastWrite {
+            _ = await lastWrite.value
         }
     }
 

@@ -116,8 +116,12 @@ enum ProfitCommand {
                 console.print("expires: \(info.expiresAt.map { "\($0)" } ?? "never (no validity period on the app connector)")")
             case "delete-token":
                 let provider = try makeProvider(parsed, needsKeys: false)
-                try await provider.deleteToken(revokingOnServer: !parsed.flag("local"))
-                console.print(parsed.flag("local") ? "Token removed locally." : "Token revoked in Profit and removed locally.")
+                let removed = try await provider.deleteToken(revokingOnServer: !parsed.flag("local"))
+                if removed {
+                    console.print(parsed.flag("local") ? "Token removed locally." : "Token revoked in Profit and removed locally.")
+                } else {
+                    console.print("Another token was stored while deleting; it was kept" + (parsed.flag("local") ? "." : " (the old one is revoked in Profit)."))
+                }
             default:
                 throw UsageError("unknown subcommand '\(subcommand)'")
             }
