@@ -51,7 +51,10 @@ public actor ProfitProvider: CredentialProvider {
         /// The largest response body the provider parses. Default 1 MiB.
         public var maxResponseBytes: Int = 1 << 20
         /// Retries for the provider's own calls (OTP, metainfo, DeleteToken) on 503, 429 and
-        /// connection failures; a 500 (a functional error) is never retried. Default 3 attempts.
+        /// connection failures; a 500 (a functional error) is never retried. A 503's
+        /// `retry_after` (body) sets the wait; one beyond the policy's `maximumRetryAfter` ends
+        /// the call with ``AuthError/Code/serviceUnavailable`` and ``AuthError/retryAfter``.
+        /// Default 3 attempts.
         public var retryPolicy: RetryPolicy = .exponential(maxAttempts: 3)
 
         /// Creates the default configuration.
@@ -416,21 +419,34 @@ public actor ProfitProvider: CredentialProvider {
     }
 
     /// Sends one of the provider's own requests with the retry policy; a 500 is final.
+    ///
+    /// A 503 whose body holds `retry_after` is retried after that many seconds (through the
+    /// policy's `sleep`); when that is longer than the policy's `maximumRetryAfter`, the call
+    /// stops at once with ``AuthError/Code/serviceUnavailable`` carrying the wait.
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try SecureURLPolicy.check(request.url, provider: Self.providerName)
         struct Final: Error { let response: HTTPResponse }
+        struct Stop: Error { let error: AuthError }
         let transport = self.transport
         var policy = configuration.retryPolicy
         policy.providerName = Self.providerName
         if policy.observer == nil { policy.observer = observer }
+        let maximumWait = policy.maximumRetryAfter
         do {
             return try await policy.run {
-                let response = try await transport.send(request)
+                var response = try await transport.send(request)
                 if response.status == 500 { throw Final(response: response) }
+                if response.status == 503, let seconds = ProfitResponse.retryAfterInBody(of: response) {
+                    if .seconds(seconds) > maximumWait { throw Stop(error: ProfitResponse.error(for: response)) }
+                    // The policy reads the wait from `Retry-After`: let the body's value decide it.
+                    response.headers[.retryAfter] = String(seconds)
+                }
                 return response
             }
         } catch let final as Final {
             return final.response
+        } catch let stop as Stop {
+            throw stop.error
         } catch let error as AuthError {
             throw error.provider == nil ? error.with(provider: Self.providerName) : error
         } catch {

@@ -27,9 +27,7 @@ enum ProfitResponse {
             body.message = string(object, "externalMessage") ?? string(object, "message")
             body.number = string(object, "errorNumber")
             body.logReference = string(object, "profitLogReference")
-            if let seconds = number(object, "retry_after") ?? number(object, "retryAfter"), seconds >= 0, seconds < 86_400 * 7 {
-                body.retryAfter = .seconds(seconds)
-            }
+            body.retryAfter = retryAfterSeconds(in: object).map { .seconds($0) }
         }
         if body.message == nil, let header = response.headers["X-PROFIT-ERROR"],
            let data = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) {
@@ -43,6 +41,17 @@ enum ProfitResponse {
             body.message = "the server answered with an HTML page instead of a Profit response"
         }
         return body
+    }
+
+    /// The body's `"retry_after": <seconds>` (or `retryAfter`), when it is a plausible wait
+    /// (0 s up to a week); the `Retry-After` header is not read.
+    static func retryAfterInBody(of response: HTTPResponse) -> Int? {
+        jsonObject(response.body).flatMap(retryAfterSeconds(in:))
+    }
+
+    private static func retryAfterSeconds(in object: [String: Any]) -> Int? {
+        guard let seconds = number(object, "retry_after") ?? number(object, "retryAfter"), seconds >= 0, seconds < 86_400 * 7 else { return nil }
+        return seconds
     }
 
     /// Whether the body is Profit's JSON error object (it has `externalMessage` or `errorNumber`),

@@ -2,6 +2,7 @@ import AuthCore
 import AuthTesting
 import Foundation
 import Testing
+import TestSupport
 @testable import ProfitAuth
 
 @Suite struct ProfitProviderOnboardingTests {
@@ -260,6 +261,50 @@ import Testing
             #expect(error.serverMessage == "Onderhoud")
         }
         #expect(mock.requestCount == 2)
+    }
+
+    /// A 503 whose body says `retry_after` is retried after that many seconds (through the
+    /// policy's sleep), not after the policy's own backoff.
+    @Test func bodyRetryAfterSetsTheWaitBeforeTheRetry() async throws {
+        let sleeps = Recorder<Duration>()
+        let outage = HTTPResponse.json(503, #"{"externalMessage":"Onderhoud","retry_after":7}"#)
+        let mock = MockTransport(responses: [outage, outage, HTTPResponse(status: 201)])
+        let provider = try Fixtures.provider(transport: mock, configuration: Fixtures.configuration {
+            $0.retryPolicy = RetryPolicy(maxAttempts: 3, sleep: { sleeps.append($0) })
+        })
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sleeps.values == [.seconds(7), .seconds(7)])
+        #expect(mock.requestCount == 3)
+    }
+
+    /// A `retry_after` longer than the policy allows stops at once with a typed, transient error
+    /// that carries the wait; against the sandbox's outage, on REST and SOAP.
+    @Test func bodyRetryAfterBeyondThePolicyStopsWithTheWait() async throws {
+        let sandbox = Fixtures.sandbox()
+        let sleeps = Recorder<Duration>()
+        let provider = try Fixtures.provider(transport: sandbox, configuration: Fixtures.configuration {
+            $0.retryPolicy = RetryPolicy(maxAttempts: 3, maximumRetryAfter: .seconds(60), sleep: { sleeps.append($0) })
+        })
+        sandbox.setUnavailable(retryAfter: 3_600)
+        for channel in [ProfitProvider.Channel.rest, .soap] {
+            let before = sandbox.calls.count
+            let error = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB", over: channel) }
+            #expect(error.code == .serviceUnavailable)
+            #expect(error.isTransient)
+            #expect(error.status == 503)
+            #expect(error.retryAfter == .seconds(3_600))
+            #expect(sandbox.calls.count - before == 1)
+        }
+        #expect(sleeps.values.isEmpty)
+
+        // A short outage is waited out as the body says, then the call goes through.
+        sandbox.setUnavailable(retryAfter: 2)
+        let error = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB") }
+        #expect(error.code == .serviceUnavailable && error.retryAfter == .seconds(2))
+        #expect(sleeps.values == [.seconds(2), .seconds(2)])
+        sandbox.setUnavailable(retryAfter: nil)
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sandbox.outbox.count == 1)
     }
 
     @Test func functionalErrorIsNotRetriedAndKeepsTheLogReference() async throws {
