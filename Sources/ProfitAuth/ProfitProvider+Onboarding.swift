@@ -43,6 +43,12 @@ extension ProfitProvider {
     /// `otp`), answered with `{"token": "<token>…</token>"}`; over SOAP it is `GetTokenFromOTP`.
     /// A failed redemption never touches the token already held or stored.
     ///
+    /// The code can be used once, so a redemption is retried only when it certainly did not
+    /// reach Profit (connection refused, DNS) or Profit asked for it (429, 503). A timeout or a
+    /// 502/504 is reported as it is (``AuthError/Code/timeout`` or
+    /// ``AuthError/Code/serviceUnavailable``, both transient): Profit may have consumed the code
+    /// and issued a token that never arrived, so request a new code rather than retrying this one.
+    ///
     /// - Parameters:
     ///   - code: The activation code from the e-mail.
     ///   - userId: The user the code was sent to.
@@ -69,7 +75,7 @@ extension ProfitProvider {
             let request = ProfitSOAP.request(url: try environment.soapURL(ProfitSOAP.tokenService), operation: "GetTokenFromOTP", parameters: [
                 ("userId", user), ("apiKey", keys.apiKey.revealed), ("environmentKey", keys.environmentKey.revealed), ("otp", otp),
             ])
-            let response = try await send(request)
+            let response = try await send(request, oneTime: true)
             let result = try ProfitSOAP.result(of: response, operation: "GetTokenFromOTP", faultCode: .invalidCredentials,
                                                maxBytes: configuration.maxResponseBytes)
             guard let result, let parsed = try? ProfitToken(result) else {
@@ -78,7 +84,7 @@ extension ProfitProvider {
             token = parsed
         } else {
             let request = try otpRequest("OtpValidation", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: otp))
-            let response = try await send(request)
+            let response = try await send(request, oneTime: true)
             try ProfitResponse.checkSize(response, limit: configuration.maxResponseBytes)
             if let error = Self.error(for: response) {
                 // 401, or Profit's functional error (a 500 with its error body), means the code or

@@ -51,7 +51,9 @@ public actor ProfitProvider: CredentialProvider {
         /// The largest response body the provider parses. Default 1 MiB.
         public var maxResponseBytes: Int = 1 << 20
         /// Retries for the provider's own calls (OTP, metainfo, DeleteToken) on 503, 429 and
-        /// connection failures; a 500 (a functional error) is never retried. A 503's
+        /// connection failures; a 500 (a functional error) is never retried. Redeeming a code
+        /// (`OtpValidation`, `GetTokenFromOTP`) is not retried after a timeout or a 502/504 either,
+        /// since Profit may have consumed the code. A 503's
         /// `retry_after` (body) sets the wait; one beyond the policy's `maximumRetryAfter` ends
         /// the call with ``AuthError/Code/serviceUnavailable`` and ``AuthError/retryAfter``.
         /// Default 3 attempts.
@@ -423,7 +425,14 @@ public actor ProfitProvider: CredentialProvider {
     /// A 503 whose body holds `retry_after` is retried after that many seconds (through the
     /// policy's `sleep`); when that is longer than the policy's `maximumRetryAfter`, the call
     /// stops at once with ``AuthError/Code/serviceUnavailable`` carrying the wait.
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    ///
+    /// A `oneTime` request (redeeming an activation code) may have been processed even when no
+    /// answer came back; a retry would then be refused ("code not accepted") and hide what
+    /// happened. It is retried only when it certainly did not reach Profit
+    /// (``AuthError/Code/connectionFailed``, ``AuthError/Code/dnsFailure``) or Profit asked for
+    /// it (429, 503); a timeout or another failure is thrown as it is, and a 502, 504 or other
+    /// 5xx is returned as it is.
+    func send(_ request: HTTPRequest, oneTime: Bool = false) async throws -> HTTPResponse {
         try SecureURLPolicy.check(request.url, provider: Self.providerName)
         struct Final: Error { let response: HTTPResponse }
         struct Stop: Error { let error: AuthError }
@@ -434,19 +443,27 @@ public actor ProfitProvider: CredentialProvider {
         let maximumWait = policy.maximumRetryAfter
         do {
             return try await policy.run {
-                var response = try await transport.send(request)
+                var response: HTTPResponse
+                do {
+                    response = try await transport.send(request)
+                } catch let error as AuthError where oneTime && error.code != .connectionFailed && error.code != .dnsFailure {
+                    throw Stop(error: error)
+                }
                 if response.status == 500 { throw Final(response: response) }
                 if response.status == 503, let seconds = ProfitResponse.retryAfterInBody(of: response) {
                     if .seconds(seconds) > maximumWait { throw Stop(error: ProfitResponse.error(for: response)) }
                     // The policy reads the wait from `Retry-After`: let the body's value decide it.
                     response.headers[.retryAfter] = String(seconds)
                 }
+                if oneTime, RetryPolicy.isTransient(response), response.status != 429, response.status != 503 {
+                    throw Final(response: response)
+                }
                 return response
             }
         } catch let final as Final {
             return final.response
         } catch let stop as Stop {
-            throw stop.error
+            throw stop.error.provider == nil ? stop.error.with(provider: Self.providerName) : stop.error
         } catch let error as AuthError {
             throw error.provider == nil ? error.with(provider: Self.providerName) : error
         } catch {
