@@ -62,7 +62,8 @@ enum EconomicCommand {
 
     static let callUsage = """
     USAGE: accounting-auth economic call <METHOD> <path> [--body-file FILE] [--base-url URL] [--account NAME] [--store DIR]
-    Sends an authorized REST request (Content-Type: application/json) and prints status and body.
+    Sends an authorized REST request (Content-Type: application/json) and prints status and body;
+    a failed status (401 and 403 included) then exits 1 with the typed error on standard error.
     """
 
     static let soapUsage = """
@@ -173,11 +174,10 @@ enum EconomicCommand {
         let method = HTTPRequest.Method(rawValue: try parsed.positional(0, "METHOD"))
         let path = try parsed.positional(1, "path")
         let body = try parsed.option("body-file").map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
-        let provider = try await makeProvider(parsed)
-        let response = try await provider.send(method, path: path, json: body)
-        console.print("HTTP \(response.status)")
-        console.print(response.text)
-        if !response.isSuccess { throw EconomicCLIFailure.status(response.status) }
+        let recorder = ResponseRecorder(base: URLSessionTransport())
+        let provider = try await makeProvider(parsed, transport: recorder)
+        try await callPrinting(console, recorder: recorder, send: { try await provider.send(method, path: path, json: body) },
+                               error: EconomicTokenProvider.error(for:))
     }
 
     static func soap(_ arguments: [String], console: Console) async throws {
@@ -210,10 +210,10 @@ enum EconomicCommand {
         return EconomicCredentials(appSecretToken: app, agreementGrantToken: stored.accessToken)
     }
 
-    static func makeProvider(_ parsed: ParsedArguments) async throws -> EconomicTokenProvider {
+    static func makeProvider(_ parsed: ParsedArguments, transport: any HTTPTransport = URLSessionTransport()) async throws -> EconomicTokenProvider {
         var configuration = EconomicTokenProvider.Configuration()
         if let base = parsed.option("base-url") { configuration.restBaseURL = try url(base, "--base-url") }
-        return try EconomicTokenProvider(credentials: try await credentials(parsed), transport: URLSessionTransport(), configuration: configuration)
+        return try EconomicTokenProvider(credentials: try await credentials(parsed), transport: transport, configuration: configuration)
     }
 
     static func parameter(_ text: String) throws -> EconomicGrantRequest.Parameter {
@@ -294,11 +294,6 @@ enum EconomicCommand {
             console.detail("SOAP: \(error.code)")
         }
     }
-}
-
-/// A non-2xx answer to `economic call`, reported through the exit code.
-enum EconomicCLIFailure: Error {
-    case status(Int)
 }
 
 /// Collects the demo's events.

@@ -112,11 +112,9 @@ enum ProfitCommand {
                     request.body = data
                     request.headers[.contentType] = "application/json"
                 }
-                let client = AuthorizingTransport(base: URLSessionTransport(), provider: provider, providerName: ProfitProvider.providerName)
-                let response = try await client.send(request)
-                console.print("HTTP \(response.status)")
-                console.print(response.text)
-                if let error = ProfitProvider.error(for: response) { throw error }
+                let recorder = ResponseRecorder(base: URLSessionTransport())
+                let client = AuthorizingTransport(base: recorder, provider: provider, providerName: ProfitProvider.providerName)
+                try await callPrinting(console, recorder: recorder, send: { try await client.send(request) }, error: ProfitProvider.error(for:))
             case "token-info":
                 let provider = try makeProvider(parsed, needsKeys: false)
                 let info = try await provider.tokenInfo()

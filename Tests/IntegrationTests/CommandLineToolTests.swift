@@ -90,6 +90,54 @@ import TestSupport
         let body = String(decoding: try #require(server.requests.first).body, as: UTF8.self)
         #expect(body.contains(#""otp":"12345678""#))
     }
+
+    // MARK: - call: status and body first, then the typed error
+
+    static func answering(_ status: Int, _ body: String) throws -> LoopbackHTTPServer {
+        try LoopbackHTTPServer { _ in
+            LoopbackHTTPServer.Response(status: status, headers: [("Content-Type", "application/json")], body: Data(body.utf8))
+        }
+    }
+
+    @Test(arguments: [
+        (401, #"{"externalMessage":"Ongeldige token","profitLogReference":"LOG-401"}"#, "revoked"),
+        (403, #"{"externalMessage":"Toegang geweigerd: IP-adres niet toegestaan"}"#, "forbidden"),
+        (500, #"{"externalMessage":"Veld ontbreekt","errorNumber":12}"#, "profit_functional_error"),
+    ])
+    func profitCallPrintsTheAnswerThenTheTypedError(_ status: Int, _ body: String, _ code: String) async throws {
+        let server = try Self.answering(status, body)
+        defer { server.stop() }
+        let base = server.baseURL.appendingPathComponent("ProfitRestServices").absoluteString
+        let added = try Tool.run(["profit", "add-token", "--user", "DavidB", "--base-url", base], environment: ["AFAS_TOKEN": Self.tokenXML])
+        #expect(added.status == 0)
+        let run = try Tool.run(["profit", "call", "GET", "connectors/Profit_Debtors", "--user", "DavidB", "--base-url", base], store: added.store)
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix("HTTP \(status)\n"))
+        #expect(run.stdout.contains(body))
+        #expect(run.stderr.contains("error: AuthError(\(code)"))
+        #expect(server.requests.count == 1)
+        let leaked = run.stdout.contains(String(repeating: "C3", count: 32)) || run.stderr.contains(String(repeating: "C3", count: 32))
+        #expect(!leaked)
+    }
+
+    @Test(arguments: [
+        (401, #"{"message":"Unauthorized access (401).","logId":"LOG-401","httpStatusCode":401}"#, "revoked"),
+        (403, #"{"message":"Forbidden (403): the role lacks access.","logId":"LOG-403","httpStatusCode":403}"#, "forbidden"),
+        (500, #"{"message":"Internal error.","logId":"LOG-500","httpStatusCode":500}"#, "service_unavailable"),
+    ])
+    func economicCallPrintsTheAnswerThenTheTypedError(_ status: Int, _ body: String, _ code: String) async throws {
+        let server = try Self.answering(status, body)
+        defer { server.stop() }
+        let run = try Tool.run(["economic", "call", "GET", "customers", "--base-url", server.baseURL.absoluteString],
+                               environment: ["ECONOMIC_APP_SECRET_TOKEN": "app-secret-0123456789", "ECONOMIC_AGREEMENT_GRANT_TOKEN": Self.grant])
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix("HTTP \(status)\n"))
+        #expect(run.stdout.contains(body))
+        #expect(run.stderr.contains("error: AuthError(\(code)"))
+        #expect(server.requests.count == 1)
+        let leaked = [run.stdout, run.stderr].contains { $0.contains(Self.grant) || $0.contains("app-secret-0123456789") }
+        #expect(!leaked)
+    }
 }
 
 /// Runs the built `accounting-auth` with a clean environment and a fresh token store.
@@ -99,11 +147,11 @@ struct Tool {
     let stderr: String
     let store: URL
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Tool {
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, store: URL? = nil) throws -> Tool {
         let executable = try #require(TestExecutables.find("accounting-auth"))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let store = folder.appendingPathComponent("store")
+        let store = store ?? folder.appendingPathComponent("store")
         let outURL = folder.appendingPathComponent("stdout")
         let errURL = folder.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
