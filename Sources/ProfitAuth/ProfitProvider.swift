@@ -210,9 +210,11 @@ public actor ProfitProvider: CredentialProvider {
     /// The typed error a Profit response stands for, or `nil` for a 2xx.
     ///
     /// 401 → ``AuthError/Code/revoked``, 403 → ``AuthError/Code/forbidden``, 400 →
-    /// ``AuthError/Code/invalidRequest``, 500 → ``AuthError/Code/profitFunctionalError``, 503 →
-    /// ``AuthError/Code/serviceUnavailable`` (with ``AuthError/retryAfter`` from `retry_after`),
-    /// anything else → ``AuthError/Code/unexpectedStatus``. The body's `externalMessage`,
+    /// ``AuthError/Code/invalidRequest``, 429 → ``AuthError/Code/rateLimited``, 500 →
+    /// ``AuthError/Code/profitFunctionalError``, 501–599 (503 above all) →
+    /// ``AuthError/Code/serviceUnavailable``, anything else (404 included) →
+    /// ``AuthError/Code/unexpectedStatus``. ``AuthError/retryAfter`` comes from the body's
+    /// `retry_after`, else from the `Retry-After` header. The body's `externalMessage`,
     /// `errorNumber` and `profitLogReference` become ``AuthError/serverMessage``,
     /// ``AuthError/serverCode`` and ``AuthError/logReference``.
     public nonisolated static func error(for response: HTTPResponse) -> AuthError? {

@@ -66,8 +66,8 @@ enum ProfitResponse {
     /// 401 → ``AuthError/Code/revoked`` (invalid, deleted or expired token; never retried);
     /// 403 → ``AuthError/Code/forbidden`` (IP restriction); 400 → ``AuthError/Code/invalidRequest``;
     /// 404 → ``AuthError/Code/unexpectedStatus``; 429 → ``AuthError/Code/rateLimited``;
-    /// 500 → ``AuthError/Code/profitFunctionalError``; 503 and other 5xx →
-    /// ``AuthError/Code/serviceUnavailable``.
+    /// 500 → ``AuthError/Code/profitFunctionalError``; 501–599 →
+    /// ``AuthError/Code/serviceUnavailable``; anything else → ``AuthError/Code/unexpectedStatus``.
     static func error(for response: HTTPResponse) -> AuthError {
         let body = errorBody(of: response)
         let code: AuthError.Code

@@ -444,6 +444,23 @@ import TestSupport
         }
     }
 
+    /// The mapping the documentation of `error(for:)` states, status by status.
+    @Test(arguments: [
+        (400, AuthError.Code.invalidRequest), (401, .revoked), (403, .forbidden), (404, .unexpectedStatus),
+        (405, .unexpectedStatus), (418, .unexpectedStatus), (429, .rateLimited), (500, .profitFunctionalError),
+        (501, .serviceUnavailable), (502, .serviceUnavailable), (503, .serviceUnavailable), (504, .serviceUnavailable),
+        (599, .serviceUnavailable), (302, .unexpectedStatus), (600, .unexpectedStatus),
+    ])
+    func errorForMapsEveryStatusAsDocumented(_ status: Int, _ code: AuthError.Code) throws {
+        let error = try #require(ProfitProvider.error(for: HTTPResponse(status: status)))
+        #expect(error.code == code)
+        #expect(error.status == status)
+        let header = try #require(ProfitProvider.error(for: HTTPResponse(status: status, headers: [.retryAfter: "9"])))
+        #expect(header.retryAfter == .seconds(9))
+        let body = try #require(ProfitProvider.error(for: .json(status, #"{"retry_after":4}"#, headers: [.retryAfter: "9"])))
+        #expect(body.retryAfter == .seconds(4))
+    }
+
     @Test func errorBodiesDecode() throws {
         let functional = try #require(ProfitProvider.error(for: .json(500, #"{"externalMessage":"Veld ontbreekt","errorNumber":12,"profitLogReference":"REF-9"}"#)))
         #expect(functional.code == .profitFunctionalError)
