@@ -14,9 +14,10 @@ extension ProfitProvider {
     ///   - userId: The Profit user id (or e-mail address).
     ///   - channel: ``Channel/rest`` (default) or ``Channel/soap``.
     /// - Throws: ``AuthError`` with ``AuthError/Code/invalidConfiguration`` without keys (or
-    ///   without a SOAP URL for ``Channel/soap``), ``AuthError/Code/invalidCredentialFormat`` for an
-    ///   empty user id, ``AuthError/Code/invalidCredentials`` for a SOAP fault, and the codes of
-    ///   ``error(for:)`` for a non-2xx answer.
+    ///   without a SOAP URL for ``Channel/soap``), ``AuthError/Code/invalidCredentialFormat`` for a
+    ///   key that is not 32 hex digits or an empty user id (nothing is sent then),
+    ///   ``AuthError/Code/invalidCredentials`` for a SOAP fault, and the codes of ``error(for:)``
+    ///   for a non-2xx answer.
     public func requestOTP(userId: String, over channel: Channel = .rest) async throws {
         let keys = try requireKeys()
         let user = try Self.validatedUserId(userId)
@@ -42,16 +43,25 @@ extension ProfitProvider {
     /// `otp`), answered with `{"token": "<token>…</token>"}`; over SOAP it is `GetTokenFromOTP`.
     /// A failed redemption never touches the token already held or stored.
     ///
+    /// The code can be used once, so a redemption is retried only when it certainly did not
+    /// reach Profit (connection refused, DNS) or Profit asked for it (429, 503). A timeout or a
+    /// 502/504 is reported as it is (``AuthError/Code/timeout`` or
+    /// ``AuthError/Code/serviceUnavailable``, both transient): Profit may have consumed the code
+    /// and issued a token that never arrived, so request a new code rather than retrying this one.
+    ///
     /// - Parameters:
     ///   - code: The activation code from the e-mail.
     ///   - userId: The user the code was sent to.
     ///   - channel: ``Channel/rest`` (default) or ``Channel/soap``.
     /// - Returns: The new token.
     /// - Throws: ``AuthError`` with ``AuthError/Code/invalidCredentials`` when Profit refuses the
-    ///   code (wrong, used or expired) or the keys, ``AuthError/Code/malformedResponse`` for an
+    ///   code (wrong, used or expired) or the keys (REST: 401, or a 500 with Profit's error body;
+    ///   SOAP: a fault), ``AuthError/Code/forbidden`` for 403 (IP restriction),
+    ///   ``AuthError/Code/invalidRequest`` for 400, ``AuthError/Code/malformedResponse`` for an
     ///   answer that is not JSON or holds no valid token, ``AuthError/Code/responseTooLarge``,
-    ///   ``AuthError/Code/storeFailure`` when saving fails (the token is still used), and the
-    ///   codes of ``error(for:)``.
+    ///   ``AuthError/Code/invalidCredentialFormat`` for an empty code or a key that is not 32 hex
+    ///   digits (nothing is sent then), ``AuthError/Code/storeFailure`` when saving fails (the
+    ///   token is still used), and the codes of ``error(for:)``.
     @discardableResult
     public func redeemOTP(_ code: Secret, userId: String, over channel: Channel = .rest) async throws -> ProfitToken {
         let keys = try requireKeys()
@@ -65,7 +75,7 @@ extension ProfitProvider {
             let request = ProfitSOAP.request(url: try environment.soapURL(ProfitSOAP.tokenService), operation: "GetTokenFromOTP", parameters: [
                 ("userId", user), ("apiKey", keys.apiKey.revealed), ("environmentKey", keys.environmentKey.revealed), ("otp", otp),
             ])
-            let response = try await send(request)
+            let response = try await send(request, oneTime: true)
             let result = try ProfitSOAP.result(of: response, operation: "GetTokenFromOTP", faultCode: .invalidCredentials,
                                                maxBytes: configuration.maxResponseBytes)
             guard let result, let parsed = try? ProfitToken(result) else {
@@ -74,10 +84,14 @@ extension ProfitProvider {
             token = parsed
         } else {
             let request = try otpRequest("OtpValidation", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: otp))
-            let response = try await send(request)
+            let response = try await send(request, oneTime: true)
             try ProfitResponse.checkSize(response, limit: configuration.maxResponseBytes)
             if let error = Self.error(for: response) {
-                guard [400, 401, 403, 500].contains(response.status) else { throw error }
+                // 401, or Profit's functional error (a 500 with its error body), means the code or
+                // the keys were refused. 403 (IP restriction), 400 (missing elements) and a 500
+                // that is not Profit's keep their own meaning.
+                let refused = response.status == 401 || (response.status == 500 && ProfitResponse.hasProfitErrorBody(response))
+                guard refused else { throw error }
                 throw AuthError(.invalidCredentials, provider: Self.providerName, status: response.status,
                                 serverCode: error.serverCode,
                                 message: ProfitResponse.errorBody(of: response).message
@@ -117,10 +131,20 @@ extension ProfitProvider {
         return request
     }
 
+    /// The keys, trimmed (again: the properties may have been set after creation) and checked.
     private func requireKeys() throws(AuthError) -> AppConnectorKeys {
-        guard let keys, !keys.apiKey.isEmpty, !keys.environmentKey.isEmpty else {
+        guard let configured = keys else {
             throw AuthError(.invalidConfiguration, provider: Self.providerName,
                             message: "the OTP flow needs the app connector's API key and environment key")
+        }
+        let keys = AppConnectorKeys(apiKey: configured.apiKey, environmentKey: configured.environmentKey)
+        guard !keys.apiKey.isEmpty, !keys.environmentKey.isEmpty else {
+            throw AuthError(.invalidConfiguration, provider: Self.providerName,
+                            message: "the OTP flow needs the app connector's API key and environment key")
+        }
+        for (key, name) in [(keys.apiKey, "API key"), (keys.environmentKey, "environment key")] where !AppConnectorKeys.isWellFormed(key) {
+            throw AuthError(.invalidCredentialFormat, provider: Self.providerName,
+                            message: "the app connector's \(name) must be 32 hexadecimal digits")
         }
         return keys
     }

@@ -51,7 +51,12 @@ public actor ProfitProvider: CredentialProvider {
         /// The largest response body the provider parses. Default 1 MiB.
         public var maxResponseBytes: Int = 1 << 20
         /// Retries for the provider's own calls (OTP, metainfo, DeleteToken) on 503, 429 and
-        /// connection failures; a 500 (a functional error) is never retried. Default 3 attempts.
+        /// connection failures; a 500 (a functional error) is never retried. Redeeming a code
+        /// (`OtpValidation`, `GetTokenFromOTP`) is not retried after a timeout or a 502/504 either,
+        /// since Profit may have consumed the code. A 503's
+        /// `retry_after` (body) sets the wait; one beyond the policy's `maximumRetryAfter` ends
+        /// the call with ``AuthError/Code/serviceUnavailable`` and ``AuthError/retryAfter``.
+        /// Default 3 attempts.
         public var retryPolicy: RetryPolicy = .exponential(maxAttempts: 3)
 
         /// Creates the default configuration.
@@ -69,16 +74,35 @@ public actor ProfitProvider: CredentialProvider {
     }
 
     /// The app connector's keys, needed only for the OTP flow.
+    ///
+    /// Leading and trailing whitespace and line ends (a key pasted from a file or a terminal) are
+    /// trimmed. Each key must then be 32 hexadecimal digits (either case); the OTP calls refuse
+    /// anything else with ``AuthError/Code/invalidCredentialFormat`` before sending, because
+    /// Profit answers `OtpRequest` with a 2xx even for wrong keys.
     public struct AppConnectorKeys: Sendable {
         /// The app connector's API key (32 hex digits).
         public var apiKey: Secret
         /// The app connector's environment key (32 hex digits), sent as `apiToken` over REST.
         public var environmentKey: Secret
 
-        /// Creates the keys.
+        /// Creates the keys, trimming whitespace and line ends around each.
         public init(apiKey: Secret, environmentKey: Secret) {
-            self.apiKey = apiKey
-            self.environmentKey = environmentKey
+            self.apiKey = Self.trimmed(apiKey)
+            self.environmentKey = Self.trimmed(environmentKey)
+        }
+
+        static func trimmed(_ key: Secret) -> Secret {
+            Secret(key.revealed.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+
+        /// Whether `key` is 32 ASCII hexadecimal digits.
+        static func isWellFormed(_ key: Secret) -> Bool {
+            let bytes = key.revealed.utf8
+            return bytes.count == 32 && bytes.allSatisfy { byte in
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+            }
         }
     }
 
@@ -110,6 +134,13 @@ public actor ProfitProvider: CredentialProvider {
     private var credential: StoredCredential?
     private var hasLoaded = false
     private var loadTask: Task<StoredCredential?, any Error>?
+    /// Incremented by every operation that changes the token (add, redeem, delete) when it takes
+    /// its ticket; an operation adopts its result only while the generation is still its ticket.
+    private var generation = 0
+    /// The newest store write; each write waits for the one before, so writes reach the store
+    /// in ticket order and the last ticket's write is the last one stored.
+    private var lastWrite: Task<WriteOutcome, Never>?
+    private var pendingWrites = 0
 
     /// Creates a provider.
     ///
@@ -150,10 +181,13 @@ public actor ProfitProvider: CredentialProvider {
     ///
     /// A loaded token is read without hopping onto the actor; the first call loads it from the store.
     ///
-    /// - Throws: ``AuthError`` with ``AuthError/Code/notAuthenticated`` when there is no token,
+    /// - Throws: ``AuthError`` with ``AuthError/Code/insecureURL`` for a URL that is neither `https`
+    ///   nor loopback `http` (checked first, before the token is read),
+    ///   ``AuthError/Code/notAuthenticated`` when there is no token,
     ///   ``AuthError/Code/storeFailure`` or ``AuthError/Code/storeCorrupt`` when the store fails,
     ///   ``AuthError/Code/invalidRequest`` when the `<token>` element cannot be placed.
     public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
+        try SecureURLPolicy.check(request.url, provider: Self.providerName)
         let token: ProfitToken
         if let cached = cache.withLock({ $0 }) {
             token = cached
@@ -176,9 +210,11 @@ public actor ProfitProvider: CredentialProvider {
     /// The typed error a Profit response stands for, or `nil` for a 2xx.
     ///
     /// 401 → ``AuthError/Code/revoked``, 403 → ``AuthError/Code/forbidden``, 400 →
-    /// ``AuthError/Code/invalidRequest``, 500 → ``AuthError/Code/profitFunctionalError``, 503 →
-    /// ``AuthError/Code/serviceUnavailable`` (with ``AuthError/retryAfter`` from `retry_after`),
-    /// anything else → ``AuthError/Code/unexpectedStatus``. The body's `externalMessage`,
+    /// ``AuthError/Code/invalidRequest``, 429 → ``AuthError/Code/rateLimited``, 500 →
+    /// ``AuthError/Code/profitFunctionalError``, 501–599 (503 above all) →
+    /// ``AuthError/Code/serviceUnavailable``, anything else (404 included) →
+    /// ``AuthError/Code/unexpectedStatus``. ``AuthError/retryAfter`` comes from the body's
+    /// `retry_after`, else from the `Retry-After` header. The body's `externalMessage`,
     /// `errorNumber` and `profitLogReference` become ``AuthError/serverMessage``,
     /// ``AuthError/serverCode`` and ``AuthError/logReference``.
     public nonisolated static func error(for response: HTTPResponse) -> AuthError? {
@@ -203,6 +239,10 @@ public actor ProfitProvider: CredentialProvider {
     ///
     /// This is the path for a token an administrator added to the app connector by hand.
     ///
+    /// When several ``addToken(_:userId:)``, ``redeemOTP(_:userId:over:)`` and
+    /// ``deleteToken(revokingOnServer:)`` calls overlap, the one that started last decides the
+    /// token in memory and in the store; an earlier one returns without making its token current.
+    ///
     /// - Parameters:
     ///   - token: The token.
     ///   - userId: The Profit user the token belongs to, kept as a non-secret attribute.
@@ -215,30 +255,37 @@ public actor ProfitProvider: CredentialProvider {
     /// Deletes the token: revokes it in Profit with the SOAP `DeleteToken` operation (unless
     /// `revokingOnServer` is `false`), then removes it from memory and the store.
     ///
+    /// Token changes already under way finish first, so the token revoked is the one they leave.
+    /// When another token is added or redeemed while the deletion runs, that newer token is kept
+    /// in memory and in the store and the deletion returns `false`: the revoked token (if any) is
+    /// gone in Profit, but the local token was not removed.
+    ///
+    /// - Returns: `true` when the local token was removed; `false` when a token change that
+    ///   started during the deletion was kept instead.
     /// - Throws: ``AuthError`` with ``AuthError/Code/notAuthenticated`` when there is no token to
     ///   revoke; the errors of the SOAP call (the local token is kept when it fails);
     ///   ``AuthError/Code/storeFailure`` when the store cannot remove it.
-    public func deleteToken(revokingOnServer: Bool = true) async throws {
-        var deleted: ProfitToken?
+    @discardableResult
+    public func deleteToken(revokingOnServer: Bool = true) async throws -> Bool {
         if revokingOnServer {
+            await settleWrites()
+            let seen = generation
             let token = try await currentToken()
             let url = try environment.soapURL(ProfitSOAP.tokenService)
             let request = ProfitSOAP.request(url: url, operation: "DeleteToken", parameters: [("token", token.xml.revealed)])
             let response = try await send(request)
             _ = try ProfitSOAP.result(of: response, operation: "DeleteToken", faultCode: .invalidCredentials,
                                       maxBytes: configuration.maxResponseBytes)
-            deleted = token
+            // Re-check after the awaits: a token changed meanwhile is not the one that was revoked.
+            guard generation == seen, self.token == token else { return false }
         }
-        // Re-check after the awaits: a token added meanwhile is not the one that was deleted.
-        if let deleted, self.token != deleted { return }
-        setToken(nil, credential: nil)
-        hasLoaded = true
-        do {
-            try await store.remove(key)
-        } catch {
-            throw Self.storeError(error, "the token was removed from memory but the store could not remove it")
+        let outcome = await commit(nil, credential: nil)
+        guard outcome.adopted else { return false }
+        if let failure = outcome.failure {
+            throw Self.storeError(failure, "the token was removed from memory but the store could not remove it")
         }
         observer?.receive(.credentialRemoved(provider: Self.providerName))
+        return true
     }
 
     /// What Profit says about the token, from `GET …/metainfo`: its expiry when the app connector
@@ -305,20 +352,67 @@ public actor ProfitProvider: CredentialProvider {
         hasLoaded = true
     }
 
-    /// Makes `token` current and saves it; a failed save leaves the token in use and is reported.
+    /// Saves `token` and makes it current; a failed save leaves the token in use and is reported.
+    /// When a later token change started meanwhile, that one decides and this returns quietly.
     func install(_ token: ProfitToken, userId: String?, obtainedVia: String) async throws {
         var attributes = ["obtainedVia": obtainedVia]
         if let userId { attributes["userId"] = userId }
         let credential = StoredCredential(accessToken: token.xml, issuedAt: now(), attributes: attributes)
-        setToken(token, credential: credential)
-        hasLoaded = true
         observer?.receive(.credentialAcquired(provider: Self.providerName, grant: obtainedVia, expiresAt: nil))
-        do {
-            try await store.save(credential, for: key)
-        } catch {
-            let failure = Self.storeError(error, "the token is in use but the store could not save it")
-            observer?.receive(.storeFailed(provider: Self.providerName, code: failure.code))
-            throw failure
+        let outcome = await commit(token, credential: credential)
+        guard outcome.adopted, let failure = outcome.failure else { return }
+        let error = Self.storeError(failure, "the token is in use but the store could not save it")
+        observer?.receive(.storeFailed(provider: Self.providerName, code: error.code))
+        throw error
+    }
+
+    /// What became of one store write.
+    struct WriteOutcome: Sendable {
+        /// Whether the value became current in memory (no later change took a ticket meanwhile).
+        var adopted: Bool
+        /// The store's error, when the write failed.
+        var failure: (any Error)?
+    }
+
+    /// Takes a ticket, writes `credential` (or removes the stored one for `nil`) after every
+    /// write queued before it, then makes `token` current if the ticket is still the newest.
+    ///
+    /// The value is adopted after the write even when the write fails (the failure is returned),
+    /// so memory and store differ only when the store reported an error.
+    private func commit(_ token: ProfitToken?, credential: StoredCredential?) async -> WriteOutcome {
+        generation += 1
+        let ticket = generation
+        let previous = lastWrite
+        let store = self.store
+        let key = self.key
+        pendingWrites += 1
+        // The task runs on this actor (it inherits the isolation); only the store calls leave it.
+        let write = Task { () -> WriteOutcome in
+            _ = await previous?.value
+            var failure: (any Error)?
+            do {
+                if let credential {
+                    try await store.save(credential, for: key)
+                } else {
+                    try await store.remove(key)
+                }
+            } catch {
+                failure = error
+            }
+            self.pendingWrites -= 1
+            guard self.generation == ticket else { return WriteOutcome(adopted: false, failure: failure) }
+            self.setToken(token, credential: credential)
+            self.hasLoaded = true
+            return WriteOutcome(adopted: true, failure: failure)
+        }
+        lastWrite = write
+        return await write.value
+    }
+
+    /// Waits until no token change is being written.
+    private func settleWrites() async {
+        while pendingWrites > 0, let lastWrite {
+            _ = await lastWrite.value
         }
     }
 
@@ -329,21 +423,49 @@ public actor ProfitProvider: CredentialProvider {
     }
 
     /// Sends one of the provider's own requests with the retry policy; a 500 is final.
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    ///
+    /// A 503 whose body holds `retry_after` is retried after that many seconds (through the
+    /// policy's `sleep`); when that is longer than the policy's `maximumRetryAfter`, the call
+    /// stops at once with ``AuthError/Code/serviceUnavailable`` carrying the wait.
+    ///
+    /// A `oneTime` request (redeeming an activation code) may have been processed even when no
+    /// answer came back; a retry would then be refused ("code not accepted") and hide what
+    /// happened. It is retried only when it certainly did not reach Profit
+    /// (``AuthError/Code/connectionFailed``, ``AuthError/Code/dnsFailure``) or Profit asked for
+    /// it (429, 503); a timeout or another failure is thrown as it is, and a 502, 504 or other
+    /// 5xx is returned as it is.
+    func send(_ request: HTTPRequest, oneTime: Bool = false) async throws -> HTTPResponse {
         try SecureURLPolicy.check(request.url, provider: Self.providerName)
         struct Final: Error { let response: HTTPResponse }
+        struct Stop: Error { let error: AuthError }
         let transport = self.transport
         var policy = configuration.retryPolicy
         policy.providerName = Self.providerName
         if policy.observer == nil { policy.observer = observer }
+        let maximumWait = policy.maximumRetryAfter
         do {
             return try await policy.run {
-                let response = try await transport.send(request)
+                var response: HTTPResponse
+                do {
+                    response = try await transport.send(request)
+                } catch let error as AuthError where oneTime && error.code != .connectionFailed && error.code != .dnsFailure {
+                    throw Stop(error: error)
+                }
                 if response.status == 500 { throw Final(response: response) }
+                if response.status == 503, let seconds = ProfitResponse.retryAfterInBody(of: response) {
+                    if .seconds(seconds) > maximumWait { throw Stop(error: ProfitResponse.error(for: response)) }
+                    // The policy reads the wait from `Retry-After`: let the body's value decide it.
+                    response.headers[.retryAfter] = String(seconds)
+                }
+                if oneTime, RetryPolicy.isTransient(response), response.status != 429, response.status != 503 {
+                    throw Final(response: response)
+                }
                 return response
             }
         } catch let final as Final {
             return final.response
+        } catch let stop as Stop {
+            throw stop.error.provider == nil ? stop.error.with(provider: Self.providerName) : stop.error
         } catch let error as AuthError {
             throw error.provider == nil ? error.with(provider: Self.providerName) : error
         } catch {

@@ -27,9 +27,7 @@ enum ProfitResponse {
             body.message = string(object, "externalMessage") ?? string(object, "message")
             body.number = string(object, "errorNumber")
             body.logReference = string(object, "profitLogReference")
-            if let seconds = number(object, "retry_after") ?? number(object, "retryAfter"), seconds >= 0, seconds < 86_400 * 7 {
-                body.retryAfter = .seconds(seconds)
-            }
+            body.retryAfter = retryAfterSeconds(in: object).map { .seconds($0) }
         }
         if body.message == nil, let header = response.headers["X-PROFIT-ERROR"],
            let data = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) {
@@ -45,13 +43,31 @@ enum ProfitResponse {
         return body
     }
 
+    /// The body's `"retry_after": <seconds>` (or `retryAfter`), when it is a plausible wait
+    /// (0 s up to a week); the `Retry-After` header is not read.
+    static func retryAfterInBody(of response: HTTPResponse) -> Int? {
+        jsonObject(response.body).flatMap(retryAfterSeconds(in:))
+    }
+
+    private static func retryAfterSeconds(in object: [String: Any]) -> Int? {
+        guard let seconds = number(object, "retry_after") ?? number(object, "retryAfter"), seconds >= 0, seconds < 86_400 * 7 else { return nil }
+        return seconds
+    }
+
+    /// Whether the body is Profit's JSON error object (it has `externalMessage` or `errorNumber`),
+    /// as opposed to an empty body, an HTML page or a proxy's answer.
+    static func hasProfitErrorBody(_ response: HTTPResponse) -> Bool {
+        guard let object = jsonObject(response.body) else { return false }
+        return value(object, "externalMessage") != nil || value(object, "errorNumber") != nil
+    }
+
     /// The typed error for a non-2xx Profit response.
     ///
     /// 401 → ``AuthError/Code/revoked`` (invalid, deleted or expired token; never retried);
     /// 403 → ``AuthError/Code/forbidden`` (IP restriction); 400 → ``AuthError/Code/invalidRequest``;
     /// 404 → ``AuthError/Code/unexpectedStatus``; 429 → ``AuthError/Code/rateLimited``;
-    /// 500 → ``AuthError/Code/profitFunctionalError``; 503 and other 5xx →
-    /// ``AuthError/Code/serviceUnavailable``.
+    /// 500 → ``AuthError/Code/profitFunctionalError``; 501–599 →
+    /// ``AuthError/Code/serviceUnavailable``; anything else → ``AuthError/Code/unexpectedStatus``.
     static func error(for response: HTTPResponse) -> AuthError {
         let body = errorBody(of: response)
         let code: AuthError.Code

@@ -127,6 +127,50 @@ enum Environment {
     }
 }
 
+/// Passes requests to `base` and remembers the last response, so that `call` can print a 401 or
+/// 403 that the provider turned into an error before returning it.
+final class ResponseRecorder: HTTPTransport {
+    let base: any HTTPTransport
+    private let last = Locked<HTTPResponse?>(nil)
+
+    init(base: any HTTPTransport) {
+        self.base = base
+    }
+
+    /// The last response received, if any.
+    var lastResponse: HTTPResponse? { last.withLock { $0 } }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let response = try await base.send(request)
+        last.withLock { $0 = response }
+        return response
+    }
+}
+
+extension Console {
+    /// Prints a response for `call`: the status line, then the body (never a request header).
+    func printResponse(_ response: HTTPResponse) {
+        print("HTTP \(response.status)")
+        print(response.text)
+    }
+}
+
+/// Sends `send`'s request and prints the answer, then throws the typed error for a failed
+/// status. An error thrown after an answer came (a 401 or 403 the provider turned into an
+/// error) still prints that answer first.
+func callPrinting(_ console: Console, recorder: ResponseRecorder, send: () async throws -> HTTPResponse,
+                  error: (HTTPResponse) -> AuthError?) async throws {
+    let response: HTTPResponse
+    do {
+        response = try await send()
+    } catch {
+        if let answered = recorder.lastResponse { console.printResponse(answered) }
+        throw error
+    }
+    console.printResponse(response)
+    if let failure = error(response) { throw failure }
+}
+
 /// Runs a subcommand body, turning thrown errors into messages and exit codes.
 func runReporting(_ console: Console, usage: String, _ body: () async throws -> Void) async -> Int32 {
     do {

@@ -10,8 +10,10 @@ enum EconomicCommand {
 
     SUBCOMMANDS:
       request-url [name=value ...]   Print the link an agreement administrator opens to grant access.
-      capture [<callback-url>|-]     Read the AgreementGrantToken from the URL the browser came back on
-                                     (from standard input when omitted or '-') and store it.
+      capture [<callback-url>|-] [--state VALUE]
+                                     Read the AgreementGrantToken from the URL the browser came back on
+                                     (from standard input when omitted or '-': preferred) and store it;
+                                     --state checks the state `request-url --state` printed.
       self                           GET /self: check the token pair and show the agreement.
       call <METHOD> <path>           An authorized REST call, e.g. `call GET customers`.
       soap <Operation> [name=value ...]
@@ -41,9 +43,16 @@ enum EconomicCommand {
     """
 
     static let captureUsage = """
-    USAGE: accounting-auth economic capture [<callback-url> | -] [--account NAME] [--store DIR]
-    Reads token= from the callback URL (prefer standard input: the URL holds a credential), prints
-    your parameters, and stores the grant under economic/<account>. The token is never printed.
+    USAGE: accounting-auth economic capture [<callback-url> | -] [--state VALUE] [--account NAME] [--store DIR]
+    Reads token= from the callback URL, prints your parameters, and stores the grant under
+    economic/<account>. The token is never printed. Give the URL on standard input (no argument,
+    or -): it holds a grant that never expires, and arguments are visible to other users (ps).
+    --state VALUE: the state `request-url --state` printed; the callback's state must equal it
+    (compared in constant time), else nothing is stored.
+    """
+
+    static let callbackArgumentWarning = """
+    warning: the callback URL holds the AgreementGrantToken (it never expires), and command-line     arguments are visible to other users (ps, shell history). Pass - or nothing to read it from     standard input instead.
     """
 
     static let selfUsage = """
@@ -53,7 +62,8 @@ enum EconomicCommand {
 
     static let callUsage = """
     USAGE: accounting-auth economic call <METHOD> <path> [--body-file FILE] [--base-url URL] [--account NAME] [--store DIR]
-    Sends an authorized REST request (Content-Type: application/json) and prints status and body.
+    Sends an authorized REST request (Content-Type: application/json) and prints status and body;
+    a failed status (401 and 403 included) then exits 1 with the typed error on standard error.
     """
 
     static let soapUsage = """
@@ -112,21 +122,37 @@ enum EconomicCommand {
     }
 
     static func capture(_ arguments: [String], console: Console) async throws {
-        let parsed = try ParsedArguments(arguments, valueOptions: valueOptions)
+        let parsed = try ParsedArguments(arguments, valueOptions: valueOptions.union(["state"]))
         if parsed.wantsHelp { return console.print(captureUsage) }
         var text = parsed.positionals.first ?? "-"
         if text == "-" {
             guard let line = readSecretLine(prompt: "Paste the callback URL: ") else { throw UsageError("no callback URL on standard input") }
             text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            console.error(callbackArgumentWarning)
         }
         let callback = try EconomicGrantCallback(url: try url(text, "the callback URL"))
+        let parameters = try checkedParameters(of: callback, expectedState: parsed.option("state"))
         let store = try FileTokenStore(directory: Environment.storeDirectory(parsed))
         let key = TokenKey(provider: EconomicEndpoints.providerName, account: account(parsed))
         var attributes: [String: String] = [:]
-        for parameter in callback.parameters { attributes["parameter." + parameter.name] = parameter.value }
+        for parameter in parameters { attributes["parameter." + parameter.name] = parameter.value }
         try await store.save(StoredCredential(accessToken: callback.agreementGrantToken, issuedAt: Date(), attributes: attributes), for: key)
         console.print("AgreementGrantToken: <redacted> (\(callback.agreementGrantToken.byteCount) bytes) stored as \(key)")
-        for parameter in callback.parameters { console.print("parameter \(parameter.name) = \(parameter.value)") }
+        if parsed.option("state") != nil { console.print("state: matches") }
+        for parameter in parameters { console.print("parameter \(parameter.name) = \(parameter.value)") }
+    }
+
+    /// The callback's parameters; with `expectedState`, its single `state` parameter must equal
+    /// it (compared in constant time) and is left out.
+    static func checkedParameters(of callback: EconomicGrantCallback, expectedState: String?) throws -> [EconomicGrantRequest.Parameter] {
+        guard let expectedState else { return callback.parameters }
+        let states = callback.parameters.filter { $0.name == "state" }
+        guard !expectedState.isEmpty, states.count == 1, let received = states.first, Secret(expectedState).matches(received.value) else {
+            throw AuthError(.stateMismatch, provider: EconomicEndpoints.providerName,
+                            message: "the state on the callback URL is missing or differs from --state; nothing was stored")
+        }
+        return callback.parameters.filter { $0.name != "state" }
     }
 
     static func showSelf(_ arguments: [String], console: Console) async throws {
@@ -148,11 +174,10 @@ enum EconomicCommand {
         let method = HTTPRequest.Method(rawValue: try parsed.positional(0, "METHOD"))
         let path = try parsed.positional(1, "path")
         let body = try parsed.option("body-file").map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
-        let provider = try await makeProvider(parsed)
-        let response = try await provider.send(method, path: path, json: body)
-        console.print("HTTP \(response.status)")
-        console.print(response.text)
-        if !response.isSuccess { throw EconomicCLIFailure.status(response.status) }
+        let recorder = ResponseRecorder(base: URLSessionTransport())
+        let provider = try await makeProvider(parsed, transport: recorder)
+        try await callPrinting(console, recorder: recorder, send: { try await provider.send(method, path: path, json: body) },
+                               error: EconomicTokenProvider.error(for:))
     }
 
     static func soap(_ arguments: [String], console: Console) async throws {
@@ -185,10 +210,10 @@ enum EconomicCommand {
         return EconomicCredentials(appSecretToken: app, agreementGrantToken: stored.accessToken)
     }
 
-    static func makeProvider(_ parsed: ParsedArguments) async throws -> EconomicTokenProvider {
+    static func makeProvider(_ parsed: ParsedArguments, transport: any HTTPTransport = URLSessionTransport()) async throws -> EconomicTokenProvider {
         var configuration = EconomicTokenProvider.Configuration()
         if let base = parsed.option("base-url") { configuration.restBaseURL = try url(base, "--base-url") }
-        return try EconomicTokenProvider(credentials: try await credentials(parsed), transport: URLSessionTransport(), configuration: configuration)
+        return try EconomicTokenProvider(credentials: try await credentials(parsed), transport: transport, configuration: configuration)
     }
 
     static func parameter(_ text: String) throws -> EconomicGrantRequest.Parameter {
@@ -269,11 +294,6 @@ enum EconomicCommand {
             console.detail("SOAP: \(error.code)")
         }
     }
-}
-
-/// A non-2xx answer to `economic call`, reported through the exit code.
-enum EconomicCLIFailure: Error {
-    case status(Int)
 }
 
 /// Collects the demo's events.

@@ -11,7 +11,8 @@ enum ProfitCommand {
     SUBCOMMANDS:
       otp-request            Ask Profit to e-mail the user an activation code.
       otp-redeem [<code>]    Exchange the activation code for a token and store it
-                             (without <code>, or with -, the code is read without echo).
+                             (without <code>, or with -, the code is read without echo: preferred,
+                             since arguments are visible to other users).
       add-token              Store a token added by hand in Profit (read from $AFAS_TOKEN or stdin).
       call <METHOD> <path>   Send an authorized REST request; prints the status and body.
       token-info             Show what Profit says about the stored token (expiry).
@@ -35,9 +36,15 @@ enum ProfitCommand {
       AFAS_TOKEN                           A token for add-token.
     """
 
+    static let codeArgumentWarning = """
+    warning: command-line arguments are visible to other users (ps, shell history), and the \
+    activation code is a credential until it is used. Pass - or nothing to type it without echo \
+    or pipe it on standard input instead.
+    """
+
     static let subcommandHelp: [String: String] = [
         "otp-request": "USAGE: accounting-auth profit otp-request --user <id> [--soap] [--environment <nr> | --base-url <url>]\n\nAsks Profit to e-mail an activation code. Needs AFAS_API_KEY and AFAS_ENVIRONMENT_KEY.\nProfit accepts the request even for wrong keys; mistakes show at otp-redeem.",
-        "otp-redeem": "USAGE: accounting-auth profit otp-redeem [<code> | -] --user <id> [--soap] [--environment <nr> | --base-url <url>]\n\nExchanges the e-mailed code for a token and saves it in the token store.\nWithout <code> (or with -) the code is read from the terminal without echo.",
+        "otp-redeem": "USAGE: accounting-auth profit otp-redeem [<code> | -] --user <id> [--soap] [--environment <nr> | --base-url <url>]\n\nExchanges the e-mailed code for a token and saves it in the token store.\nWithout <code> (or with -) the code is read from the terminal without echo, or from a pipe;\nprefer that: arguments are visible to other users (ps).",
         "add-token": "USAGE: accounting-auth profit add-token [--user <id>] [--environment <nr> | --base-url <url>]\n\nStores a token added by hand in Profit, read from $AFAS_TOKEN or from the terminal without echo.\nThe full <token>…</token> XML and the 64 hex digits are both accepted.",
         "call": "USAGE: accounting-auth profit call <METHOD> <path> [--body-file <file>] [--environment <nr> | --base-url <url>]\n\nSends an authorized REST request, e.g. `call GET connectors/Profit_Debtors?take=5`, and prints the status and body.",
         "token-info": "USAGE: accounting-auth profit token-info [--environment <nr> | --base-url <url>]\n\nCalls GET …/metainfo with the stored token and prints its expiry, if the app connector has one.",
@@ -77,6 +84,8 @@ enum ProfitCommand {
                 if code == "-" {
                     guard let line = readSecretLine(prompt: "Activation code: ") else { throw UsageError("no activation code given") }
                     code = line
+                } else {
+                    console.error(codeArgumentWarning)
                 }
                 try await provider.redeemOTP(Secret(code), userId: user, over: channel(parsed))
                 console.print("Token obtained and stored as \(provider.key) (token: <redacted>).")
@@ -103,11 +112,9 @@ enum ProfitCommand {
                     request.body = data
                     request.headers[.contentType] = "application/json"
                 }
-                let client = AuthorizingTransport(base: URLSessionTransport(), provider: provider, providerName: ProfitProvider.providerName)
-                let response = try await client.send(request)
-                console.print("HTTP \(response.status)")
-                console.print(response.text)
-                if let error = ProfitProvider.error(for: response) { throw error }
+                let recorder = ResponseRecorder(base: URLSessionTransport())
+                let client = AuthorizingTransport(base: recorder, provider: provider, providerName: ProfitProvider.providerName)
+                try await callPrinting(console, recorder: recorder, send: { try await client.send(request) }, error: ProfitProvider.error(for:))
             case "token-info":
                 let provider = try makeProvider(parsed, needsKeys: false)
                 let info = try await provider.tokenInfo()
@@ -116,8 +123,12 @@ enum ProfitCommand {
                 console.print("expires: \(info.expiresAt.map { "\($0)" } ?? "never (no validity period on the app connector)")")
             case "delete-token":
                 let provider = try makeProvider(parsed, needsKeys: false)
-                try await provider.deleteToken(revokingOnServer: !parsed.flag("local"))
-                console.print(parsed.flag("local") ? "Token removed locally." : "Token revoked in Profit and removed locally.")
+                let removed = try await provider.deleteToken(revokingOnServer: !parsed.flag("local"))
+                if removed {
+                    console.print(parsed.flag("local") ? "Token removed locally." : "Token revoked in Profit and removed locally.")
+                } else {
+                    console.print("Another token was stored while deleting; it was kept" + (parsed.flag("local") ? "." : " (the old one is revoked in Profit)."))
+                }
             default:
                 throw UsageError("unknown subcommand '\(subcommand)'")
             }

@@ -111,6 +111,46 @@ import Testing
         #expect(sandbox.connectCount == 2)
     }
 
+    /// SOAP 1.1 faults are always HTTP 500, so only a fault that names an authentication or
+    /// authorization failure means the grant is gone. A server exception during
+    /// `ConnectWithToken` is transient: reporting it as "revoked" would make apps delete a valid grant.
+    @Test(arguments: [
+        "Economic.Api.Exceptions.ServerException(E00000): An unexpected error occurred. (Id=7f3a)",
+        "System.TimeoutException: The operation has timed out.",
+        "Economic.Api.Exceptions.IntegrityException(E06010): Database is being upgraded.",
+    ])
+    func serverFaultAtConnectIsTransientNotRevoked(_ text: String) async throws {
+        let mock = MockTransport(responses: [Self.fault(text), Self.connectOK, Self.numberReply])
+        let session = try EconomicSOAPSession(credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
+                                              transport: mock)
+        let error = try await #require(throws: AuthError.self) { try await session.connect() }
+        #expect(error.code == .serviceUnavailable)
+        #expect(error.isTransient)
+        #expect(error.status == 500)
+        #expect(error.serverCode == "soap:Server")
+        #expect(error.serverMessage?.contains(text) == true)
+        #expect(!session.isConnected)
+        // The grant still works: the next call connects and goes through.
+        let reply = try await session.call("Agreement_GetNumber")
+        #expect(reply.text(of: "Agreement_GetNumberResult") == "1000001")
+        #expect(session.connectCount == 2)
+    }
+
+    /// Faults that name an authentication or authorization failure are the grant's end, from the
+    /// sandbox and in the forms e-conomic uses.
+    @Test(arguments: [
+        "Economic.Api.Exceptions.AuthorizationException(E02210): The token or appToken is not valid, or access was revoked.",
+        "Economic.Api.Exceptions.AuthenticationException(E02200): User is not authenticated.",
+    ])
+    func credentialFaultAtConnectIsRevoked(_ text: String) async throws {
+        let session = try EconomicSOAPSession(credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
+                                              transport: MockTransport(responses: [Self.fault(text)]))
+        let error = try await #require(throws: AuthError.self) { try await session.connect() }
+        #expect(error.code == .revoked)
+        #expect(!error.isTransient)
+        #expect(error.serverMessage?.contains("Exception(E022") == true)
+    }
+
     @Test func wrongTokensAtConnectAreTyped() async throws {
         let session = try EconomicSOAPSession(credentials: EconomicCredentials(appSecretToken: Secret("nope"), agreementGrantToken: Secret("nope")), transport: sandbox)
         await #expect(throws: AuthError(.revoked)) { try await session.connect() }
@@ -208,6 +248,11 @@ import Testing
         HTTPResponse(status: 500, headers: [.contentType: "text/xml; charset=utf-8"],
                      body: envelope("<soap:Fault><faultcode>soap:Server</faultcode><faultstring>\(SOAPMessage.escape(text))</faultstring></soap:Fault>"))
     }
+
+    static let numberReply = HTTPResponse(
+        status: 200, headers: [.contentType: "text/xml; charset=utf-8"],
+        body: envelope(#"<Agreement_GetNumberResponse xmlns="http://e-conomic.com"><Agreement_GetNumberResult>1000001</Agreement_GetNumberResult></Agreement_GetNumberResponse>"#)
+    )
 
     static let notLoggedIn = fault("Economic.Api.Exceptions.AuthenticationException(E02250): Not logged in.")
 }

@@ -79,6 +79,19 @@ import Testing
         #expect(try await provider.send(.get, path: "customers").status == 200)
     }
 
+    @Test func errorForAResponseIsTyped() throws {
+        #expect(EconomicTokenProvider.error(for: .json(200, "{}")) == nil)
+        let revoked = try #require(EconomicTokenProvider.error(for: .json(401, #"{"message":"Unauthorized access (401).","logId":"L-1"}"#)))
+        #expect(revoked.code == .revoked && revoked.status == 401 && revoked.logReference == "L-1")
+        #expect(revoked.serverMessage?.contains("Unauthorized access (401).") == true)
+        #expect(EconomicTokenProvider.error(for: .json(403, "{}"))?.code == .forbidden)
+        #expect(EconomicTokenProvider.error(for: .json(415, "{}"))?.code == .invalidRequest)
+        let limited = try #require(EconomicTokenProvider.error(for: .json(429, "{}", headers: [.retryAfter: "30"])))
+        #expect(limited.code == .rateLimited && limited.retryAfter == .seconds(30))
+        #expect(EconomicTokenProvider.error(for: HTTPResponse(status: 502, headers: [.contentType: "text/html"], body: Data("<html>x</html>".utf8)))?.code == .serviceUnavailable)
+        #expect(EconomicTokenProvider.error(for: HTTPResponse(status: 404))?.code == .unexpectedStatus)
+    }
+
     @Test func wrongAppSecretIsRejected() async throws {
         let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
         let provider = try EconomicTokenProvider(credentials: EconomicCredentials(appSecretToken: Secret("wrong"), agreementGrantToken: grant), transport: sandbox)

@@ -61,17 +61,25 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         .init(.oauthErrorIn200(error: "server_error"), nil, attempts: 1, processed: 0),
     ]
 
-    /// REST `OtpValidation`. Profit refuses a code with HTTP 500, so any 500 reads as
-    /// "code not accepted".
+    /// REST `OtpValidation` and SOAP `GetTokenFromOTP` redeem a one-time code: they are retried
+    /// only when the request certainly did not reach Profit (connection refused or dropped, DNS)
+    /// or Profit said to come back (429, 503). A timeout or a 502/504 may hide a redemption that
+    /// consumed the code, so it is reported as it is (typed, transient) instead of being retried
+    /// into "code not accepted".
+    ///
+    /// REST `OtpValidation`. Profit refuses a code with HTTP 500 and its error body
+    /// (`externalMessage`, `errorNumber`), which reads as "code not accepted"; the injected 500
+    /// carries a generic `{"message": …}` body, so it stays Profit's functional error.
     ///
     /// | fault | code | attempts | processed (code consumed) |
     /// |---|---|---|---|
     /// | drop before processing | connectionFailed | 2 | 0 |
     /// | drop after processing | connectionFailed | 2 | 2 (the first consumed the code) |
     /// | delay, duplicate headers | — (succeeds) | 1 | 1 |
-    /// | timeout | timeout | 2 | 0 |
-    /// | 500 | invalidCredentials | 1 | 0 |
-    /// | 502, 503 (± Retry-After), HTML page 502 | serviceUnavailable | 2 | 0 |
+    /// | timeout | timeout (not retried: one-time) | 1 | 0 |
+    /// | 500 without Profit's error body | profitFunctionalError | 1 | 0 |
+    /// | 502, HTML page 502 | serviceUnavailable (not retried: one-time) | 1 | 0 |
+    /// | 503 (± Retry-After) | serviceUnavailable | 2 | 0 |
     /// | 429 (± Retry-After) | rateLimited | 2 | 0 |
     /// | truncated body | malformedResponse | 1 | 1 |
     /// | 200 with an OAuth error | malformedResponse (no token) | 1 | 0 |
@@ -79,18 +87,29 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         .init(.dropBeforeProcessing, .connectionFailed, attempts: 2, processed: 0),
         .init(.dropAfterProcessing, .connectionFailed, attempts: 2, processed: 2),
         .init(.delay(.milliseconds(5)), nil, attempts: 1, processed: 1),
-        .init(.timeout, .timeout, attempts: 2, processed: 0),
-        .init(.status(500, retryAfter: nil), .invalidCredentials, attempts: 1, processed: 0),
-        .init(.status(502, retryAfter: nil), .serviceUnavailable, attempts: 2, processed: 0),
+        .init(.timeout, .timeout, attempts: 1, processed: 0),
+        .init(.status(500, retryAfter: nil), .profitFunctionalError, attempts: 1, processed: 0),
+        .init(.status(502, retryAfter: nil), .serviceUnavailable, attempts: 1, processed: 0),
         .init(.status(503, retryAfter: "1"), .serviceUnavailable, attempts: 2, processed: 0),
         .init(.status(503, retryAfter: nil), .serviceUnavailable, attempts: 2, processed: 0),
         .init(.status(429, retryAfter: "2"), .rateLimited, attempts: 2, processed: 0),
         .init(.status(429, retryAfter: nil), .rateLimited, attempts: 2, processed: 0),
         .init(.truncateBody(keepBytes: 7), .malformedResponse, attempts: 1, processed: 1),
-        .init(.htmlErrorPage(status: 502), .serviceUnavailable, attempts: 2, processed: 0),
+        .init(.htmlErrorPage(status: 502), .serviceUnavailable, attempts: 1, processed: 0),
         .init(.duplicateHeaders(value: "bogus"), nil, attempts: 1, processed: 1),
         .init(.oauthErrorIn200(error: "server_error"), .malformedResponse, attempts: 1, processed: 0),
     ]
+
+    /// SOAP `GetTokenFromOTP`: as ``soapTable``, except that a timeout, a 502 and an HTML 502
+    /// page are not retried (one-time code, see ``otpValidationTable``).
+    static let getTokenFromOTPTable: [ProfitFaultRow] = soapTable.map { row in
+        switch row.fault {
+        case .timeout, .status(502, _), .htmlErrorPage(502):
+            return ProfitFaultRow(row.fault, row.code, attempts: 1, processed: row.processed)
+        default:
+            return row
+        }
+    }
 
     /// SOAP `GenerateOTP`, `GetTokenFromOTP` and `DeleteToken` on `tokenconnector.asmx`.
     ///
@@ -151,7 +170,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
     }
 
     @Test func tablesCoverTheWholeCatalogue() {
-        for table in [Self.otpRequestTable, Self.otpValidationTable, Self.soapTable] {
+        for table in [Self.otpRequestTable, Self.otpValidationTable, Self.soapTable, Self.getTokenFromOTPTable] {
             #expect(table.map(\.fault) == TransportFault.catalogue)
             #expect(table.allSatisfy { $0.attempts <= Self.maxAttempts && $0.processed <= $0.attempts })
         }
@@ -283,7 +302,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         try await checkRedeemingACode(.rest, row)
     }
 
-    @Test(arguments: soapTable)
+    @Test(arguments: getTokenFromOTPTable)
     func faultOnGetTokenFromOTP(_ row: ProfitFaultRow) async throws {
         try await checkRedeemingACode(.soap, row)
     }
@@ -327,6 +346,66 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         }
         #expect(try await rig.stored() != held)
         #expect(await rig.call() == .status(200))
+    }
+
+    /// Profit redeems the code and issues a token, then the answer is lost to a timeout or a
+    /// gateway's 504. The caller hears exactly that (typed, transient), after one attempt:
+    /// a retry would only have been told "code not accepted".
+    @Test(arguments: [ProfitProvider.Channel.rest, .soap], [LostAnswer.timeout, .gatewayTimeout, .badGateway])
+    func answerLostAfterRedemptionIsReportedAsItIs(_ channel: ProfitProvider.Channel, _ loss: LostAnswer) async throws {
+        let sandbox = Fixtures.sandbox()
+        let transport = LosingTransport(base: sandbox, operation: channel == .rest ? "OtpValidation" : "GetTokenFromOTP", loss: loss)
+        let store = InMemoryTokenStore()
+        let provider = try Fixtures.provider(transport: transport, store: store, configuration: Fixtures.configuration {
+            $0.retryPolicy = RetryPolicy(maxAttempts: 3, sleep: { _ in })
+        })
+        try await provider.addToken(try sandbox.issueToken(for: "DavidB"))
+        let held = try #require(try await store.load(Fixtures.key))
+        try await provider.requestOTP(userId: "DavidB", over: channel)
+        let code = try #require(sandbox.latestCode(for: "DavidB"))
+
+        let error = try await #require(throws: AuthError.self) { try await provider.redeemOTP(code, userId: "DavidB", over: channel) }
+        #expect(error.code == loss.code)
+        #expect(error.isTransient)
+        #expect(error.provider == "profit")
+        #expect(transport.matched == 1)                    // one attempt, no retry
+        #expect(sandbox.activeTokenCount == 2)             // the lost token, an orphan in Profit
+        #expect(try await store.load(Fixtures.key) == held)
+    }
+
+    enum LostAnswer: Sendable, CustomTestStringConvertible {
+        case timeout, gatewayTimeout, badGateway
+        var code: AuthError.Code { self == .timeout ? .timeout : .serviceUnavailable }
+        var testDescription: String { "\(self)" }
+    }
+
+    /// Forwards requests to the sandbox, and loses the answer to the first one for `operation`.
+    final class LosingTransport: HTTPTransport {
+        let base: ProfitSandbox
+        let operation: String
+        let loss: LostAnswer
+        private let count = Locked(0)
+        var matched: Int { count.withLock { $0 } }
+
+        init(base: ProfitSandbox, operation: String, loss: LostAnswer) {
+            self.base = base
+            self.operation = operation
+            self.loss = loss
+        }
+
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let response = try await base.send(request)
+            guard ProfitFaultTests.operation(operation)(request) else { return response }
+            guard count.withLock({ count -> Bool in
+                count += 1
+                return count == 1
+            }) else { return response }
+            switch loss {
+            case .timeout: throw AuthError(.timeout, message: "the answer timed out")
+            case .gatewayTimeout: return HTTPResponse(status: 504, headers: [.contentType: "text/html"], body: Data("<html>504 Gateway Time-out</html>".utf8))
+            case .badGateway: return HTTPResponse(status: 502)
+            }
+        }
     }
 
     // MARK: - Deleting the token

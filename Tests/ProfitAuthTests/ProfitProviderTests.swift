@@ -2,6 +2,7 @@ import AuthCore
 import AuthTesting
 import Foundation
 import Testing
+import TestSupport
 @testable import ProfitAuth
 
 @Suite struct ProfitProviderOnboardingTests {
@@ -93,6 +94,31 @@ import Testing
         #expect(request.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 
+    /// Only 401 and a 500 with Profit's error body mean "code not accepted"; 403 (IP restriction)
+    /// and 400 (missing elements) keep their own codes, and so does a 500 that is not Profit's.
+    @Test(arguments: [
+        (HTTPResponse.json(401, #"{"externalMessage":"Ongeldige code"}"#), AuthError.Code.invalidCredentials),
+        (.json(500, #"{"externalMessage":"De activatiecode is ongeldig of verlopen","errorNumber":-2146233079,"profitLogReference":"R-1"}"#), .invalidCredentials),
+        (.json(403, #"{"externalMessage":"Toegang geweigerd: IP-adres niet toegestaan"}"#), .forbidden),
+        (.json(400, #"{"externalMessage":"Ongeldige aanvraag: otp is verplicht"}"#), .invalidRequest),
+        (HTTPResponse(status: 500, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>error</html>".utf8)), .profitFunctionalError),
+        (.json(404, #"{"externalMessage":"Onbekende URL"}"#), .unexpectedStatus),
+        (.json(429, #"{"externalMessage":"Te veel verzoeken"}"#), .rateLimited),
+    ])
+    func validationStatusesKeepTheirMeaning(_ response: HTTPResponse, _ code: AuthError.Code) async throws {
+        let store = InMemoryTokenStore()
+        let original = StoredCredential(accessToken: Secret(Fixtures.tokenXML))
+        try await store.save(original, for: Fixtures.key)
+        let mock = MockTransport(responses: [response, response])
+        let provider = try Fixtures.provider(transport: mock, store: store, configuration: Fixtures.configuration { $0.retryPolicy = .none })
+        let error = try await #require(throws: AuthError.self) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+        #expect(error.code == code)
+        #expect(error.status == response.status)
+        #expect(error.provider == "profit")
+        #expect(mock.requestCount == 1)
+        #expect(try await store.load(Fixtures.key) == original)
+    }
+
     @Test(arguments: [
         HTTPResponse.json(200, #"{"token":""}"#),
         HTTPResponse.json(200, #"{"token":"   \r\n"}"#),
@@ -139,11 +165,68 @@ import Testing
 
     @Test func wrongKeysAreAcceptedAtRequestButFailAtValidation() async throws {
         let sandbox = Fixtures.sandbox()
-        let wrong = ProfitProvider.AppConnectorKeys(apiKey: Secret("WRONG"), environmentKey: Fixtures.environmentKey)
+        let wrong = ProfitProvider.AppConnectorKeys(apiKey: Secret(String(repeating: "0", count: 32)), environmentKey: Fixtures.environmentKey)
         let provider = try Fixtures.provider(transport: sandbox, keys: wrong)
         try await provider.requestOTP(userId: "DavidB")
         #expect(sandbox.outbox.isEmpty)
         await #expect(throws: AuthError(.invalidCredentials)) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+    }
+
+    /// A key copied with a line end (from a file, a terminal) is trimmed: Profit answers
+    /// `OtpRequest` with 201 whatever the keys, so an untrimmed key would fail silently.
+    @Test func keysAreTrimmedBeforeTheyAreSent() async throws {
+        let sandbox = Fixtures.sandbox()
+        let keys = ProfitProvider.AppConnectorKeys(apiKey: Secret(Fixtures.apiKey.revealed + "\n"),
+                                                   environmentKey: Secret(" \t" + Fixtures.environmentKey.revealed + "\r\n"))
+        #expect(keys.apiKey == Fixtures.apiKey)
+        #expect(keys.environmentKey == Fixtures.environmentKey)
+        let provider = try Fixtures.provider(transport: sandbox, keys: keys)
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sandbox.outbox.count == 1)   // the sandbox mails a code only for the exact keys
+        try await provider.redeemOTP(try #require(sandbox.latestCode(for: "DavidB")), userId: "DavidB")
+        #expect(try await provider.hasToken())
+
+        // Keys changed after creation are trimmed too, and lower-case hex is accepted as it is.
+        let mock = MockTransport(responses: [HTTPResponse(status: 201)])
+        var later = Fixtures.keys
+        later.apiKey = Secret(Fixtures.apiKey.revealed.lowercased() + "\r\n")
+        let other = try Fixtures.provider(transport: mock, keys: later)
+        try await other.requestOTP(userId: "DavidB")
+        let fields = try Fixtures.jsonFields(try #require(mock.requests.first))
+        #expect(fields["apiKey"] == Fixtures.apiKey.revealed.lowercased())
+    }
+
+    /// A pair of keys with one flaw; the description names the flaw, never the keys.
+    struct MalformedKeys: Sendable, CustomTestStringConvertible {
+        let flaw: String
+        let apiKey: String
+        let environmentKey: String
+        var testDescription: String { flaw }
+
+        static let good = (api: Fixtures.apiKey.revealed, environment: Fixtures.environmentKey.revealed)
+        static let all: [MalformedKeys] = [
+            .init(flaw: "not hex at all", apiKey: "WRONG", environmentKey: good.environment),
+            .init(flaw: "31 digits", apiKey: String(good.api.dropLast()), environmentKey: good.environment),
+            .init(flaw: "33 digits", apiKey: good.api, environmentKey: good.environment + "F"),
+            .init(flaw: "a G", apiKey: String(good.api.dropLast()) + "G", environmentKey: good.environment),
+            .init(flaw: "inner space", apiKey: String(good.api.prefix(16)) + " " + good.api.dropFirst(17), environmentKey: good.environment),
+            .init(flaw: "inner line break", apiKey: good.api, environmentKey: String(good.environment.prefix(31)) + "\n" + good.environment.suffix(1)),
+            .init(flaw: "full-width digit", apiKey: good.api, environmentKey: "８" + good.environment.dropFirst()),
+        ]
+    }
+
+    @Test(arguments: MalformedKeys.all)
+    func malformedKeysAreRefusedBeforeSending(_ keys: MalformedKeys) async throws {
+        let (apiKey, environmentKey) = (keys.apiKey, keys.environmentKey)
+        let mock = MockTransport(responses: [HTTPResponse(status: 201), HTTPResponse(status: 201)])
+        let provider = try Fixtures.provider(transport: mock, keys: .init(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey)))
+        let requesting = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB") }
+        #expect(requesting.code == .invalidCredentialFormat)
+        let leaked = "\(requesting)".contains(apiKey) || "\(requesting)".contains(environmentKey)   // not printed
+        #expect(!leaked)
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
+        await #expect(throws: AuthError(.invalidCredentialFormat)) { try await provider.requestOTP(userId: "DavidB", over: .soap) }
+        #expect(mock.requestCount == 0)
     }
 
     @Test func missingKeysAndBadInputAreTyped() async throws {
@@ -178,6 +261,50 @@ import Testing
             #expect(error.serverMessage == "Onderhoud")
         }
         #expect(mock.requestCount == 2)
+    }
+
+    /// A 503 whose body says `retry_after` is retried after that many seconds (through the
+    /// policy's sleep), not after the policy's own backoff.
+    @Test func bodyRetryAfterSetsTheWaitBeforeTheRetry() async throws {
+        let sleeps = Recorder<Duration>()
+        let outage = HTTPResponse.json(503, #"{"externalMessage":"Onderhoud","retry_after":7}"#)
+        let mock = MockTransport(responses: [outage, outage, HTTPResponse(status: 201)])
+        let provider = try Fixtures.provider(transport: mock, configuration: Fixtures.configuration {
+            $0.retryPolicy = RetryPolicy(maxAttempts: 3, sleep: { sleeps.append($0) })
+        })
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sleeps.values == [.seconds(7), .seconds(7)])
+        #expect(mock.requestCount == 3)
+    }
+
+    /// A `retry_after` longer than the policy allows stops at once with a typed, transient error
+    /// that carries the wait; against the sandbox's outage, on REST and SOAP.
+    @Test func bodyRetryAfterBeyondThePolicyStopsWithTheWait() async throws {
+        let sandbox = Fixtures.sandbox()
+        let sleeps = Recorder<Duration>()
+        let provider = try Fixtures.provider(transport: sandbox, configuration: Fixtures.configuration {
+            $0.retryPolicy = RetryPolicy(maxAttempts: 3, maximumRetryAfter: .seconds(60), sleep: { sleeps.append($0) })
+        })
+        sandbox.setUnavailable(retryAfter: 3_600)
+        for channel in [ProfitProvider.Channel.rest, .soap] {
+            let before = sandbox.calls.count
+            let error = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB", over: channel) }
+            #expect(error.code == .serviceUnavailable)
+            #expect(error.isTransient)
+            #expect(error.status == 503)
+            #expect(error.retryAfter == .seconds(3_600))
+            #expect(sandbox.calls.count - before == 1)
+        }
+        #expect(sleeps.values.isEmpty)
+
+        // A short outage is waited out as the body says, then the call goes through.
+        sandbox.setUnavailable(retryAfter: 2)
+        let error = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB") }
+        #expect(error.code == .serviceUnavailable && error.retryAfter == .seconds(2))
+        #expect(sleeps.values == [.seconds(2), .seconds(2)])
+        sandbox.setUnavailable(retryAfter: nil)
+        try await provider.requestOTP(userId: "DavidB")
+        #expect(sandbox.outbox.count == 1)
     }
 
     @Test func functionalErrorIsNotRetriedAndKeepsTheLogReference() async throws {
@@ -226,6 +353,25 @@ import Testing
         // REST requests still get the header.
         let rest = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         #expect(rest.headers[.authorization] == token.authorizationValue.revealed)
+    }
+
+    @Test(arguments: ["http://12345.rest.afas.online/ProfitRestServices/ProfitVersion", "ftp://12345.rest.afas.online/x",
+                      "http://10.0.0.8/ProfitRestServices/ProfitVersion", "file:///etc/passwd"])
+    func tokenGoesOnlyToSecureURLs(_ address: String) async throws {
+        let url = try #require(URL(string: address))
+        let mock = MockTransport(responses: [HTTPResponse(status: 200)])
+        // From the store (first call) and from the cached fast path (second call).
+        let store = InMemoryTokenStore()
+        try await store.save(StoredCredential(accessToken: Secret(Fixtures.tokenXML)), for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: mock, store: store)
+        for _ in 0..<2 {
+            await #expect(throws: AuthError(.insecureURL)) { _ = try await provider.authorize(HTTPRequest(url: url)) }
+            await #expect(throws: AuthError(.insecureURL)) { _ = try await AuthorizingTransport(base: mock, provider: provider).send(HTTPRequest(url: url)) }
+        }
+        #expect(mock.requestCount == 0)
+        // Loopback http stays allowed for tests and local sandboxes.
+        let local = try await provider.authorize(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:8080/ProfitRestServices/ProfitVersion"))))
+        #expect(local.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 
     @Test func withoutATokenAuthorizeIsTyped() async throws {
@@ -296,6 +442,23 @@ import Testing
         await #expect(throws: AuthError(.forbidden)) {
             _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }
+    }
+
+    /// The mapping the documentation of `error(for:)` states, status by status.
+    @Test(arguments: [
+        (400, AuthError.Code.invalidRequest), (401, .revoked), (403, .forbidden), (404, .unexpectedStatus),
+        (405, .unexpectedStatus), (418, .unexpectedStatus), (429, .rateLimited), (500, .profitFunctionalError),
+        (501, .serviceUnavailable), (502, .serviceUnavailable), (503, .serviceUnavailable), (504, .serviceUnavailable),
+        (599, .serviceUnavailable), (302, .unexpectedStatus), (600, .unexpectedStatus),
+    ])
+    func errorForMapsEveryStatusAsDocumented(_ status: Int, _ code: AuthError.Code) throws {
+        let error = try #require(ProfitProvider.error(for: HTTPResponse(status: status)))
+        #expect(error.code == code)
+        #expect(error.status == status)
+        let header = try #require(ProfitProvider.error(for: HTTPResponse(status: status, headers: [.retryAfter: "9"])))
+        #expect(header.retryAfter == .seconds(9))
+        let body = try #require(ProfitProvider.error(for: .json(status, #"{"retry_after":4}"#, headers: [.retryAfter: "9"])))
+        #expect(body.retryAfter == .seconds(4))
     }
 
     @Test func errorBodiesDecode() throws {

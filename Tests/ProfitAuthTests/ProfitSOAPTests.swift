@@ -71,7 +71,7 @@ import Testing
             #expect(error.serverCode == "soap:Server")
             #expect(error.serverMessage == "De activatiecode is ongeldig of verlopen")
         }
-        let wrongKeys = try Fixtures.provider(transport: sandbox, keys: .init(apiKey: Secret("x"), environmentKey: Secret("y")))
+        let wrongKeys = try Fixtures.provider(transport: sandbox, keys: .init(apiKey: Secret(String(repeating: "0", count: 32)), environmentKey: Secret(String(repeating: "F", count: 32))))
         await #expect(throws: AuthError(.invalidCredentials)) { try await wrongKeys.requestOTP(userId: "DavidB", over: .soap) }
     }
 

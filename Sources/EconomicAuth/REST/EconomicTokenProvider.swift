@@ -156,6 +156,17 @@ public actor EconomicTokenProvider: CredentialProvider {
         return agreement
     }
 
+    /// The typed error an e-conomic REST response stands for, or `nil` for a 2xx.
+    ///
+    /// 401 → ``AuthError/Code/revoked``, 403 → ``AuthError/Code/forbidden``, 415 →
+    /// ``AuthError/Code/invalidRequest``, 429 → ``AuthError/Code/rateLimited`` (with
+    /// ``AuthError/retryAfter`` from `Retry-After`), 5xx → ``AuthError/Code/serviceUnavailable``,
+    /// anything else → ``AuthError/Code/unexpectedStatus``. The body's `message`, `developerHint`
+    /// and `logId` become ``AuthError/serverMessage`` and ``AuthError/logReference``.
+    public nonisolated static func error(for response: HTTPResponse) -> AuthError? {
+        response.isSuccess ? nil : EconomicErrorBody.error(for: response)
+    }
+
     /// Sends a REST request with the tokens; a 401 or 403 becomes a typed error.
     ///
     /// - Returns: The response, whatever its other status.

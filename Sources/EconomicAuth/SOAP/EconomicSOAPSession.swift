@@ -28,6 +28,11 @@ public actor EconomicSOAPSession {
         public var maxResponseBytes: Int = 4 << 20
         /// Fault text that means "not logged in": the session is gone. Default `E02250`.
         public var sessionLostMarker: String = "E02250"
+        /// Fault texts that mean `ConnectWithToken` refused the tokens (a revoked grant, a wrong
+        /// app secret). A `ConnectWithToken` fault that mentions none of them (a server exception,
+        /// a timeout behind the service) is transient. Default `AuthenticationException` and
+        /// `AuthorizationException`, the exception names e-conomic puts in such faults.
+        public var credentialRejectedMarkers: [String] = ["AuthenticationException", "AuthorizationException"]
         /// Creates the default configuration.
         public init() {}
     }
@@ -79,9 +84,11 @@ public actor EconomicSOAPSession {
 
     /// Connects now unless a session is open.
     ///
-    /// - Throws: ``AuthError/Code/revoked`` when `ConnectWithToken` is refused (grant revoked or
-    ///   tokens wrong); ``AuthError/Code/malformedResponse`` when the answer is not SOAP or sets no
-    ///   cookie; a transport error.
+    /// - Throws: ``AuthError/Code/revoked`` when `ConnectWithToken` is refused (a fault naming an
+    ///   authentication or authorization failure: grant revoked or tokens wrong);
+    ///   ``AuthError/Code/serviceUnavailable`` (transient) for any other fault;
+    ///   ``AuthError/Code/malformedResponse`` when the answer is not SOAP or sets no cookie; a
+    ///   transport error.
     public func connect() async throws {
         _ = try await session(replacing: nil)
     }
@@ -109,7 +116,8 @@ public actor EconomicSOAPSession {
     ///   - envelope: The whole SOAP 1.1 envelope.
     /// - Throws: `soap_fault` for a fault of the operation; ``AuthError/Code/notAuthenticated``
     ///   when the session is lost again right after reconnecting; ``AuthError/Code/revoked``
-    ///   when reconnecting is refused; ``AuthError/Code/malformedResponse`` for an answer that is
+    ///   when reconnecting is refused; ``AuthError/Code/serviceUnavailable`` when reconnecting
+    ///   meets a server fault; ``AuthError/Code/malformedResponse`` for an answer that is
     ///   not SOAP (an HTML page, JSON); ``AuthError/Code/serviceUnavailable`` for a 5xx that is
     ///   not a fault; ``AuthError/Code/responseTooLarge``; a transport error.
     public nonisolated func send(action: String, envelope: Data) async throws -> SOAPMessage {
@@ -195,6 +203,12 @@ public actor EconomicSOAPSession {
         let response = try await EconomicEndpoints.send(request, through: transport)
         let message = try interpret(response)
         if let fault = message.fault {
+            // SOAP 1.1 faults always come with HTTP 500: only the fault's text tells a refused
+            // grant from a passing server exception.
+            guard configuration.credentialRejectedMarkers.contains(where: { fault.mentions($0) }) else {
+                throw AuthError(.serviceUnavailable, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
+                                message: "ConnectWithToken failed with a server fault (the grant was not refused): " + scrub(fault.message ?? "no message"))
+            }
             throw AuthError(.revoked, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
                             message: "ConnectWithToken was refused (grant revoked or tokens invalid): " + scrub(fault.message ?? "no message"))
         }
