@@ -87,6 +87,9 @@ enum ProfixTokenEndpoint {
         guard case .string(let access)? = fields.value("access_token"), !access.isEmpty else {
             throw AuthError.malformedResponse("the token response has no access_token", provider: provider, status: response.status)
         }
+        guard isTokenText(access) else {
+            throw AuthError.malformedResponse("the access_token holds characters a header cannot carry", provider: provider, status: response.status)
+        }
         if let type = fields.value("token_type") {
             guard let text = type.text, text.lowercased() == "bearer" else {
                 throw AuthError.malformedResponse("the token type is not Bearer", provider: provider, status: response.status)
@@ -101,12 +104,18 @@ enum ProfixTokenEndpoint {
         }
         var refresh: Secret?
         if let value = fields.value("refresh_token"), !value.isNull {
-            guard case .string(let text) = value, !text.isEmpty else {
-                throw AuthError.malformedResponse("refresh_token is not a string", provider: provider, status: response.status)
+            guard case .string(let text) = value, !text.isEmpty, isTokenText(text) else {
+                throw AuthError.malformedResponse("refresh_token is not a token string", provider: provider, status: response.status)
             }
             refresh = Secret(text)
         }
         return .tokens(ProfixTokenResponse(accessToken: Secret(access), refreshToken: refresh, expiresIn: expiresIn))
+    }
+
+    /// Whether `text` is printable ASCII without spaces: what a bearer token may hold (RFC 6750
+    /// is stricter; Profix-it's tokens also use `!`). Anything else could break or inject a header.
+    static func isTokenText(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 
     /// Parses a `/token/ChangePassword` answer into success or a typed error.

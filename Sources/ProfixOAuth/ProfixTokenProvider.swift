@@ -75,6 +75,8 @@ public actor ProfixTokenProvider: CredentialProvider {
     private var loadTask: Task<StoredCredential?, any Error>?
     private var refreshTask: (id: Int, task: Task<StoredCredential, any Error>)?
     private var nextTaskID = 0
+    private var latestWrite = 0
+    private var writeChain: Task<Void, Never>?
 
     /// Creates a provider.
     ///
@@ -138,9 +140,12 @@ public actor ProfixTokenProvider: CredentialProvider {
         return request
     }
 
-    /// On a 401, refreshes once (or adopts a refresh that just happened) and asks for a retry.
+    /// On a 401, refreshes once (or adopts a refresh that already happened) and asks for a retry.
     ///
-    /// A 403 (licence restriction) is not recovered.
+    /// `request` is the rejected request: when its `Authorization` header is not the current one,
+    /// another caller already replaced the token and the request is simply retried; only a
+    /// rejection of the current token starts a refresh (single-flight, so a burst of 401s for one
+    /// token rotates the refresh token once). A 403 (licence restriction) is not recovered.
     ///
     /// - Throws: ``AuthError/Code/reauthorizationRequired`` when the refresh is rejected; the
     ///   transient error when it could not complete.
@@ -151,9 +156,13 @@ public actor ProfixTokenProvider: CredentialProvider {
             _ = try await running.task.value
             return true
         }
-        guard case .ready = phase else { return try failForMissingCredential() }
-        if let installedAt, now().timeIntervalSince(installedAt) < configuration.forcedRefreshInterval.timeInterval {
-            return true
+        guard case .ready(let current) = phase else { return try failForMissingCredential() }
+        if let sent = request.headers[.authorization], !Secret(sent).matches(Self.header(current)) {
+            return true   // the token was replaced after this request was authorized
+        }
+        if request.headers[.authorization] == nil, let installedAt,
+           now().timeIntervalSince(installedAt) < configuration.forcedRefreshInterval.timeInterval {
+            return true   // no header to compare (a custom transport stripped it): rate-limit refreshes
         }
         _ = try await refreshSingleFlight(coordination: defaultCoordinationStore)
         return true
@@ -175,7 +184,7 @@ public actor ProfixTokenProvider: CredentialProvider {
             throw AuthError(.callbackInvalid, provider: Self.providerName, message: "the authorization code is empty")
         }
         await waitForRunningRefresh()
-        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.codeRequest(client, code: code))
+        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.codeRequest(client, code: code), oneTime: true)
         return await installAcquired(tokens, grant: "authorization_code")
     }
 
@@ -290,12 +299,30 @@ public actor ProfixTokenProvider: CredentialProvider {
     ///   forgets it anyway).
     public func signOut() async throws {
         await waitForRunningRefresh()
+        latestWrite += 1
         generation += 1
         phase = .empty
         installedAt = nil
         snapshot.clear()
         observer?.receive(.credentialRemoved(provider: Self.providerName))
-        try await store.remove(key)
+        let store = self.store
+        let key = self.key
+        let failure = Locked<(any Error)?>(nil)
+        await enqueueWrite {
+            do { try await store.remove(key) } catch { failure.withLock { $0 = error } }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Runs `write` after every store write enqueued before it.
+    private func enqueueWrite(_ write: @escaping @Sendable () async -> Void) async {
+        let previous = writeChain
+        let task = Task {
+            await previous?.value
+            await write()
+        }
+        writeChain = task
+        await task.value
     }
 
     // MARK: - Internals
@@ -397,6 +424,13 @@ public actor ProfixTokenProvider: CredentialProvider {
         do {
             tokens = try await fetchRenewal(for: current)
         } catch {
+            // Another instance sharing the store may have rotated the pair first: our refresh
+            // token is then dead, but the store holds a working pair. Adopt it instead of failing.
+            if Self.isRejection(error), let stored = try? await store.load(key),
+               stored.refreshToken != nil, stored.refreshToken != current.refreshToken, stored.accessToken != current.accessToken {
+                guard generation == startGeneration else { return try currentCredentialOrFail() }
+                return await install(stored, save: false, event: nil)
+            }
             throw refreshFailed(error, generation: startGeneration)
         }
         let next = Self.makeCredential(tokens, previous: current, grant: current.attributes["grant"], now: now())
@@ -450,7 +484,14 @@ public actor ProfixTokenProvider: CredentialProvider {
         guard let refreshToken = credential.refreshToken else {
             throw AuthError(.reauthorizationRequired, provider: providerName, message: "the credential has no refresh token")
         }
-        return try await tokenClient.tokens(ProfixTokenEndpoint.refreshRequest(tokenClient.client, refreshToken: refreshToken))
+        return try await tokenClient.tokens(ProfixTokenEndpoint.refreshRequest(tokenClient.client, refreshToken: refreshToken), oneTime: true)
+    }
+
+    /// Whether a refresh failure means the service refused the refresh token or client.
+    static func isRejection(_ error: any Error) -> Bool {
+        guard let error = error as? AuthError else { return false }
+        return error.code == .invalidGrant || error.code == .invalidCredentials
+            || error.code == .reauthorizationRequired || error.status == 400 || error.status == 401
     }
 
     /// Classifies a refresh failure: a rejection ends in "re-authorization required", anything
@@ -458,9 +499,7 @@ public actor ProfixTokenProvider: CredentialProvider {
     private func refreshFailed(_ error: any Error, generation startGeneration: Int) -> AuthError {
         let authError = (error as? AuthError) ?? AuthError(.transportFailure, provider: Self.providerName,
                                                           message: "the refresh failed (\(type(of: error)))")
-        let rejected = authError.code == .invalidGrant || authError.code == .invalidCredentials
-            || authError.code == .reauthorizationRequired || authError.status == 400 || authError.status == 401
-        guard rejected else {
+        guard Self.isRejection(authError) else {
             observer?.receive(.refreshFailed(provider: Self.providerName, code: authError.code, willRetry: true))
             return authError
         }
@@ -494,16 +533,28 @@ public actor ProfixTokenProvider: CredentialProvider {
     }
 
     /// Saves (unless already saved), tells the app, and only then makes the credential current.
+    ///
+    /// Store writes run one after another in the order installs began, and only the newest
+    /// install becomes current, so memory and the store never end up on different credentials
+    /// when two grants (or a grant and a sign-out) overlap.
     private func install(_ credential: StoredCredential, save: Bool, event: AuthEvent?) async -> StoredCredential {
+        latestWrite += 1
+        let ticket = latestWrite
         if save {
-            do {
-                try await store.save(credential, for: key)
-            } catch {
-                let code = (error as? AuthError)?.code ?? .storeFailure
-                observer?.receive(.storeFailed(provider: Self.providerName, code: code))
+            let store = self.store
+            let key = self.key
+            let observer = self.observer
+            await enqueueWrite {
+                do {
+                    try await store.save(credential, for: key)
+                } catch {
+                    let code = (error as? AuthError)?.code ?? .storeFailure
+                    observer?.receive(.storeFailed(provider: Self.providerName, code: code))
+                }
             }
         }
         if let onNewCredential { await onNewCredential(credential) }
+        guard ticket == latestWrite else { return credential }   // a newer install or sign-out won
         generation += 1
         phase = .ready(credential)
         installedAt = now()
@@ -536,10 +587,17 @@ public actor ProfixTokenProvider: CredentialProvider {
     }
 
     /// The leeway for a credential: the configured one, or min(60 s, 10 % of its lifetime).
+    ///
+    /// A configured leeway is capped at half the token's lifetime, so a leeway longer than the
+    /// lifetime cannot make every token due on arrival (which would rotate on every request).
     static func leeway(for credential: StoredCredential, configured: Duration?) -> TimeInterval {
-        if let configured { return max(0, configured.timeInterval) }
-        guard let expiresAt = credential.expiresAt, let issuedAt = credential.issuedAt else { return 60 }
-        return min(60, max(0, expiresAt.timeIntervalSince(issuedAt)) * 0.1)
+        let lifetime = credential.expiresAt.flatMap { expiresAt in credential.issuedAt.map { max(0, expiresAt.timeIntervalSince($0)) } }
+        if let configured {
+            let wanted = max(0, configured.timeInterval)
+            return lifetime.map { min(wanted, $0 / 2) } ?? wanted
+        }
+        guard let lifetime else { return 60 }
+        return min(60, lifetime * 0.1)
     }
 
     /// Whether the credential is due at `date`; a credential without expiry never is.

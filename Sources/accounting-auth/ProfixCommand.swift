@@ -62,7 +62,9 @@ enum ProfixCommand {
             let store = try FileTokenStore(directory: Environment.storeDirectory(parsed))
             let key = TokenKey(provider: ProfixTokenProvider.providerName, account: parsed.option("account") ?? "default")
             let transport = URLSessionTransport()
+            // Several invocations may share the store folder: rotate the refresh token under its lock.
             let provider = ProfixTokenProvider(client: client, transport: transport, store: store, key: key,
+                                               configuration: .init(coordinatesRefreshesThroughFileStore: true),
                                                observer: AuthEventObserver { event in console.error("event: \(event)") })
             switch subcommand {
             case "authorize-url":

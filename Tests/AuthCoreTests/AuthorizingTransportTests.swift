@@ -111,3 +111,23 @@ private actor CountingProvider: CredentialProvider {
         #expect(mock.requestCount == 0)
     }
 }
+
+@Suite struct AuthorizingTransportRecoverInputTests {
+    @Test func recoverReceivesTheRejectedRequestWithItsCredentials() async throws {
+        let seen = Recorder<String?>()
+        let provider = ClosureCredentialProvider(
+            authorize: { request in
+                var request = request
+                request.headers[.authorization] = "Bearer sent-token"
+                return request
+            },
+            recover: { _, rejected in
+                seen.append(rejected.headers[.authorization])
+                return false
+            }
+        )
+        let client = AuthorizingTransport(base: MockTransport(responses: [.json(401, "{}")]), provider: provider)
+        await #expect(throws: AuthError.self) { try await client.send(HTTPRequest(url: URL(string: "https://api.example.com/x")!)) }
+        #expect(seen.values == ["Bearer sent-token"])
+    }
+}

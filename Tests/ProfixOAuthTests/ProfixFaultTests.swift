@@ -66,6 +66,19 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         .init(.oauthErrorIn200(error: "server_error"), .serviceUnavailable, attempts: 1, processed: 0),
     ]
 
+    /// `/token` calls that spend something valid once — the code exchange and the refresh — are
+    /// not retried after failures the server may have processed (timeout, 500, 502, an HTML 502):
+    /// a retry would answer `invalid_grant` and hide the real failure. Connection failures, 429
+    /// and 503 are retried as in ``tokenTable``.
+    static func oneTime(_ row: ProfixFaultRow) -> ProfixFaultRow {
+        switch row.fault {
+        case .timeout, .status(500, _), .status(502, _), .htmlErrorPage:
+            return ProfixFaultRow(row.fault, row.code, attempts: 1, processed: row.processed)
+        default:
+            return row
+        }
+    }
+
     /// `/token/ChangePassword`, which is never retried (changing a password is not idempotent).
     ///
     /// | fault | code | attempts | processed (password changed) |
@@ -185,7 +198,8 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
     // MARK: - Refresh
 
     @Test(arguments: tokenTable)
-    func faultOnRefresh(_ row: ProfixFaultRow) async throws {
+    func faultOnRefresh(_ tableRow: ProfixFaultRow) async throws {
+        let row = Self.oneTime(tableRow)
         let rig = Rig()
         try await Fixture.authorize(rig.provider, sandbox: rig.sandbox)
         let old = try #require(try await rig.stored())
@@ -241,7 +255,8 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
     // MARK: - Grants
 
     @Test(arguments: Grant.allCases, tokenTable)
-    func faultOnGrant(_ grant: Grant, _ row: ProfixFaultRow) async throws {
+    func faultOnGrant(_ grant: Grant, _ tableRow: ProfixFaultRow) async throws {
+        let row = grant == .authorizationCode ? Self.oneTime(tableRow) : tableRow
         let client: ProfixClient
         switch grant {
         case .authorizationCode: client = Fixture.codeClient

@@ -26,6 +26,10 @@ public protocol CredentialProvider: Sendable {
 
     /// Called when the service answered 401 or 403 to an authorized request.
     ///
+    /// `request` is the request as it was sent, with the credentials that were rejected, so a
+    /// provider can tell a rejection of an old token (someone already refreshed: just retry)
+    /// from a rejection of the current one (refresh now).
+    ///
     /// Return `true` when new credentials were obtained and the request is worth sending once
     /// more; return `false` to let ``AuthorizingTransport`` report the rejection; or throw a more
     /// specific ``AuthError``. The default returns `false`.

@@ -37,6 +37,12 @@ public struct RetryPolicy: Sendable {
     public var observer: AuthEventObserver?
     /// The provider name used in events.
     public var providerName: String?
+    /// Whether failures after which the server may already have processed the request are
+    /// retried: timeouts, transport failures, 500, 502, 504. Turn it off for one-time requests (an
+    /// authorization code, a rotating refresh token, a one-time password), where a retry would
+    /// report "already used" instead of the real failure. Connection failures, DNS failures, 429
+    /// and 503 are retried either way. Default `true`.
+    public var retriesAmbiguousFailures: Bool = true
 
     /// Creates a policy.
     public init(
@@ -71,6 +77,13 @@ public struct RetryPolicy: Sendable {
     /// Exponential backoff with the default delays.
     public static func exponential(maxAttempts: Int) -> RetryPolicy { RetryPolicy(maxAttempts: maxAttempts) }
 
+    /// This policy for a one-time request: ambiguous failures are not retried.
+    public var forOneTimeRequests: RetryPolicy {
+        var copy = self
+        copy.retriesAmbiguousFailures = false
+        return copy
+    }
+
     /// The delay before attempt `attempt + 1` (`attempt` counts from 1), with the jittered share
     /// scaled by `randomValue` (in `0...1`); rounded to whole microseconds.
     public func delay(afterAttempt attempt: Int, randomValue: Double) -> Duration {
@@ -101,6 +114,7 @@ public struct RetryPolicy: Sendable {
             do {
                 let response = try await operation()
                 guard Self.isTransient(response), attempt < maxAttempts else { return response }
+                guard retriesAmbiguousFailures || response.status == 429 || response.status == 503 else { return response }
                 if let retryAfter = Self.retryAfter(in: response, now: now()) {
                     if retryAfter > maximumRetryAfter {
                         throw AuthError(.rateLimited, provider: providerName, status: response.status,
@@ -112,7 +126,8 @@ public struct RetryPolicy: Sendable {
                     delay = self.delay(afterAttempt: attempt, randomValue: random())
                 }
                 code = response.status == 429 ? .rateLimited : .serviceUnavailable
-            } catch let error as AuthError where error.isTransient && error.code != .rateLimited && attempt < maxAttempts {
+            } catch let error as AuthError where error.isTransient && error.code != .rateLimited && attempt < maxAttempts
+                        && (retriesAmbiguousFailures || error.code == .connectionFailed || error.code == .dnsFailure) {
                 delay = self.delay(afterAttempt: attempt, randomValue: random())
                 code = error.code
             }

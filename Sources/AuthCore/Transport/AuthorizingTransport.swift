@@ -46,7 +46,7 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
         let response = try await base.send(first)
         guard Self.isRejection(response.status) else { return response }
 
-        guard try await provider.recover(from: response, to: request) else {
+        guard try await provider.recover(from: response, to: first) else {
             throw rejection(response, afterRetry: false)
         }
         observer?.receive(.retriedAfterRejection(provider: providerName, status: response.status))
