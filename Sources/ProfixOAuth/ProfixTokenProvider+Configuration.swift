@@ -24,9 +24,11 @@ extension ProfixTokenProvider {
         /// The largest token-endpoint body that is parsed. Default 1 MiB.
         public var maxResponseBytes: Int
 
-        /// After a refresh, how long a 401 from the API is answered by retrying with the new
-        /// token instead of refreshing again; this keeps a burst of rejected requests from
-        /// rotating the refresh token once per request. Default 5 s on the provider's clock.
+        /// A 401 normally tells by its `Authorization` header whether the rejected token is still
+        /// the current one (refresh) or was already replaced (just retry). When the rejected
+        /// request carries no header to compare (a custom transport removed it), a 401 within this
+        /// interval after a refresh is retried without refreshing again, so a burst of rejections
+        /// cannot rotate the refresh token once per request. Default 5 s on the provider's clock.
         public var forcedRefreshInterval: Duration
 
         /// When the provider's store is a `FileTokenStore`, refresh through
