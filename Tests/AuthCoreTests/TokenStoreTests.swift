@@ -1,5 +1,6 @@
 import AuthCore
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -155,19 +156,4 @@ let sampleCredential = StoredCredential(
             #expect(own?.accessToken == Secret("\(worker)-\(count)"))
         }
     }
-}
-
-/// The path of an executable built next to the test bundle (`store-hammer`).
-func helperExecutable(_ name: String) -> URL? {
-    var candidates: [URL] = []
-    if let executable = Bundle.main.executableURL {
-        var folder = executable.deletingLastPathComponent()
-        for _ in 0..<4 {
-            candidates.append(folder.appendingPathComponent(name))
-            folder = folder.deletingLastPathComponent()
-        }
-    }
-    let argument0 = URL(fileURLWithPath: CommandLine.arguments[0])
-    candidates.append(argument0.deletingLastPathComponent().appendingPathComponent(name))
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }

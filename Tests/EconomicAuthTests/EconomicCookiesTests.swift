@@ -29,4 +29,20 @@ import Testing
         cookies.absorb(["", "noequals", "bad name=1", "=novalue", "ok=1", "x=has space"])
         #expect(cookies.headerValue == "ok=1")
     }
+
+    /// Found by the EconomicCallback fuzz target (Fuzz/corpus/EconomicCallback/
+    /// regression-combining-mark-after-equals.txt): parsed by `Character`, `=` followed by a
+    /// combining mark is one grapheme, so the jar accepted `name=\u{30A}` from a `Set-Cookie`
+    /// but could not read back the `Cookie` value it replays.
+    @Test func delimiterFollowedByCombiningMarkStillDelimits() {
+        var cookies = EconomicCookies()
+        cookies.absorb(["", "RgASP.NET_SessionId=" + String(repeating: "\u{0C}", count: 32) + "\u{30A}", "G", "\u{FFFD}\u{FFFD}"])
+        #expect(cookies.value(of: "RgASP.NET_SessionId") == "\u{30A}")
+        var replayed = EconomicCookies()
+        replayed.absorb([cookies.headerValue])
+        #expect(replayed == cookies)
+        #expect(EconomicCookies.pair(of: "a=\u{301}1; path=/")?.value == "\u{301}1")
+        #expect(EconomicCookies.split("a=1,\u{301}x=2") == ["a=1,\u{301}x=2"])   // not a cookie name: rejoined
+        #expect(EconomicCookies.split("a=1, b=\u{301}2") == ["a=1", " b=\u{301}2"])
+    }
 }

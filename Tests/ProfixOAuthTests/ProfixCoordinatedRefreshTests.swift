@@ -35,6 +35,39 @@ import Testing
         #expect(try await AuthorizingTransport(base: sandbox, provider: b).send(HTTPRequest(url: Fixture.apiURL)).status == 200)
     }
 
+    /// What the profix-worker processes rely on: a coordinated refresh of a still-valid pair is a
+    /// forced rotation, unless another provider rotated since this one last looked; then the
+    /// newer pair is adopted and nothing is sent.
+    @Test func forcedCoordinatedRefreshRotatesUnlessAnotherRotatedSinceLastLook() async throws {
+        let directory = folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sandbox = Fixture.sandbox(clock)
+        let storeA = try FileTokenStore(directory: directory)
+        let storeB = try FileTokenStore(directory: directory)
+        let a = Fixture.provider(sandbox: sandbox, clock: clock, store: storeA)
+        try await Fixture.authorize(a, sandbox: sandbox)
+        let b = Fixture.provider(sandbox: sandbox, clock: clock, store: storeB)
+        let original = try #require(try await b.credential())
+
+        // Nobody else rotated and the token is valid: A rotates anyway.
+        let first = try await a.refreshCoordinated(through: storeA)
+        #expect(first.refreshToken != original.refreshToken)
+        #expect(sandbox.counters.refreshes == 1)
+
+        // B last looked at the original pair: it adopts A's rotation instead of rotating.
+        #expect(try await b.refreshCoordinated(through: storeB) == first)
+        #expect(sandbox.counters.refreshes == 1)
+
+        // Now B is up to date, so its next forced refresh rotates, and A then adopts that.
+        let second = try await b.refreshCoordinated(through: storeB)
+        #expect(second.refreshToken != first.refreshToken)
+        #expect(sandbox.counters.refreshes == 2)
+        #expect(try await a.refreshCoordinated(through: storeA) == second)
+        #expect(sandbox.counters.refreshes == 2)
+        #expect(sandbox.counters.tokenErrors == 0)
+        #expect(try await storeA.load(a.key) == second)
+    }
+
     @Test func concurrentCoordinatedRefreshesRotateOnce() async throws {
         let directory = folder()
         defer { try? FileManager.default.removeItem(at: directory) }

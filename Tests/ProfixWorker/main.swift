@@ -1,2 +1,110 @@
-// Placeholder: the multi-process Profix refresh worker is written in a later step.
-print("profix-worker: not implemented yet")
+// profix-worker: one of several processes that share a FileTokenStore folder holding one
+// Profix-it credential, for ProfixMultiProcessTests.
+//
+//   profix-worker <store folder> <base URL> <worker id> <rotations>
+//
+// The client id and secret come from PROFIX_WORKER_CLIENT_ID and PROFIX_WORKER_CLIENT_SECRET
+// (never from arguments). The worker performs <rotations> forced rotations of the shared refresh
+// token with `refreshCoordinated(through:)`: under the store's lock it either rotates the stored
+// pair or, when another process rotated it since this worker last looked, adopts that pair (which
+// does not count as a rotation). After every such step it makes one authorized API call. It prints
+// one summary line on stdout and exits 0, or exits 1 at the first error (the summary still
+// printed) and 64 for bad usage. Nothing secret is ever printed.
+import AuthCore
+import Foundation
+import ProfixOAuth
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the worker counts; the observer writes from whatever task raised the event.
+struct Tally: Sendable {
+    var rotations = 0
+    var adopted = 0
+    var apiCalls = 0
+    var refreshedEvents = 0
+    var transientRetries = 0
+    var storeFailures = 0
+    var invalidGrants = 0
+}
+
+let arguments = CommandLine.arguments
+let environment = ProcessInfo.processInfo.environment
+guard arguments.count == 5, let target = Int(arguments[4]), target >= 0, let baseURL = URL(string: arguments[2]),
+      let clientID = environment["PROFIX_WORKER_CLIENT_ID"], let clientSecret = environment["PROFIX_WORKER_CLIENT_SECRET"] else {
+    FileHandle.standardError.write(Data("usage: profix-worker <store folder> <base URL> <worker id> <rotations> (with PROFIX_WORKER_CLIENT_ID and PROFIX_WORKER_CLIENT_SECRET set)\n".utf8))
+    exit(64)
+}
+let workerID = arguments[3]
+let tally = Locked(Tally())
+
+func summary(_ tally: Tally, failed: Bool) -> String {
+    var line = "profix-worker id=\(workerID) rotations=\(tally.rotations) adopted=\(tally.adopted) api_calls=\(tally.apiCalls)"
+    line += " invalid_grant=\(tally.invalidGrants) transient_retries=\(tally.transientRetries) store_failures=\(tally.storeFailures)"
+    line += " errors=\(failed ? 1 : 0)"
+    return line
+}
+
+func run() async throws {
+    let store = try FileTokenStore(directory: URL(fileURLWithPath: arguments[1]))
+    let client = ProfixClient(clientID: clientID, clientSecret: Secret(clientSecret), region: try .custom(baseURL))
+    let observer = AuthEventObserver { event in
+        tally.withLock { tally in
+            switch event {
+            case .credentialRefreshed: tally.refreshedEvents += 1
+            case .transientRetry: tally.transientRetries += 1
+            case .storeFailed: tally.storeFailures += 1
+            default: break
+            }
+        }
+    }
+    let transport = URLSessionTransport()
+    let provider = ProfixTokenProvider(
+        client: client, transport: transport, store: store,
+        configuration: .init(coordinatesRefreshesThroughFileStore: true),
+        observer: observer
+    )
+    let api = AuthorizingTransport(base: transport, provider: provider, providerName: ProfixTokenProvider.providerName)
+    let apiURL = baseURL.appendingPathComponent("api/v1/workorders")
+
+    // Each step either rotates or adopts; an adoption means another worker rotated, and every
+    // worker stops after its own `target` rotations, so the loop ends. The cap only guards
+    // against a provider that neither rotates nor adopts.
+    var steps = 0
+    while tally.withLock({ $0.rotations }) < target {
+        steps += 1
+        guard steps <= 100 * target + 1_000 else {
+            throw AuthError(.transportFailure, message: "no progress after \(steps - 1) coordinated refreshes")
+        }
+        let before = tally.withLock { $0.refreshedEvents }
+        do {
+            _ = try await provider.refreshCoordinated(through: store)
+        } catch let error as AuthError {
+            if error.code == .reauthorizationRequired || error.code == .invalidGrant {
+                tally.withLock { $0.invalidGrants += 1 }
+            }
+            throw error
+        }
+        tally.withLock { tally in
+            if tally.refreshedEvents > before { tally.rotations += 1 } else { tally.adopted += 1 }
+        }
+        let response = try await api.send(HTTPRequest(url: apiURL))
+        guard response.status == 200 else {
+            throw AuthError(.transportFailure, status: response.status, message: "the API answered \(response.status)")
+        }
+        tally.withLock { $0.apiCalls += 1 }
+    }
+}
+
+do {
+    try await run()
+    print(summary(tally.withLock { $0 }, failed: false))
+    exit(0)
+} catch {
+    let description = (error as? AuthError)?.description ?? "\(type(of: error))"
+    FileHandle.standardError.write(Data("profix-worker \(workerID): \(description)\n".utf8))
+    print(summary(tally.withLock { $0 }, failed: true))
+    exit(1)
+}

@@ -31,9 +31,12 @@ struct EconomicCookies: Sendable, Equatable {
     }
 
     /// Splits one field value into cookie strings, rejoining commas that belong to attributes.
+    ///
+    /// Like the rest of this parser it works on Unicode scalars, not `Character`s: a delimiter
+    /// followed by a combining mark is still a delimiter (HTTP fields are bytes, not text).
     static func split(_ value: String) -> [String] {
         var cookies: [String] = []
-        for piece in value.split(separator: ",", omittingEmptySubsequences: false) {
+        for piece in value.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false) {
             let text = String(piece)
             if startsCookie(text) || cookies.isEmpty {
                 cookies.append(text)
@@ -46,18 +49,17 @@ struct EconomicCookies: Sendable, Equatable {
 
     /// Whether `text` begins with `name=` where `name` is a token (no spaces, no separators).
     static func startsCookie(_ text: String) -> Bool {
-        let head = text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? text
+        let head = Self.head(of: text)
         guard let equals = head.firstIndex(of: "=") else { return false }
-        let name = head[..<equals].trimmingCharacters()
-        return isToken(name)
+        return isToken(trimmed(head[..<equals]))
     }
 
     /// The `name=value` pair at the start of one cookie string, when well formed.
     static func pair(of cookie: String) -> (name: String, value: String)? {
-        let head = cookie.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? cookie
+        let head = Self.head(of: cookie)
         guard let equals = head.firstIndex(of: "=") else { return nil }
-        let name = head[..<equals].trimmingCharacters()
-        let value = head[head.index(after: equals)...].trimmingCharacters()
+        let name = trimmed(head[..<equals])
+        let value = trimmed(head[head.index(after: equals)...])
         guard isToken(name), !value.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || $0 == ";" || $0 == "," }) else {
             return nil
         }
@@ -71,11 +73,18 @@ struct EconomicCookies: Sendable, Equatable {
     }
 }
 
-extension StringProtocol {
-    func trimmingCharacters() -> String {
-        var view = Substring(self)
-        while let first = view.first, first.isWhitespace { view.removeFirst() }
-        while let last = view.last, last.isWhitespace { view.removeLast() }
+extension EconomicCookies {
+    /// The scalars before the first `;` (the `name=value` part of a cookie string).
+    static func head(of cookie: String) -> Substring.UnicodeScalarView {
+        let scalars = Substring(cookie).unicodeScalars
+        return scalars.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? scalars
+    }
+
+    /// `scalars` without leading and trailing white-space scalars.
+    static func trimmed(_ scalars: Substring.UnicodeScalarView) -> String {
+        var view = scalars
+        while let first = view.first, first.properties.isWhitespace { view.removeFirst() }
+        while let last = view.last, last.properties.isWhitespace { view.removeLast() }
         return String(view)
     }
 }
