@@ -148,7 +148,7 @@ struct Tool {
     let store: URL
 
     static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, store: URL? = nil) throws -> Tool {
-        let executable = try #require(TestExecutables.find("accounting-auth"))
+        let executable = try #require(helperExecutable("accounting-auth"))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let store = store ?? folder.appendingPathComponent("store")

@@ -222,7 +222,7 @@ func renderings(of value: Any) -> [String] {
     }
 
     @Test func demoOutputShowsNoCredential() throws {
-        let executable = try #require(TestExecutables.find("accounting-auth"))
+        let executable = try #require(helperExecutable("accounting-auth"))
         let process = Process()
         process.executableURL = executable
         process.arguments = ["demo"]
