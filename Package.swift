@@ -27,6 +27,12 @@ let package = Package(
         // A worker process for the multi-process Profix refresh test; not a product.
         .executableTarget(name: "profix-worker", dependencies: ["AuthCore", "ProfixOAuth"], path: "Tests/ProfixWorker"),
         .target(name: "TestSupport", dependencies: ["AuthCore"], path: "Tests/TestSupport"),
+        // Release-mode benchmarks: `swift run -c release auth-benchmarks`; not a product.
+        .executableTarget(
+            name: "auth-benchmarks",
+            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth"],
+            path: "Benchmarks/AuthBenchmarks"
+        ),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport"]),
         .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "TestSupport"]),
         .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "TestSupport"]),

@@ -40,3 +40,17 @@ import Testing
         #expect(error.map { "\($0)".contains("SECRET-CODE") } == false)
     }
 }
+
+@Suite struct SecureURLPolicyFastPathTests {
+    @Test(arguments: ["https:///path", "https://?q=1", "https://#frag", "https://"])
+    func httpsWithoutAHostIsRefused(_ text: String) throws {
+        // Foundation may refuse to build such a URL at all; if it builds one, the policy refuses it.
+        let refused = URL(string: text).map { !SecureURLPolicy.allows($0) } ?? true
+        #expect(refused)
+    }
+
+    @Test(arguments: ["HTTPS://API.EXAMPLE.COM/x", "HtTpS://a.example", "https://user@api.example.com/x"])
+    func httpsInAnyCaseIsAllowed(_ text: String) throws {
+        #expect(SecureURLPolicy.allows(try #require(URL(string: text))))
+    }
+}

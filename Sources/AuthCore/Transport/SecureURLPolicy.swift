@@ -15,12 +15,30 @@ public enum SecureURLPolicy {
 
     /// Whether `url` may carry credentials.
     public static func allows(_ url: URL) -> Bool {
+        // Fast path for the common case: an absolute `https://host…` URL (the scheme is what the
+        // string starts with). Everything else takes the full check below.
+        if let verdict = httpsPrefixVerdict(url.absoluteString) { return verdict }
         guard let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else { return false }
         switch scheme {
         case "https": return true
         case "http": return isLoopback(host: host)
         default: return false
         }
+    }
+
+    /// `true` for `https://` followed by an authority (not `/`, `?`, `#` or the end); `nil` when
+    /// the string does not start with `https://` and the full check must decide.
+    private static func httpsPrefixVerdict(_ text: String) -> Bool? {
+        var iterator = text.utf8.makeIterator()
+        for expected in "https://".utf8 {
+            guard let byte = iterator.next() else { return nil }
+            let lower = (byte >= 0x41 && byte <= 0x5A) ? byte + 0x20 : byte
+            guard lower == expected else { return nil }
+        }
+        guard let first = iterator.next(), first != UInt8(ascii: "/"), first != UInt8(ascii: "?"), first != UInt8(ascii: "#") else {
+            return false
+        }
+        return true
     }
 
     /// Whether `host` names this machine: `localhost`, an IPv4 address in `127.0.0.0/8`, or `::1`.
