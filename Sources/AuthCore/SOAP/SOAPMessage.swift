@@ -32,7 +32,8 @@ public struct SOAPMessage: Sendable {
     public let fault: Fault?
     private let texts: [String: String]
 
-    /// The text of the first element with local name `name` (namespace prefix ignored).
+    /// The text of the first element (in document order) with local name `name`, namespace
+    /// prefix ignored; the text includes that of its descendants.
     public func text(of name: String) -> String? { texts[name] }
 
     /// Parses a SOAP response.
@@ -41,7 +42,7 @@ public struct SOAPMessage: Sendable {
     /// anything over `maxBytes`.
     ///
     /// - Throws: ``AuthError`` with ``AuthError/Code/malformedResponse`` when the bytes are not a
-    ///   SOAP envelope.
+    ///   SOAP envelope, ``AuthError/Code/responseTooLarge`` over `maxBytes`.
     public init(parsing data: Data, maxBytes: Int = 4 << 20) throws(AuthError) {
         guard data.count <= maxBytes else {
             throw AuthError(.responseTooLarge, message: "the SOAP response is larger than \(maxBytes) bytes")
@@ -56,16 +57,18 @@ public struct SOAPMessage: Sendable {
         } catch {
             throw AuthError(.malformedResponse, message: "the response is not well-formed XML without a DTD")
         }
-        guard let root = elements.last, root.depth == 0, root.localName == "Envelope" else {
+        guard let root = elements.first, root.depth == 0, root.localName == "Envelope" else {
             throw AuthError(.malformedResponse, message: "the response is not a SOAP envelope")
         }
         var texts: [String: String] = [:]
         var sawFault = false
-        // Elements come in end-tag order; keep the first of each name in document order of start,
-        // which for the flat SOAP bodies read here is the first that ends.
+        // Elements come in document order of their start tags: keep the first of each name.
+        // A fault is a `Fault` directly in the `Body` (Envelope 0, Body 1, Fault 2).
+        var bodyIsOpen = false
         for element in elements {
             if texts[element.localName] == nil { texts[element.localName] = element.text }
-            if element.localName == "Fault" { sawFault = true }
+            if element.depth == 1 { bodyIsOpen = element.localName == "Body" }
+            if bodyIsOpen, element.depth == 2, element.localName == "Fault" { sawFault = true }
         }
         self.texts = texts
         if sawFault {

@@ -10,18 +10,24 @@
 struct XMLScanner {
     enum Failure: Error { case malformed(String) }
 
-    /// One finished element: its local name (prefix dropped), its text (its own and its
-    /// descendants'), and its depth (the root is 0).
+    /// One element: its local name (prefix dropped), its text (its own and its descendants'),
+    /// its depth (the root is 0), and its position in document order of start tags.
     struct Element {
         var localName: String
         var text: String
         var depth: Int
+        var order: Int
     }
 
-    /// Scans `bytes` and returns every element in document order of their end tags.
-    static func elements(in bytes: [UInt8], maxDepth: Int = 256) throws(Failure) -> [Element] {
+    /// Scans `bytes` and returns every element in document order of their start tags.
+    ///
+    /// Descendants' text is copied into every ancestor, so deep nesting multiplies the text held
+    /// in memory; the total is capped at `maxTextBytes` (default: 4 × the input, at least 64 KiB)
+    /// and a document that needs more is refused.
+    static func elements(in bytes: [UInt8], maxDepth: Int = 256, maxTextBytes: Int? = nil) throws(Failure) -> [Element] {
         var scanner = XMLScanner(bytes: bytes)
-        return try scanner.run(maxDepth: maxDepth)
+        let budget = maxTextBytes ?? max(64 * 1024, bytes.count * 4)
+        return try scanner.run(maxDepth: maxDepth, textBudget: budget).sorted { $0.order < $1.order }
     }
 
     private let bytes: [UInt8]
@@ -31,16 +37,25 @@ struct XMLScanner {
         self.bytes = bytes
     }
 
-    private mutating func run(maxDepth: Int) throws(Failure) -> [Element] {
-        var stack: [(name: [UInt8], text: [UInt8])] = []
+    private mutating func run(maxDepth: Int, textBudget: Int) throws(Failure) -> [Element] {
+        var stack: [(name: [UInt8], text: [UInt8], order: Int)] = []
         var finished: [Element] = []
         var sawRoot = false
+        var nextOrder = 0
+        var textBytes = 0
+        func spend(_ count: Int) throws(Failure) {
+            textBytes += count
+            guard textBytes <= textBudget else { throw .malformed("the document holds more text than allowed") }
+        }
+        // A UTF-8 byte-order mark may precede the document (some .NET servers send one).
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
         while index < bytes.count {
             if bytes[index] != UInt8(ascii: "<") {
                 let text = try readText()
                 if stack.isEmpty {
                     guard text.allSatisfy(Self.isSpace) else { throw .malformed("text outside the root element") }
                 } else {
+                    try spend(text.count)
                     stack[stack.count - 1].text += text
                 }
                 continue
@@ -54,6 +69,7 @@ struct XMLScanner {
                 index += 9
                 let start = index
                 try skip(past: "]]>")
+                try spend(index - 3 - start)
                 stack[stack.count - 1].text += bytes[start..<(index - 3)]
             } else if starts(with: "<!") {
                 throw .malformed("DTDs and declarations are not accepted")
@@ -63,8 +79,11 @@ struct XMLScanner {
                 skipSpace()
                 try expect(UInt8(ascii: ">"))
                 guard let open = stack.popLast(), open.name == name else { throw .malformed("mismatched end tag") }
-                finished.append(Element(localName: Self.localName(open.name), text: try Self.string(open.text), depth: stack.count))
-                if !stack.isEmpty { stack[stack.count - 1].text += open.text }
+                finished.append(Element(localName: Self.localName(open.name), text: try Self.string(open.text), depth: stack.count, order: open.order))
+                if !stack.isEmpty {
+                    try spend(open.text.count)
+                    stack[stack.count - 1].text += open.text
+                }
             } else {
                 index += 1
                 let name = try readName()
@@ -74,10 +93,11 @@ struct XMLScanner {
                     sawRoot = true
                 }
                 let selfClosing = try skipAttributes()
+                nextOrder += 1
                 if selfClosing {
-                    finished.append(Element(localName: Self.localName(name), text: "", depth: stack.count))
+                    finished.append(Element(localName: Self.localName(name), text: "", depth: stack.count, order: nextOrder))
                 } else {
-                    stack.append((name, []))
+                    stack.append((name, [], nextOrder))
                 }
             }
         }
