@@ -16,7 +16,8 @@ import Foundation
 /// ```
 ///
 /// Scripted replies are used first, in order; when none is left the `handler` answers; with
-/// neither, `send` throws ``AuthError/Code/transportFailure``. It is safe to use from many tasks at
+/// neither, `send` throws ``AuthError/Code/invalidConfiguration`` (not transient, so retry
+/// policies do not quietly try again). It is safe to use from many tasks at
 /// once: the record and the script sit behind a lock.
 public final class MockTransport: HTTPTransport {
     /// One scripted answer.
@@ -89,7 +90,7 @@ public final class MockTransport: HTTPTransport {
             throw error
         case nil:
             guard let handler else {
-                throw AuthError(.transportFailure, message: "MockTransport has no scripted reply and no handler for \(request.method) \(URLDescription(request.url).text)")
+                throw AuthError(.invalidConfiguration, message: "MockTransport has no scripted reply and no handler for \(request.method) \(URLDescription(request.url).text)")
             }
             return try await handler(request)
         }

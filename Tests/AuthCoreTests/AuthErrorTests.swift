@@ -13,6 +13,13 @@ import Testing
         #expect(!text.contains("\r") && !text.contains("\n") && !text.contains("\u{0}"))
     }
 
+    @Test func lineSeparatorsAndBidiControlsAreNeutralised() {
+        let error = AuthError(.malformedResponse, message: "ok\u{2028}FAKE LOG LINE\u{202E}reversed\u{2029}")
+        let message = error.serverMessage ?? ""
+        #expect(!message.unicodeScalars.contains { [0x2028, 0x2029, 0x202E].contains($0.value) })
+        #expect(message.contains("FAKE LOG LINE"))
+    }
+
     @Test func messagesAreCapped() {
         let error = AuthError(.malformedResponse, message: String(repeating: "x", count: 10_000))
         #expect((error.serverMessage?.count ?? 0) <= 301)

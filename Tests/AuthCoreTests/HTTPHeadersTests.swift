@@ -1,4 +1,5 @@
 import AuthCore
+import Foundation
 import Testing
 
 @Suite struct HTTPHeadersTests {
@@ -51,5 +52,34 @@ import Testing
         #expect(!text.contains("very-secret-token"))
         #expect(!text.contains("app-secret-value"))
         #expect(text.contains("application/json"))
+    }
+}
+
+@Suite struct HTTPValuesReflectionTests {
+    @Test func dumpOfARequestShowsNoCredential() throws {
+        var request = HTTPRequest(method: .post, url: try #require(URL(string: "https://app.example/cb?code=CODE-SECRET-123&state=s")),
+                                  headers: [.authorization: "Bearer TOKEN-SECRET-456", "X-AgreementGrantToken": "GRANT-SECRET-789", .accept: "application/json"],
+                                  body: Data("client_secret=BODY-SECRET".utf8))
+        request.headers.add(.cookie, "ASP.NET_SessionId=COOKIE-SECRET")
+        var dumped = ""
+        dump(request, to: &dumped)
+        var dumpedHeaders = ""
+        dump(request.headers, to: &dumpedHeaders)
+        for text in [dumped, dumpedHeaders, String(reflecting: request), "\(request)", "\(request.headers.fields)"] {
+            for secret in ["CODE-SECRET", "TOKEN-SECRET", "GRANT-SECRET", "COOKIE-SECRET", "BODY-SECRET"] {
+                #expect(!text.contains(secret), "\(secret) leaked")
+            }
+        }
+        #expect(dumped.contains("application/json"))
+        #expect(dumped.contains("25 bytes"))
+    }
+}
+
+@Suite struct HTTPMethodTests {
+    @Test func methodsMustBeTokens() {
+        #expect(HTTPRequest.Method.get.isValid)
+        #expect(HTTPRequest.Method(rawValue: "PROPFIND").isValid)
+        #expect(!HTTPRequest.Method(rawValue: "GET /a HTTP/1.1\r\nX-Injected: yes").isValid)
+        #expect(!HTTPRequest.Method(rawValue: "").isValid)
     }
 }

@@ -13,7 +13,7 @@ import Testing
         let error = await #expect(throws: AuthError.self) { try await mock.send(HTTPRequest(url: self.url)) }
         #expect(error?.code == .timeout)
         let empty = await #expect(throws: AuthError.self) { try await mock.send(HTTPRequest(url: self.url)) }
-        #expect(empty?.code == .transportFailure)
+        #expect(empty?.code == .invalidConfiguration)
         #expect(mock.requestCount == 3)
         #expect(mock.remainingReplies == 0)
     }

@@ -26,6 +26,9 @@ import Testing
         "ftp://127.0.0.1/x",
         "file:///etc/passwd",
         "http://[::2]/x",
+        "http://127.0.0.08/x",
+        "http://127.0.0.010/x",
+        "http://localhost./x",
     ])
     func refuses(_ text: String) throws {
         let url = try #require(URL(string: text))

@@ -125,3 +125,14 @@ import TestSupport
         #expect(error?.code == .dnsFailure || error?.code == .connectionFailed)
     }
 }
+
+@Suite(.serialized) struct URLSessionTransportInjectionTests {
+    @Test func aMethodThatWouldInjectHeadersIsRefusedBeforeSending() async throws {
+        let server = try LoopbackHTTPServer { _ in .text(200, "") }
+        defer { server.stop() }
+        let request = HTTPRequest(method: HTTPRequest.Method(rawValue: "GET /a HTTP/1.1\r\nX-Injected: yes\r\nX-B:"), url: server.baseURL)
+        let error = await #expect(throws: AuthError.self) { try await URLSessionTransport().send(request) }
+        #expect(error?.code == .invalidRequest)
+        #expect(server.requests.isEmpty)
+    }
+}

@@ -134,7 +134,7 @@ func renderings(of value: Any) -> [String] {
         await capture { try await provider.deleteToken() }
         let stored = try await store.load(provider.key)
         texts += renderings(of: provider) + renderings(of: stored as Any) + events.values
-        texts += tap.exchanges.values.map { "\($0.0)" }
+        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + renderings(of: $0.0.headers) }
         let secrets = tap.secrets.union([apiKey.revealed, environmentKey.revealed, code.revealed])
         #expect(secrets.count >= 4)
         expectNoLeak(of: secrets, in: texts)
@@ -183,7 +183,7 @@ func renderings(of value: Any) -> [String] {
         await capture { _ = try await user.logIn(username: "planner@example.com", password: Secret("second-Passw0rd-XYZ")) }
         texts += renderings(of: provider) + renderings(of: user) + renderings(of: client) + renderings(of: pending) + events.values
         texts += renderings(of: try await store.load(TokenKey(provider: "profix", account: "acme")) as Any)
-        texts += tap.exchanges.values.map { "\($0.0)" }
+        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + renderings(of: $0.0.headers) }
         let secrets = tap.secrets.union(["CLIENT-SECRET-profix-4411", "PASSWORD-CLIENT-secret-77", "first-Passw0rd-XYZ", "second-Passw0rd-XYZ", "WRONG-password-000"])
         #expect(secrets.count >= 8)
         expectNoLeak(of: secrets, in: texts)
@@ -215,7 +215,7 @@ func renderings(of value: Any) -> [String] {
         await capture { _ = try await session.call("Agreement_GetNumber") }
         await capture { _ = try EconomicGrantCallback(url: URL(string: "https://app.example.com/cb?UserInMySystem=2&token=\(callback.agreementGrantToken.revealed)")!, expecting: request) }
         texts += renderings(of: provider) + renderings(of: session) + renderings(of: credentials) + renderings(of: callback) + renderings(of: request) + events.values
-        texts += tap.exchanges.values.map { "\($0.0)" }
+        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + renderings(of: $0.0.headers) }
         let secrets = tap.secrets.union([appSecret.revealed, callback.agreementGrantToken.revealed])
         #expect(secrets.count >= 3)
         expectNoLeak(of: secrets, in: texts)

@@ -164,9 +164,11 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
     static func sanitize(_ text: String, limit: Int) -> String {
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator, .format:
+                // Line breaks and invisible format characters (bidi overrides) could forge log lines.
                 scalars.append(" ")
-            } else {
+            default:
                 scalars.append(scalar)
             }
         }

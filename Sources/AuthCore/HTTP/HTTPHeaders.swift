@@ -153,12 +153,29 @@ extension HTTPHeaders: ExpressibleByDictionaryLiteral {
     }
 }
 
-extension HTTPHeaders: CustomStringConvertible {
+extension HTTPHeaders: CustomStringConvertible, CustomReflectable {
+    /// Headers whose values are credentials and never printed.
+    static let credentialNames: Set<Name> = [.authorization, .cookie, .setCookie, "X-AppSecretToken", "X-AgreementGrantToken", "Proxy-Authorization"]
+
     /// The header names with values of credential-bearing headers redacted.
     public var description: String {
-        let redactedNames: Set<Name> = [.authorization, .cookie, .setCookie, "X-AppSecretToken", "X-AgreementGrantToken", "Proxy-Authorization"]
-        return "[" + fields.map { field in
-            "\(field.name.rawName): \(redactedNames.contains(field.name) ? "<redacted>" : field.value)"
-        }.joined(separator: ", ") + "]"
+        "[" + fields.map(\.description).joined(separator: ", ") + "]"
+    }
+
+    /// What `dump` and debuggers show: the fields, with credential values redacted.
+    public var customMirror: Mirror {
+        Mirror(self, unlabeledChildren: fields.map(\.description), displayStyle: .collection)
+    }
+}
+
+extension HTTPHeaders.Field: CustomStringConvertible, CustomReflectable {
+    /// `Name: value`, with the value redacted for credential-bearing headers.
+    public var description: String {
+        "\(name.rawName): \(HTTPHeaders.credentialNames.contains(name) ? "<redacted>" : value)"
+    }
+
+    /// What `dump` and debuggers show: ``description``.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["field": description], displayStyle: .struct)
     }
 }

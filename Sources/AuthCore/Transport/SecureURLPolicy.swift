@@ -45,13 +45,15 @@ public enum SecureURLPolicy {
     public static func isLoopback(host rawHost: String) -> Bool {
         var host = rawHost.lowercased()
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host == "localhost" || host == "localhost." { return true }
+        if host == "localhost" { return true }
         if host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4 else { return false }
         var values: [Int] = []
         for octet in octets {
-            guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy(\.isASCII), let value = Int(octet), (0...255).contains(value) else {
+            // Canonical decimal only: `08` or `010` are read as names or octal by resolvers.
+            guard !octet.isEmpty, octet.count <= 3, octet.allSatisfy(\.isASCII), let value = Int(octet),
+                  (0...255).contains(value), String(value) == octet else {
                 return false
             }
             values.append(value)

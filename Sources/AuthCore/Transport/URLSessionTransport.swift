@@ -65,11 +65,14 @@ public final class URLSessionTransport: HTTPTransport {
 
     /// Sends `request`.
     ///
-    /// - Throws: ``AuthError`` with ``AuthError/Code/invalidRequest`` for a header that would inject
-    ///   another header, or a transport code when no response arrived.
+    /// - Throws: ``AuthError`` with ``AuthError/Code/invalidRequest`` for a header or method that
+    ///   would inject another header, or a transport code when no response arrived.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         guard request.headers.isWellFormed else {
             throw AuthError(.invalidRequest, message: "a header name is invalid or a header value holds CR, LF or NUL")
+        }
+        guard request.method.isValid else {
+            throw AuthError(.invalidRequest, message: "the HTTP method is not a valid token")
         }
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method.rawValue
