@@ -63,7 +63,7 @@ let sampleCredential = StoredCredential(
         #expect(permissions(of: folder.path) == 0o700)
         let file = folder.appendingPathComponent(key.fileName).path
         #expect(permissions(of: file) == 0o600)
-        #expect(permissions(of: folder.appendingPathComponent(".lock").path) == 0o600)
+        #expect(permissions(of: folder.appendingPathComponent(key.fileName + ".lock").path) == 0o600)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
     }
@@ -155,5 +155,30 @@ let sampleCredential = StoredCredential(
             #expect(own?.attributes["step"] == String(count))
             #expect(own?.accessToken == Secret("\(worker)-\(count)"))
         }
+    }
+}
+
+@Suite struct FileTokenStoreLockScopeTests {
+    /// A long update of one credential (a coordinated refresh on the network) does not block others.
+    @Test func aLongUpdateOfOneKeyDoesNotHoldUpAnother() async throws {
+        let store = try FileTokenStore(directory: temporaryFolder())
+        let slow = TokenKey(provider: "profix", account: "slow")
+        let other = TokenKey(provider: "profix", account: "other")
+        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+        let updating = Task {
+            try await store.update(slow) { _ in
+                startedContinuation.yield()
+                for await _ in release { break }   // hold the lock until told
+                return sampleCredential
+            }
+        }
+        for await _ in started { break }
+        // While `slow` is locked, `other` can be saved and loaded.
+        try await store.save(sampleCredential, for: other)
+        #expect(try await store.load(other) == sampleCredential)
+        releaseContinuation.yield()
+        _ = try await updating.value
+        #expect(try await store.load(slow) == sampleCredential)
     }
 }

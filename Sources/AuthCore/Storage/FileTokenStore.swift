@@ -13,10 +13,12 @@ import Darwin
 /// - A save writes a temporary file, flushes it to disk (`fsync`), renames it over the old file
 ///   and flushes the folder, so a crash leaves either the old or the new credential, never a torn
 ///   file.
-/// - Every operation holds an advisory lock (`flock` on `.lock` in the folder): several processes
-///   may share the folder without interleaving or losing writes. Waiting for the lock never blocks
+/// - Every operation holds an advisory lock (`flock` on the credential's own `<file>.lock`):
+///   several processes may share the folder without interleaving or losing writes, and a long
+///   ``update(_:_:)`` of one credential does not hold up the others. Waiting for the lock never blocks
 ///   a Swift concurrency thread; it polls with a short back-off, up to ``Configuration/lockTimeout``.
-/// - Temporary files left by a process that died mid-save are removed when a store opens.
+/// - Temporary files left by a process that died mid-save are removed by the next save or
+///   removal of that credential (under its lock, so a live writer's file is never touched).
 /// - A file that cannot be decoded is reported as ``AuthError/Code/storeCorrupt`` and left as it
 ///   is for inspection; it is never silently replaced by a load.
 ///
@@ -45,32 +47,40 @@ public final class FileTokenStore: TokenStore {
         self.directory = directory.standardizedFileURL
         self.configuration = configuration
         try Self.ensureDirectory(self.directory.path)
-        removeAbandonedTemporaryFiles()
     }
 
-    /// Removes temporary files left by processes that died mid-save (they may hold a credential).
-    private func removeAbandonedTemporaryFiles() {
+    /// Removes the temporary files of `key` left by a process that died mid-save (they may hold a
+    /// credential). Call only while holding the key's exclusive lock: every writer holds it while
+    /// its temporary file exists, so any temporary file seen then is abandoned.
+    private func removeAbandonedTemporaryFiles(of key: TokenKey) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names {
-            guard let marker = name.range(of: ".tmp-") else { continue }
-            let pidText = name[marker.upperBound...].prefix { $0 != "-" }
-            guard let pid = Int32(pidText), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                unlink(directory.appendingPathComponent(name).path)
-            }
+        let prefix = key.fileName + ".tmp-"
+        for name in names where name.hasPrefix(prefix) {
+            unlink(directory.appendingPathComponent(name).path)
         }
     }
 
+    /// The credential stored under `key`, or `nil`.
+    ///
+    /// - Throws: ``AuthError/Code/storeCorrupt`` for a file that cannot be decoded (left as it
+    ///   is), ``AuthError/Code/storeFailure`` when it cannot be read or the lock not taken.
     public func load(_ key: TokenKey) async throws -> StoredCredential? {
-        try await withLock(exclusive: false) { try self.readCredential(key) }
+        try await withLock(for: key, exclusive: false) { try self.readCredential(key) }
     }
 
+    /// Stores `credential` under `key` atomically and durably.
+    ///
+    /// - Throws: ``AuthError/Code/storeFailure`` when it cannot be written.
     public func save(_ credential: StoredCredential, for key: TokenKey) async throws {
-        try await withLock(exclusive: true) { try self.writeCredential(credential, for: key) }
+        try await withLock(for: key, exclusive: true) { try self.writeCredential(credential, for: key) }
     }
 
+    /// Removes the credential stored under `key` (and any abandoned temporary file of it).
+    ///
+    /// - Throws: ``AuthError/Code/storeFailure`` when it cannot be removed.
     public func remove(_ key: TokenKey) async throws {
-        try await withLock(exclusive: true) {
+        try await withLock(for: key, exclusive: true) {
+            self.removeAbandonedTemporaryFiles(of: key)
             let path = self.path(for: key)
             if unlink(path) != 0 && errno != ENOENT {
                 throw Self.failure("cannot remove \(key)", errno: errno)
@@ -84,14 +94,18 @@ public final class FileTokenStore: TokenStore {
     ///
     /// Return `nil` from `transform` to remove the credential. This is how several processes that
     /// share one rotating refresh token coordinate: read the pair under the lock, and refresh only
-    /// when nobody else already did.
+    /// when nobody else already did. The lock covers this key only; other keys stay available.
+    /// `transform` must not call this store for the same key (it would wait for its own lock
+    /// until ``Configuration/lockTimeout``).
     ///
     /// - Returns: What `transform` returned.
+    /// - Throws: what `transform` throws (nothing is written then), or the errors of ``load(_:)``
+    ///   and ``save(_:for:)``.
     public func update(
         _ key: TokenKey,
         _ transform: (StoredCredential?) async throws -> StoredCredential?
     ) async throws -> StoredCredential? {
-        let fd = try await acquireLock(exclusive: true)
+        let fd = try await acquireLock(for: key, exclusive: true)
         defer { releaseLock(fd) }
         let current = try readCredential(key)
         let next = try await transform(current)
@@ -149,6 +163,7 @@ public final class FileTokenStore: TokenStore {
             throw AuthError(.storeFailure, message: "cannot encode the credential for \(key)")
         }
         let target = path(for: key)
+        removeAbandonedTemporaryFiles(of: key)
         let temporary = target + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 { throw Self.failure("cannot create a temporary file for \(key)", errno: errno) }
@@ -187,14 +202,16 @@ public final class FileTokenStore: TokenStore {
 
     // MARK: - Locking
 
-    private func withLock<T>(exclusive: Bool, _ body: () throws -> T) async throws -> T {
-        let fd = try await acquireLock(exclusive: exclusive)
+    private func withLock<T>(for key: TokenKey, exclusive: Bool, _ body: () throws -> T) async throws -> T {
+        let fd = try await acquireLock(for: key, exclusive: exclusive)
         defer { releaseLock(fd) }
         return try body()
     }
 
-    private func acquireLock(exclusive: Bool) async throws -> Int32 {
-        let lockPath = directory.appendingPathComponent(".lock").path
+    /// Locks `key`'s own lock file (`<file>.lock`), so a long `update` of one credential (a
+    /// coordinated refresh waiting on the network) never holds up the others.
+    private func acquireLock(for key: TokenKey, exclusive: Bool) async throws -> Int32 {
+        let lockPath = directory.appendingPathComponent(key.fileName + ".lock").path
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 { throw Self.failure("cannot open the store's lock file", errno: errno) }
         let operation = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
