@@ -136,3 +136,21 @@ import TestSupport
         #expect(server.requests.isEmpty)
     }
 }
+
+@Suite(.serialized) struct URLSessionTransportDeadlineTests {
+    /// A server that sends a byte every 100 ms keeps URLSession's idle timer happy forever; the
+    /// transport's total deadline still ends the request.
+    @Test func aTricklingServerCannotStretchTheTimeout() async throws {
+        let server = try LoopbackHTTPServer { _ in
+            LoopbackHTTPServer.Response(status: 200, body: Data(repeating: UInt8(ascii: "x"), count: 30), trickle: .milliseconds(100))
+        }
+        defer { server.stop() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: .milliseconds(700)))
+        }
+        #expect(error?.code == .timeout)
+        #expect(clock.now - start < .seconds(2.5))   // the body alone would take 3 s
+    }
+}

@@ -26,11 +26,14 @@ public final class LoopbackHTTPServer: Sendable {
         public var status: Int
         public var headers: [(String, String)]
         public var body: Data
+        /// When set, the body is sent one byte at a time with this pause between bytes.
+        public var trickle: Duration?
 
-        public init(status: Int = 200, headers: [(String, String)] = [], body: Data = Data()) {
+        public init(status: Int = 200, headers: [(String, String)] = [], body: Data = Data(), trickle: Duration? = nil) {
             self.status = status
             self.headers = headers
             self.body = body
+            self.trickle = trickle
         }
 
         public static func text(_ status: Int, _ text: String, headers: [(String, String)] = []) -> Response {
@@ -140,13 +143,26 @@ public final class LoopbackHTTPServer: Sendable {
         for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
         text += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
         var bytes = Array(text.utf8)
+        if let trickle = response.trickle {
+            guard writeAll(client, bytes) else { return }
+            for byte in response.body {
+                Thread.sleep(forTimeInterval: Double(trickle.components.attoseconds) / 1e18 + Double(trickle.components.seconds))
+                guard writeAll(client, [byte]) else { return }
+            }
+            return
+        }
         bytes.append(contentsOf: response.body)
+        _ = writeAll(client, bytes)
+    }
+
+    private func writeAll(_ client: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             offset += n
         }
+        return true
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {

@@ -31,7 +31,9 @@ public final class URLSessionTransport: HTTPTransport {
 
     /// Options for the transport.
     public struct Configuration: Sendable {
-        /// How long a request may take before it fails with ``AuthError/Code/timeout``. Default 30 s.
+        /// The longest a request may take in all, from sending to the last byte of the body, before
+        /// it fails with ``AuthError/Code/timeout``. A server that trickles bytes cannot stretch it
+        /// (URLSession's own timeout only measures silence). Default 30 s.
         public var timeout: Duration = .seconds(30)
         /// The largest response body accepted; `nil` for no cap. Default 8 MiB.
         public var maxResponseBytes: Int? = 8 << 20
@@ -85,6 +87,14 @@ public final class URLSessionTransport: HTTPTransport {
 
         let task = session.dataTask(with: urlRequest)
         let limit = configuration.maxResponseBytes
+        let timeout = request.timeout ?? configuration.timeout
+        let delegate = self.delegate
+        // The total deadline: URLSession's timeout restarts whenever a byte arrives.
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
+            delegate.expire(task: task, after: timeout)
+        }
+        defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
                 delegate.register(task: task, continuation: continuation, limit: limit)
@@ -149,6 +159,16 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
 
     func register(task: URLSessionTask, continuation: CheckedContinuation<HTTPResponse, any Error>, limit: Int?) {
         pending.withLock { $0[task.taskIdentifier] = Pending(continuation: continuation, limit: limit) }
+    }
+
+    /// Ends a task that ran past its total deadline; it completes with ``AuthError/Code/timeout``.
+    func expire(task: URLSessionTask, after timeout: Duration) {
+        let expired = pending.withLock { state -> Bool in
+            guard state[task.taskIdentifier] != nil, state[task.taskIdentifier]?.failure == nil else { return false }
+            state[task.taskIdentifier]?.failure = AuthError(.timeout, message: "the request took longer than \(timeout) in all")
+            return true
+        }
+        if expired { task.cancel() }
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse, completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
