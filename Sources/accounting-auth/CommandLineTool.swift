@@ -14,7 +14,10 @@ enum CommandLineTool {
       economic    e-conomic tokens (requestURL grant flow, REST headers, SOAP session).
 
     Run `accounting-auth <command> --help` for a command's options.
-    Credentials come from environment variables or the token store, never from arguments.
+    Keys, secrets, passwords and tokens come only from environment variables, the token store or a
+    no-echo prompt, never from arguments. The one-time code or callback URL of `profit otp-redeem`,
+    `profix exchange` and `economic capture` may also be given as an argument (for scripts); they then
+    warn on stderr: prefer `-`, which reads it from standard input.
     """
 
     static func run(_ arguments: [String]) async -> Int32 {

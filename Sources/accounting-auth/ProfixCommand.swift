@@ -33,9 +33,15 @@ enum ProfixCommand {
     Tokens are printed as <redacted>; they live only in the token store.
     """
 
+    static let codeArgumentWarning = """
+    warning: command-line arguments are visible to other users (ps, shell history), and the \
+    authorization code (alone or in the callback URL) is a credential until it is used. Pass - to \
+    type it without echo or pipe it on standard input instead.
+    """
+
     static let help: [String: String] = [
         "authorize-url": "USAGE: accounting-auth profix authorize-url [--state VALUE] [common options]\n\nPrints the authorization URL for PROFIX_CLIENT_ID and PROFIX_REDIRECT_URI, and the state to pass to `exchange --state`.",
-        "exchange": "USAGE: accounting-auth profix exchange <callback-url|code|-> [--state VALUE] [common options]\n\nExchanges an authorization code (valid about 3 minutes, once) and stores the tokens. With --state the callback must carry that state.",
+        "exchange": "USAGE: accounting-auth profix exchange <callback-url|code|-> [--state VALUE] [common options]\n\nExchanges an authorization code (valid about 3 minutes, once) and stores the tokens. With --state the callback must carry that state.\nWith - the callback URL or code is read from the terminal without echo, or from a pipe;\nprefer that: arguments are visible to other users (ps).",
         "login": "USAGE: accounting-auth profix login [--username NAME] [common options]\n\nPassword grant. The password comes from PROFIX_PASSWORD or stdin; a demanded new password from PROFIX_NEW_PASSWORD or stdin.",
         "client-credentials": "USAGE: accounting-auth profix client-credentials [common options]\n\nObtains an access token with the client-credentials grant and stores it.",
         "refresh": "USAGE: accounting-auth profix refresh [common options]\n\nRefreshes the stored credential now (a client-credentials token is re-acquired).",
@@ -121,6 +127,8 @@ enum ProfixCommand {
         if input == "-" {
             guard let line = readSecretLine(prompt: "Callback URL or code: "), !line.isEmpty else { throw UsageError("nothing read from stdin") }
             input = line
+        } else {
+            console.error(codeArgumentWarning)
         }
         let code: Secret
         if input.contains("://"), let callback = URL(string: input) {
