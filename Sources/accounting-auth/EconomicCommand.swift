@@ -52,7 +52,7 @@ enum EconomicCommand {
     """
 
     static let callbackArgumentWarning = """
-    warning: the callback URL holds the AgreementGrantToken (it never expires), and command-line     arguments are visible to other users (ps, shell history). Pass - or nothing to read it from     standard input instead.
+    warning: the callback URL holds the AgreementGrantToken (it never expires), and command-line arguments are visible to other users (ps, shell history). Pass - or nothing to read it from standard input instead.
     """
 
     static let selfUsage = """
