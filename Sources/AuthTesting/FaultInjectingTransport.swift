@@ -81,6 +81,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     /// made, which retry tests bound.
     public var receivedCount: Int { state.withLock { $0.received } }
 
+    /// Sends `request` through the base transport, or fails it as the next fault says.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let fault = nextFault(for: request)
         switch fault {
@@ -154,6 +155,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// Creates a generator; the same seed always gives the same sequence.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -189,6 +191,7 @@ public enum TransportFault: Sendable, Equatable, CustomStringConvertible {
     /// A 200 whose JSON body is an OAuth error.
     case oauthErrorIn200(error: String)
 
+    /// A short name for test output.
     public var description: String {
         switch self {
         case .dropBeforeProcessing: return "drop before processing"

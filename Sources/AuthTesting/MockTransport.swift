@@ -75,6 +75,7 @@ public final class MockTransport: HTTPTransport {
     /// Forgets the recorded requests (the script stays).
     public func clearRequests() { state.withLock { $0.requests.removeAll() } }
 
+    /// Records `request`, then answers from the script, the handler, or with an error.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let reply: Reply? = state.withLock { state in
             state.requests.append(request)

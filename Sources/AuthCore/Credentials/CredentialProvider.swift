@@ -57,10 +57,12 @@ public struct ClosureCredentialProvider: CredentialProvider {
         self.recoverHandler = recover
     }
 
+    /// Calls the `authorize` closure.
     public func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
         try await authorizeHandler(request)
     }
 
+    /// Calls the `recover` closure.
     public func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
         try await recoverHandler(response, request)
     }

@@ -23,6 +23,7 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
         public let rawValue: String
         /// Creates a code; providers may define their own.
         public init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The stable identifier.
         public var description: String { rawValue }
 
         // MARK: Transport

@@ -25,11 +25,15 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable {
             self.canonicalName = Self.asciiLowercased(name)
         }
 
+        /// Creates a name from a literal such as `"Authorization"`.
         public init(stringLiteral value: String) { self.init(value) }
 
+        /// The name as written.
         public var description: String { rawName }
 
+        /// Names are equal when they match without regard to ASCII case.
         public static func == (lhs: Name, rhs: Name) -> Bool { lhs.canonicalName == rhs.canonicalName }
+        /// Hashes the lower-cased name.
         public func hash(into hasher: inout Hasher) { hasher.combine(canonicalName) }
 
         static func asciiLowercased(_ text: String) -> String {
@@ -52,17 +56,29 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable {
             }
         }
 
+        /// `Accept`.
         public static let accept: Name = "Accept"
+        /// `Accept-Language`.
         public static let acceptLanguage: Name = "Accept-Language"
+        /// `Authorization`.
         public static let authorization: Name = "Authorization"
+        /// `Content-Length`.
         public static let contentLength: Name = "Content-Length"
+        /// `Content-Type`.
         public static let contentType: Name = "Content-Type"
+        /// `Cookie`.
         public static let cookie: Name = "Cookie"
+        /// `Location`.
         public static let location: Name = "Location"
+        /// `Retry-After`.
         public static let retryAfter: Name = "Retry-After"
+        /// `Set-Cookie`.
         public static let setCookie: Name = "Set-Cookie"
+        /// `SOAPAction`.
         public static let soapAction: Name = "SOAPAction"
+        /// `User-Agent`.
         public static let userAgent: Name = "User-Agent"
+        /// `WWW-Authenticate`.
         public static let wwwAuthenticate: Name = "WWW-Authenticate"
     }
 
@@ -144,10 +160,12 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable {
 }
 
 extension HTTPHeaders: Sequence {
+    /// Iterates over the fields in order.
     public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
 }
 
 extension HTTPHeaders: ExpressibleByDictionaryLiteral {
+    /// Creates a list from a literal, keeping its order.
     public init(dictionaryLiteral elements: (Name, String)...) {
         self.init(elements)
     }

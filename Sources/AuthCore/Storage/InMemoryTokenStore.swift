@@ -11,14 +11,17 @@ public final class InMemoryTokenStore: TokenStore {
         credentials = Locked(initial)
     }
 
+    /// The credential stored under `key`, or `nil`.
     public func load(_ key: TokenKey) async throws -> StoredCredential? {
         credentials.withLock { $0[key] }
     }
 
+    /// Stores `credential` under `key`.
     public func save(_ credential: StoredCredential, for key: TokenKey) async throws {
         credentials.withLock { $0[key] = credential }
     }
 
+    /// Removes the credential stored under `key`.
     public func remove(_ key: TokenKey) async throws {
         _ = credentials.withLock { $0.removeValue(forKey: key) }
     }

@@ -35,6 +35,7 @@ public struct TokenKey: Sendable, Hashable, Codable, CustomStringConvertible {
         self.account = account
     }
 
+    /// `provider/account`.
     public var description: String { "\(provider)/\(account)" }
 
     /// A file name that is unique for the key and safe on every file system: letters, digits,

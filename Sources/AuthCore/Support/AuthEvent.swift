@@ -26,6 +26,7 @@ public enum AuthEvent: Sendable, Equatable, CustomStringConvertible {
     /// A session (e-conomic SOAP) was established.
     case sessionEstablished(provider: String)
 
+    /// A one-line summary for logs; it holds no secret.
     public var description: String {
         switch self {
         case let .credentialAcquired(provider, grant, expiresAt):

@@ -35,6 +35,7 @@ public struct ClosureTransport: HTTPTransport {
         self.handler = handler
     }
 
+    /// Answers `request` with the handler.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try await handler(request)
     }
