@@ -37,6 +37,11 @@ extension ProfixTokenProvider {
         /// Default `false`.
         public var coordinatesRefreshesThroughFileStore: Bool
 
+        /// After a refresh is refused with 403 (a licence restriction: not a token problem, and not
+        /// transient), how long requests fail at once with that error instead of calling `/token`
+        /// again. Default 60 s on the provider's clock. Any successful grant clears it.
+        public var forbiddenRefreshCooldown: Duration = .seconds(60)
+
         /// Creates a configuration; every parameter has the documented default.
         public init(
             refreshLeeway: Duration? = nil,

@@ -76,6 +76,7 @@ public actor ProfixTokenProvider: CredentialProvider {
     private var refreshTask: (id: Int, task: Task<StoredCredential, any Error>)?
     private var nextTaskID = 0
     private var latestWrite = 0
+    private var refusedUntil: (error: AuthError, until: Date)?
     private var writeChain: Task<Void, Never>?
 
     /// Creates a provider.
@@ -400,6 +401,10 @@ public actor ProfixTokenProvider: CredentialProvider {
     /// Runs one refresh at a time; every concurrent caller awaits the same task.
     private func refreshSingleFlight(coordination: FileTokenStore?) async throws -> StoredCredential {
         if let running = refreshTask { return try await running.task.value }
+        if let refused = refusedUntil {
+            if now() < refused.until { throw refused.error }
+            refusedUntil = nil
+        }
         nextTaskID += 1
         let id = nextTaskID
         let task = Task { try await self.performRefresh(coordination: coordination) }
@@ -500,6 +505,10 @@ public actor ProfixTokenProvider: CredentialProvider {
         let authError = (error as? AuthError) ?? AuthError(.transportFailure, provider: Self.providerName,
                                                           message: "the refresh failed (\(type(of: error)))")
         guard Self.isRejection(authError) else {
+            if authError.code == .forbidden {
+                // A licence restriction will not go away by asking again at once.
+                refusedUntil = (authError, now().addingTimeInterval(configuration.forbiddenRefreshCooldown.timeInterval))
+            }
             observer?.receive(.refreshFailed(provider: Self.providerName, code: authError.code, willRetry: true))
             return authError
         }
@@ -555,6 +564,7 @@ public actor ProfixTokenProvider: CredentialProvider {
         }
         if let onNewCredential { await onNewCredential(credential) }
         guard ticket == latestWrite else { return credential }   // a newer install or sign-out won
+        refusedUntil = nil
         generation += 1
         phase = .ready(credential)
         installedAt = now()

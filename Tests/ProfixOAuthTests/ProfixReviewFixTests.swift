@@ -125,3 +125,28 @@ final class SlowStore: TokenStore {
         #expect(faulty.receivedCount == 1 + 1)   // the grant and one refresh attempt
     }
 }
+
+@Suite struct ProfixForbiddenCooldownTests {
+    /// A 403 from `/token` (licence) is not asked again for every wave of requests.
+    @Test func aForbiddenRefreshIsNotRepeatedDuringTheCooldown() async throws {
+        let clock = TestClock()
+        let sandbox = Fixture.sandbox(clock)
+        let provider = Fixture.provider(sandbox: sandbox, clock: clock)
+        try await Fixture.authorize(provider, sandbox: sandbox)
+        clock.advance(600)
+        sandbox.enqueueTokenReply(.json(403, #"{"message":"licence"}"#))
+        let first = await #expect(throws: AuthError.self) { _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        #expect(first?.code == .forbidden)
+        let tokenCalls = sandbox.counters.tokenRequests
+        for _ in 0..<20 {
+            let again = await #expect(throws: AuthError.self) { _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+            #expect(again?.code == .forbidden)
+        }
+        #expect(sandbox.counters.tokenRequests == tokenCalls)   // no /token call during the cooldown
+        #expect(await provider.requiresReauthorization == false)
+        clock.advance(61)
+        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))   // tries again, succeeds
+        #expect(sandbox.counters.tokenRequests == tokenCalls + 1)
+        #expect(sandbox.counters.refreshes == 1)
+    }
+}
