@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "store-hammer", dependencies: ["AuthCore"], path: "Tests/StoreHammer"),
         // A worker process for the multi-process Profix refresh test; not a product.
         .executableTarget(name: "profix-worker", dependencies: ["AuthCore", "ProfixOAuth"], path: "Tests/ProfixWorker"),
-        .target(name: "TestSupport", dependencies: ["AuthCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["AuthCore", "AuthTesting"], path: "Tests/TestSupport"),
         // Release-mode benchmarks: `swift run -c release auth-benchmarks`; not a product.
         .executableTarget(
             name: "auth-benchmarks",

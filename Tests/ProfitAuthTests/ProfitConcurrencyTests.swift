@@ -2,6 +2,7 @@ import AuthCore
 import AuthTesting
 import Foundation
 import Testing
+import TestSupport
 @testable import ProfitAuth
 
 /// `addToken`, `redeemOTP` and `deleteToken` running at the same time, against ``ProfitSandbox``:
@@ -303,33 +304,6 @@ final class GatedStore: TokenStore {
     }
     func remove(_ key: TokenKey) async throws {
         await gate()
-        try await inner.remove(key)
-    }
-}
-
-/// A store whose writes yield a seeded random number of times first, so that writes started
-/// together finish in a shuffled order.
-final class ShufflingStore: TokenStore {
-    let inner = InMemoryTokenStore()
-    private let generator: Locked<SplitMix64>
-    private let count = Locked(0)
-    var writes: Int { count.withLock { $0 } }
-
-    init(seed: UInt64) { generator = Locked(SplitMix64(seed: seed)) }
-
-    private func shuffle() async {
-        count.withLock { $0 += 1 }
-        let yields = generator.withLock { Int($0.next() % 6) }
-        for _ in 0..<yields { await Task.yield() }
-    }
-
-    func load(_ key: TokenKey) async throws -> StoredCredential? { try await inner.load(key) }
-    func save(_ credential: StoredCredential, for key: TokenKey) async throws {
-        await shuffle()
-        try await inner.save(credential, for: key)
-    }
-    func remove(_ key: TokenKey) async throws {
-        await shuffle()
         try await inner.remove(key)
     }
 }

@@ -3,26 +3,7 @@ import AuthTesting
 import Foundation
 @testable import ProfixOAuth
 import Testing
-
-/// A store whose writes take a seeded, random moment, so overlapping operations interleave.
-final class SlowStore: TokenStore {
-    let base = InMemoryTokenStore()
-    private let generator: Locked<SplitMix64>
-    init(seed: UInt64) { generator = Locked(SplitMix64(seed: seed)) }
-    private func pause() async {
-        let micros = generator.withLock { Int64($0.next() % 3_000) }
-        try? await Task.sleep(for: .microseconds(micros))
-    }
-    func load(_ key: TokenKey) async throws -> StoredCredential? { try await base.load(key) }
-    func save(_ credential: StoredCredential, for key: TokenKey) async throws {
-        await pause()
-        try await base.save(credential, for: key)
-    }
-    func remove(_ key: TokenKey) async throws {
-        await pause()
-        try await base.remove(key)
-    }
-}
+import TestSupport
 
 /// Fixes from the provider review: each test fails without its fix.
 @Suite struct ProfixReviewFixTests {
@@ -54,7 +35,7 @@ final class SlowStore: TokenStore {
     func overlappingGrantsAndSignOutsAgree(seed: UInt64) async throws {
         let clock = TestClock()
         let sandbox = Fixture.sandbox(clock)
-        let store = SlowStore(seed: seed)
+        let store = ShufflingStore(seed: seed)
         let provider = Fixture.provider(Fixture.serviceClient, sandbox: sandbox, clock: clock, store: store)
         var generator = SplitMix64(seed: seed)
         for _ in 0..<10 {
