@@ -433,32 +433,24 @@ public actor ProfitProvider: CredentialProvider {
     /// happened. It is retried only when it certainly did not reach Profit
     /// (``AuthError/Code/connectionFailed``, ``AuthError/Code/dnsFailure``) or Profit asked for
     /// it (429, 503); a timeout or another failure is thrown as it is, and a 502, 504 or other
-    /// 5xx is returned as it is.
+    /// 5xx is returned as it is (``RetryPolicy/forOneTimeRequests``).
     func send(_ request: HTTPRequest, oneTime: Bool = false) async throws -> HTTPResponse {
         try SecureURLPolicy.check(request.url, provider: Self.providerName)
         struct Final: Error { let response: HTTPResponse }
         struct Stop: Error { let error: AuthError }
         let transport = self.transport
-        var policy = configuration.retryPolicy
+        var policy = oneTime ? configuration.retryPolicy.forOneTimeRequests : configuration.retryPolicy
         policy.providerName = Self.providerName
         if policy.observer == nil { policy.observer = observer }
         let maximumWait = policy.maximumRetryAfter
         do {
             return try await policy.run {
-                var response: HTTPResponse
-                do {
-                    response = try await transport.send(request)
-                } catch let error as AuthError where oneTime && error.code != .connectionFailed && error.code != .dnsFailure {
-                    throw Stop(error: error)
-                }
+                var response = try await transport.send(request)
                 if response.status == 500 { throw Final(response: response) }
                 if response.status == 503, let seconds = ProfitResponse.retryAfterInBody(of: response) {
                     if .seconds(seconds) > maximumWait { throw Stop(error: ProfitResponse.error(for: response)) }
                     // The policy reads the wait from `Retry-After`: let the body's value decide it.
                     response.headers[.retryAfter] = String(seconds)
-                }
-                if oneTime, RetryPolicy.isTransient(response), response.status != 429, response.status != 503 {
-                    throw Final(response: response)
                 }
                 return response
             }
