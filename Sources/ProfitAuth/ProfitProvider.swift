@@ -457,9 +457,9 @@ public actor ProfitProvider: CredentialProvider {
         } catch let final as Final {
             return final.response
         } catch let stop as Stop {
-            throw stop.error.provider == nil ? stop.error.with(provider: Self.providerName) : stop.error
+            throw stop.error.attributed(to: Self.providerName)
         } catch let error as AuthError {
-            throw error.provider == nil ? error.with(provider: Self.providerName) : error
+            throw error.attributed(to: Self.providerName)
         } catch {
             throw AuthError(.transportFailure, provider: Self.providerName, message: "the request failed", underlying: error)
         }
@@ -487,7 +487,7 @@ public actor ProfitProvider: CredentialProvider {
 
     static func storeError(_ error: any Error, _ message: String) -> AuthError {
         if let error = error as? AuthError, error.code == .storeFailure || error.code == .storeCorrupt {
-            return error.provider == nil ? error.with(provider: providerName) : error
+            return error.attributed(to: providerName)
         }
         return AuthError(.storeFailure, provider: providerName, message: message, underlying: error)
     }

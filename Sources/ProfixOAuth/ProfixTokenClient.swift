@@ -35,7 +35,7 @@ struct ProfixTokenClient: Sendable {
             let policy = retrying ? (oneTime ? retryPolicy.forOneTimeRequests : retryPolicy) : .none
             return try await policy.run { try await transport.send(request) }
         } catch let error as AuthError {
-            throw error.provider == nil ? error.with(provider: provider) : error
+            throw error.attributed(to: provider)
         } catch {
             throw AuthError(.transportFailure, provider: provider, message: "the transport failed (\(type(of: error)))")
         }

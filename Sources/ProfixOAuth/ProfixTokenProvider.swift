@@ -384,7 +384,7 @@ public actor ProfixTokenProvider: CredentialProvider {
             loaded = try await task.value
         } catch {
             loadTask = nil
-            if let error = error as? AuthError { throw error.provider == nil ? error.with(provider: Self.providerName) : error }
+            if let error = error as? AuthError { throw error.attributed(to: Self.providerName) }
             throw AuthError(.storeFailure, provider: Self.providerName, message: "the token store could not be read")
         }
         loadTask = nil

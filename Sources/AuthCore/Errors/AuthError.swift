@@ -161,6 +161,11 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// Returns a copy that names `provider` unless the error already names one.
+    package func attributed(to provider: String) -> AuthError {
+        self.provider == nil ? with(provider: provider) : self
+    }
+
     /// Keeps messages printable and short: no control characters, at most `limit` characters.
     static func sanitize(_ text: String, limit: Int) -> String {
         var scalars = String.UnicodeScalarView()

@@ -37,7 +37,7 @@ public enum EconomicEndpoints {
         do {
             return try await transport.send(request)
         } catch let error as AuthError {
-            throw error.provider == nil ? error.with(provider: providerName) : error
+            throw error.attributed(to: providerName)
         } catch {
             throw AuthError(.transportFailure, provider: providerName, message: "the transport failed (\(type(of: error)))")
         }
