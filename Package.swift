@@ -14,10 +14,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "AuthCore"),
+        // The engine the provider modules share (credential cell, ordered writer, endpoint client,
+        // wire helpers); `package` access only, not a product.
+        .target(name: "AuthRuntime", dependencies: ["AuthCore"]),
         .target(name: "AuthTesting", dependencies: ["AuthCore", "ProfitAuth", "ProfixOAuth", "EconomicAuth"]),
-        .target(name: "ProfitAuth", dependencies: ["AuthCore"]),
-        .target(name: "ProfixOAuth", dependencies: ["AuthCore"]),
-        .target(name: "EconomicAuth", dependencies: ["AuthCore"]),
+        .target(name: "ProfitAuth", dependencies: ["AuthCore", "AuthRuntime"]),
+        .target(name: "ProfixOAuth", dependencies: ["AuthCore", "AuthRuntime"]),
+        .target(name: "EconomicAuth", dependencies: ["AuthCore", "AuthRuntime"]),
         .executableTarget(
             name: "accounting-auth",
             dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth"]

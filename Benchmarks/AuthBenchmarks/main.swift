@@ -65,16 +65,16 @@ func run() async throws {
     let sandbox = ProfixSandbox(now: { clock })
     let client = ProfixClient(clientID: "bench", clientSecret: Secret("bench-secret"))
     sandbox.registerClient(id: client.clientID, secret: client.clientSecret, grant: .clientCredentials)
-    let profix = ProfixTokenProvider(client: client, transport: sandbox, now: { clock })
+    let profix = ProfixProvider(client: client, transport: sandbox, now: { clock })
     try await profix.requestClientCredentialsToken()
 
     let profitSandbox = ProfitSandbox(apiKey: Secret(String(repeating: "A", count: 32)), environmentKey: Secret(String(repeating: "B", count: 32)), users: ["u": "u@example.com"])
-    let profit = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), account: "u", transport: profitSandbox)
+    let profit = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), transport: profitSandbox, key: TokenKey(provider: "profit", account: "u"))
     try await profit.addToken(try profitSandbox.issueToken(for: "u"))
     let profitURL = try ProfitEnvironment(number: "12345").restURL("ProfitVersion")
     let profitRequest = HTTPRequest(url: profitURL)
 
-    let economic = try EconomicTokenProvider(credentials: EconomicCredentials(appSecretToken: Secret("app"), agreementGrantToken: Secret("grant")),
+    let economic = try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("app"), agreementGrantToken: Secret("grant")),
                                              transport: EconomicSandbox())
     let economicRequest = HTTPRequest(url: URL(string: "https://restapi.e-conomic.com/self")!)
     let hop = ActorHopProvider()
@@ -92,17 +92,17 @@ func run() async throws {
     let hop1 = try await measure("actor hop (baseline), 1 task", iterations: n) { _ = try await hop.authorize(request) }
     let single = [
         hop1,
-        try await measure("ProfixTokenProvider, 1 task", iterations: n) { _ = try await profix.authorize(request) },
+        try await measure("ProfixProvider, 1 task", iterations: n) { _ = try await profix.authorize(request) },
         try await measure("ProfitProvider, 1 task", iterations: n) { _ = try await profit.authorize(profitRequest) },
-        try await measure("EconomicTokenProvider, 1 task", iterations: n) { _ = try await economic.authorize(economicRequest) },
+        try await measure("EconomicProvider, 1 task", iterations: n) { _ = try await economic.authorize(economicRequest) },
     ]
     print(format(single, baseline: hop1.nanosecondsPerOperation))
     let hop2 = try await measure("actor hop (baseline), 2 tasks", iterations: n, tasks: 2) { _ = try await hop.authorize(request) }
     let contended = [
         hop2,
-        try await measure("ProfixTokenProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profix.authorize(request) },
+        try await measure("ProfixProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profix.authorize(request) },
         try await measure("ProfitProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profit.authorize(profitRequest) },
-        try await measure("EconomicTokenProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await economic.authorize(economicRequest) },
+        try await measure("EconomicProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await economic.authorize(economicRequest) },
     ]
     print(format(contended, baseline: hop2.nanosecondsPerOperation))
 

@@ -5,7 +5,7 @@ public import Foundation
 /// A behavioural fake of e-conomic for tests: the grant page, the REST API and the SOAP
 /// web service, in memory.
 ///
-/// Use it as the ``HTTPTransport`` of an `EconomicTokenProvider` or `EconomicSOAPSession`. It
+/// Use it as the ``HTTPTransport`` of an `EconomicProvider` or `EconomicSOAPSession`. It
 /// routes on the path, so the real default URLs work as they are, as does any base URL.
 /// It is as strict as the real service:
 /// - **Grant page** (`…/secure/api1/requestaccess.aspx`): needs the app's public token
@@ -29,7 +29,7 @@ public import Foundation
 /// ```swift
 /// let sandbox = EconomicSandbox()
 /// let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
-/// let provider = try EconomicTokenProvider(
+/// let provider = try EconomicProvider(
 ///     credentials: EconomicCredentials(appSecretToken: sandbox.appSecretToken, agreementGrantToken: grant),
 ///     transport: sandbox
 /// )

@@ -25,7 +25,7 @@ public import ProfitAuth
 ///
 /// ```swift
 /// let sandbox = ProfitSandbox(apiKey: apiKey, environmentKey: environmentKey, users: ["DavidB": "david@example.com"])
-/// let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), keys: keys, account: "DavidB", transport: sandbox)
+/// let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), keys: keys, transport: sandbox, key: TokenKey(provider: "profit", account: "DavidB"))
 /// try await provider.requestOTP(userId: "DavidB")
 /// let code = try #require(sandbox.latestCode(for: "DavidB"))
 /// try await provider.redeemOTP(code, userId: "DavidB")

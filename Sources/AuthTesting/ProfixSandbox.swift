@@ -1,7 +1,7 @@
 public import AuthCore
 public import Foundation
 
-/// A behavioural fake of the Profix-it OAuth2 service, to put under a `ProfixTokenProvider` (or
+/// A behavioural fake of the Profix-it OAuth2 service, to put under a `ProfixProvider` (or
 /// your own code) in tests.
 ///
 /// It is an ``HTTPTransport`` that answers the way the real service is documented to, strictly:
@@ -23,7 +23,7 @@ public import Foundation
 /// let clock = TestClock()   // any @Sendable () -> Date you control
 /// let sandbox = ProfixSandbox(now: clock.now)
 /// sandbox.registerClient(id: "app", secret: Secret("s3cret"), grant: .clientCredentials)
-/// let provider = ProfixTokenProvider(client: client, transport: sandbox, now: clock.now)
+/// let provider = ProfixProvider(client: client, transport: sandbox, now: clock.now)
 /// try await provider.requestClientCredentialsToken()
 /// #expect(sandbox.counters.clientCredentialsGrants == 1)
 /// ```

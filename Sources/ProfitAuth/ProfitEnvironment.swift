@@ -1,5 +1,6 @@
 public import Foundation
 public import AuthCore
+internal import AuthRuntime
 
 /// Where one AFAS Profit environment answers: the REST and SOAP base URLs.
 ///
@@ -151,16 +152,6 @@ public struct ProfitEnvironment: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func join(_ base: URL, _ path: String) throws(AuthError) -> URL {
-        let trimmedPath = path.trimmingCharacters(in: .whitespaces)
-        guard !trimmedPath.contains("://"), !trimmedPath.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw AuthError(.invalidConfiguration, provider: ProfitProvider.providerName, message: "a Profit path is relative to the base URL")
-        }
-        var text = base.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        let relative = trimmedPath.drop(while: { $0 == "/" })
-        guard let url = URL(string: text + "/" + relative) else {
-            throw AuthError(.invalidConfiguration, provider: ProfitProvider.providerName, message: "the path is not a valid URL path")
-        }
-        return url
+        try URL.joining(base, path, provider: ProfitProvider.providerName, failureCode: .invalidConfiguration)
     }
 }

@@ -1,4 +1,5 @@
 public import AuthCore
+internal import AuthRuntime
 import Foundation
 
 extension ProfitProvider {
@@ -85,7 +86,7 @@ extension ProfitProvider {
         } else {
             let request = try otpRequest("OtpValidation", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: otp))
             let response = try await send(request, oneTime: true)
-            try ProfitResponse.checkSize(response, limit: configuration.maxResponseBytes)
+            try endpoint.checkSize(response)
             if let error = Self.error(for: response) {
                 // 401, or Profit's functional error (a 500 with its error body), means the code or
                 // the keys were refused. 403 (IP restriction), 400 (missing elements) and a 500

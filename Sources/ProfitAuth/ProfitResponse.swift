@@ -1,4 +1,5 @@
 import AuthCore
+import AuthRuntime
 import Foundation
 
 /// Reading Profit's responses: error bodies, the OTP validation answer, metainfo.
@@ -24,9 +25,9 @@ enum ProfitResponse {
     static func errorBody(of response: HTTPResponse) -> ErrorBody {
         var body = ErrorBody()
         if let object = jsonObject(response.body) {
-            body.message = string(object, "externalMessage") ?? string(object, "message")
-            body.number = string(object, "errorNumber")
-            body.logReference = string(object, "profitLogReference")
+            body.message = object.text("externalMessage") ?? object.text("message")
+            body.number = object.text("errorNumber")
+            body.logReference = object.text("profitLogReference")
             body.retryAfter = retryAfterSeconds(in: object).map { .seconds($0) }
         }
         if body.message == nil, let header = response.headers["X-PROFIT-ERROR"],
@@ -49,7 +50,7 @@ enum ProfitResponse {
         jsonObject(response.body).flatMap(retryAfterSeconds(in:))
     }
 
-    private static func retryAfterSeconds(in object: [String: Any]) -> Int? {
+    private static func retryAfterSeconds(in object: JSONObject) -> Int? {
         guard let seconds = number(object, "retry_after") ?? number(object, "retryAfter"), seconds >= 0, seconds < 86_400 * 7 else { return nil }
         return seconds
     }
@@ -58,7 +59,7 @@ enum ProfitResponse {
     /// as opposed to an empty body, an HTML page or a proxy's answer.
     static func hasProfitErrorBody(_ response: HTTPResponse) -> Bool {
         guard let object = jsonObject(response.body) else { return false }
-        return value(object, "externalMessage") != nil || value(object, "errorNumber") != nil
+        return object.value("externalMessage") != nil || object.value("errorNumber") != nil
     }
 
     /// The typed error for a non-2xx Profit response.
@@ -110,7 +111,7 @@ enum ProfitResponse {
                 response.looksLikeHTML ? "OtpValidation answered with an HTML page, not JSON" : "OtpValidation did not answer with a JSON object",
                 provider: ProfitProvider.providerName, status: response.status)
         }
-        guard let text = string(object, "token"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard let text = object.text("token"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw AuthError.malformedResponse("OtpValidation answered without a token", provider: ProfitProvider.providerName, status: response.status)
         }
         do {
@@ -125,8 +126,8 @@ enum ProfitResponse {
         guard let object = jsonObject(data) else {
             throw AuthError.malformedResponse("metainfo did not answer with a JSON object", provider: ProfitProvider.providerName)
         }
-        let info = value(object, "info") as? [String: Any] ?? object
-        guard let text = string(info, "tokenExpiry"), !text.isEmpty else { return nil }
+        let info = object.value("info")?.object ?? object
+        guard let text = info.text("tokenExpiry"), !text.isEmpty else { return nil }
         guard let date = parseDate(text) else {
             throw AuthError.malformedResponse("metainfo holds a tokenExpiry that is not a date", provider: ProfitProvider.providerName)
         }
@@ -149,31 +150,12 @@ enum ProfitResponse {
 
     // MARK: - Lenient JSON
 
-    static func jsonObject(_ data: Data) -> [String: Any]? {
-        guard !data.isEmpty else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    /// The top-level JSON object of `data`, read by the shared lenient reader.
+    static func jsonObject(_ data: Data) -> JSONObject? {
+        JSONValue.object(in: data)
     }
 
-    /// The value for `key`, matched without regard to case (Profit's examples vary).
-    static func value(_ object: [String: Any], _ key: String) -> Any? {
-        if let exact = object[key] { return exact }
-        let lowered = key.lowercased()
-        return object.first { $0.key.lowercased() == lowered }?.value
-    }
-
-    static func string(_ object: [String: Any], _ key: String) -> String? {
-        switch value(object, key) {
-        case let text as String: return text
-        case let number as NSNumber: return number.stringValue
-        default: return nil
-        }
-    }
-
-    static func number(_ object: [String: Any], _ key: String) -> Int? {
-        switch value(object, key) {
-        case let number as NSNumber: return number.intValue
-        case let text as String: return Int(text.trimmingCharacters(in: .whitespaces))
-        default: return nil
-        }
+    static func number(_ object: JSONObject, _ key: String) -> Int? {
+        object.value(key)?.integer
     }
 }

@@ -1,4 +1,5 @@
 public import AuthCore
+internal import AuthRuntime
 public import Foundation
 
 /// One pending authorization-code sign-in: the URL to send the browser to and the `state` to
@@ -7,7 +8,7 @@ public import Foundation
 /// Profix-it sends the browser to `{redirect URI}?code=…`. Its documentation does not say that
 /// `state` is echoed, so ``code(from:)`` compares a returned `state` in constant time and lets
 /// ``StatePolicy`` decide whether a missing one is an error. A code lives about three minutes:
-/// exchange it right away with ``ProfixTokenProvider/exchange(code:)``.
+/// exchange it right away with ``ProfixProvider/exchange(code:)``.
 ///
 /// ```swift
 /// let pending = try ProfixAuthorizationRequest(client: client)
@@ -45,14 +46,14 @@ public struct ProfixAuthorizationRequest: Sendable, CustomStringConvertible {
     ///   redirect URI, ``AuthError/Code/insecureURL`` when the endpoint may not carry credentials.
     public init(client: ProfixClient, state: Secret? = nil, statePolicy: StatePolicy = .verifyIfPresent) throws(AuthError) {
         guard let redirectURI = client.redirectURI else {
-            throw AuthError(.invalidConfiguration, provider: ProfixTokenProvider.providerName,
+            throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
                             message: "the authorization-code grant needs a redirect URI")
         }
         guard let scheme = redirectURI.scheme, !scheme.isEmpty, redirectURI.host != nil || scheme != "https" else {
-            throw AuthError(.invalidConfiguration, provider: ProfixTokenProvider.providerName,
+            throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
                             message: "the redirect URI must be an absolute URL")
         }
-        try SecureURLPolicy.check(client.authorizationEndpoint, provider: ProfixTokenProvider.providerName)
+        try SecureURLPolicy.check(client.authorizationEndpoint, provider: ProfixProvider.providerName)
         let state = state ?? Self.randomState()
         let query = FormEncoding.encodeQuery([
             ("client_id", client.clientID),
@@ -60,7 +61,7 @@ public struct ProfixAuthorizationRequest: Sendable, CustomStringConvertible {
             ("state", state.revealed),
         ])
         guard let url = URL(string: client.authorizationEndpoint.absoluteString + "?" + query) else {
-            throw AuthError(.invalidConfiguration, provider: ProfixTokenProvider.providerName,
+            throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
                             message: "cannot build the authorization URL")
         }
         self.url = url
@@ -79,7 +80,7 @@ public struct ProfixAuthorizationRequest: Sendable, CustomStringConvertible {
     /// - Throws: ``AuthError`` with ``AuthError/Code/callbackInvalid`` (wrong target, `error=`,
     ///   no code) or ``AuthError/Code/stateMismatch``.
     public func code(from callbackURL: URL) throws(AuthError) -> Secret {
-        let provider = ProfixTokenProvider.providerName
+        let provider = ProfixProvider.providerName
         guard Self.sameEndpoint(callbackURL, redirectURI) else {
             throw AuthError(.callbackInvalid, provider: provider,
                             message: "the callback does not point at the redirect URI (\(URLDescription(callbackURL).text))")
@@ -133,15 +134,7 @@ public struct ProfixAuthorizationRequest: Sendable, CustomStringConvertible {
             && normalizedPath(a) == normalizedPath(b)
     }
 
-    static func randomState() -> Secret {
-        var generator = SystemRandomNumberGenerator()
-        var text = ""
-        for _ in 0..<32 {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            text += String(byte >> 4, radix: 16) + String(byte & 0x0F, radix: 16)
-        }
-        return Secret(text)
-    }
+    static func randomState() -> Secret { RandomState.make() }
 }
 
 extension FormEncoding {

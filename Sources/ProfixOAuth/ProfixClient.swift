@@ -34,9 +34,9 @@ public struct ProfixClient: Sendable, CustomStringConvertible {
         ///   (or `http` to a loopback address), and ``AuthError/Code/invalidConfiguration`` when it
         ///   carries a query or fragment.
         public static func custom(_ baseURL: URL) throws(AuthError) -> Region {
-            try SecureURLPolicy.check(baseURL, provider: ProfixTokenProvider.providerName)
+            try SecureURLPolicy.check(baseURL, provider: ProfixProvider.providerName)
             guard baseURL.query == nil, baseURL.fragment == nil else {
-                throw AuthError(.invalidConfiguration, provider: ProfixTokenProvider.providerName,
+                throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
                                 message: "a Profix-it base URL has no query or fragment")
             }
             return Region(baseURL: baseURL)

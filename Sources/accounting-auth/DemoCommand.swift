@@ -61,7 +61,7 @@ enum DemoCommand {
         let provider = RotatingDemoProvider()
         let events = Locked<[AuthEvent]>([])
         let client = AuthorizingTransport(
-            base: service, provider: provider, providerName: "demo",
+            base: service, provider: provider,
             observer: AuthEventObserver { event in events.withLock { $0.append(event) } }
         )
         current.withLock { $0 = "token-2" }   // the service moved on; the provider still holds token-1

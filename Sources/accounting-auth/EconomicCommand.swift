@@ -177,7 +177,7 @@ enum EconomicCommand {
         let recorder = ResponseRecorder(base: URLSessionTransport())
         let provider = try await makeProvider(parsed, transport: recorder)
         try await callPrinting(console, recorder: recorder, send: { try await provider.send(method, path: path, json: body) },
-                               error: EconomicTokenProvider.error(for:))
+                               error: EconomicProvider.error(for:))
     }
 
     static func soap(_ arguments: [String], console: Console) async throws {
@@ -210,10 +210,10 @@ enum EconomicCommand {
         return EconomicCredentials(appSecretToken: app, agreementGrantToken: stored.accessToken)
     }
 
-    static func makeProvider(_ parsed: ParsedArguments, transport: any HTTPTransport = URLSessionTransport()) async throws -> EconomicTokenProvider {
-        var configuration = EconomicTokenProvider.Configuration()
+    static func makeProvider(_ parsed: ParsedArguments, transport: any HTTPTransport = URLSessionTransport()) async throws -> EconomicProvider {
+        var configuration = EconomicProvider.Configuration()
         if let base = parsed.option("base-url") { configuration.restBaseURL = try url(base, "--base-url") }
-        return try EconomicTokenProvider(credentials: try await credentials(parsed), transport: transport, configuration: configuration)
+        return try EconomicProvider(credentials: try await credentials(parsed), transport: transport, configuration: configuration)
     }
 
     static func parameter(_ text: String) throws -> EconomicGrantRequest.Parameter {

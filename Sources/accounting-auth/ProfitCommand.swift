@@ -113,7 +113,7 @@ enum ProfitCommand {
                     request.headers[.contentType] = "application/json"
                 }
                 let recorder = ResponseRecorder(base: URLSessionTransport())
-                let client = AuthorizingTransport(base: recorder, provider: provider, providerName: ProfitProvider.providerName)
+                let client = AuthorizingTransport(base: recorder, provider: provider)
                 try await callPrinting(console, recorder: recorder, send: { try await client.send(request) }, error: ProfitProvider.error(for:))
             case "token-info":
                 let provider = try makeProvider(parsed, needsKeys: false)
@@ -177,9 +177,9 @@ enum ProfitCommand {
         return ProfitProvider(
             environment: try environment(parsed),
             keys: keys,
-            account: account,
+            transport: URLSessionTransport(),
             store: try FileTokenStore(directory: Environment.storeDirectory(parsed)),
-            transport: URLSessionTransport()
+            key: TokenKey(provider: "profit", account: account)
         )
     }
 
@@ -193,7 +193,7 @@ enum ProfitCommand {
         let sandbox = ProfitSandbox(apiKey: keys.apiKey, environmentKey: keys.environmentKey, users: ["DavidB": "david@example.com"])
         let environment = try ProfitEnvironment(number: "O12345AA")
         let store = InMemoryTokenStore()
-        let provider = ProfitProvider(environment: environment, keys: keys, account: "DavidB", store: store, transport: sandbox)
+        let provider = ProfitProvider(environment: environment, keys: keys, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "DavidB"))
 
         console.step("Request an activation code: POST \(URLDescription(try environment.restURL("OtpRequest")).text)")
         try await provider.requestOTP(userId: "DavidB")
@@ -209,7 +209,7 @@ enum ProfitCommand {
         console.detail("got \(token); stored under \(provider.key); header value: AfasToken <redacted>")
 
         console.step("An authorized REST call: GET connectors/Profit_Debtors")
-        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: ProfitProvider.providerName)
+        let client = AuthorizingTransport(base: sandbox, provider: provider)
         let rest = try await client.send(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?skip=0&take=10")))
         console.detail("HTTP \(rest.status): \(rest.text)")
 
@@ -225,8 +225,8 @@ enum ProfitCommand {
         console.detail("expires: \(info.expiresAt.map { "\($0)" } ?? "never (the app connector has no validity period)")")
 
         console.step("A second app instance loads the same token from the store")
-        let other = ProfitProvider(environment: environment, account: "DavidB", store: store, transport: sandbox)
-        let otherClient = AuthorizingTransport(base: sandbox, provider: other, providerName: ProfitProvider.providerName)
+        let other = ProfitProvider(environment: environment, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "DavidB"))
+        let otherClient = AuthorizingTransport(base: sandbox, provider: other)
         let versionURL = try environment.restURL("ProfitVersion")
         console.detail("GET ProfitVersion → HTTP \(try await otherClient.send(HTTPRequest(url: versionURL)).status)")
 

@@ -66,12 +66,11 @@ enum ProfixCommand {
             }
             let client = try makeClient(parsed)
             let store = try FileTokenStore(directory: Environment.storeDirectory(parsed))
-            let key = TokenKey(provider: ProfixTokenProvider.providerName, account: parsed.option("account") ?? "default")
+            let key = TokenKey(provider: ProfixProvider.providerName, account: parsed.option("account") ?? "default")
             let transport = URLSessionTransport()
             // Several invocations may share the store folder: rotate the refresh token under its lock.
-            let provider = ProfixTokenProvider(client: client, transport: transport, store: store, key: key,
-                                               configuration: .init(coordinatesRefreshesThroughFileStore: true),
-                                               observer: AuthEventObserver { event in console.error("event: \(event)") })
+            let provider = ProfixProvider(client: client, transport: transport, store: store, key: key,
+                                                                                              observer: AuthEventObserver { event in console.error("event: \(event)") })
             switch subcommand {
             case "authorize-url":
                 let pending = try ProfixAuthorizationRequest(client: client, state: parsed.option("state").map(Secret.init))
@@ -91,7 +90,7 @@ enum ProfixCommand {
                 guard path.hasPrefix("/"), let url = URL(string: client.region.baseURL.absoluteString + path) else {
                     throw UsageError("the path must start with / and form a URL with the base")
                 }
-                let api = AuthorizingTransport(base: transport, provider: provider, providerName: ProfixTokenProvider.providerName)
+                let api = AuthorizingTransport(base: transport, provider: provider)
                 let response = try await api.send(HTTPRequest(method: HTTPRequest.Method(rawValue: method), url: url))
                 console.print("HTTP \(response.status)")
                 console.print(response.text)
@@ -122,7 +121,7 @@ enum ProfixCommand {
                             redirectURI: redirect, region: region)
     }
 
-    private static func exchange(_ parsed: ParsedArguments, client: ProfixClient, provider: ProfixTokenProvider, console: Console) async throws {
+    private static func exchange(_ parsed: ParsedArguments, client: ProfixClient, provider: ProfixProvider, console: Console) async throws {
         var input = try parsed.positional(0, "the callback URL or code")
         if input == "-" {
             guard let line = readSecretLine(prompt: "Callback URL or code: "), !line.isEmpty else { throw UsageError("nothing read from stdin") }
@@ -153,7 +152,7 @@ enum ProfixCommand {
         return try ProfixAuthorizationRequest(client: client, state: Secret(state)).code(from: callback)
     }
 
-    private static func login(_ parsed: ParsedArguments, provider: ProfixTokenProvider, console: Console) async throws {
+    private static func login(_ parsed: ParsedArguments, provider: ProfixProvider, console: Console) async throws {
         guard let username = parsed.option("username") ?? Environment.value("PROFIX_USERNAME") else {
             throw UsageError("give --username or set PROFIX_USERNAME")
         }
@@ -167,7 +166,7 @@ enum ProfixCommand {
             try await provider.changePassword(userID: userID, currentPassword: password, newPassword: newPassword)
             console.print("Password changed; logging in with the new password.")
             guard case .authorized = try await provider.logIn(username: username, password: newPassword) else {
-                throw AuthError(.passwordChangeRequired, provider: ProfixTokenProvider.providerName,
+                throw AuthError(.passwordChangeRequired, provider: ProfixProvider.providerName,
                                 message: "the service still demands a password change")
             }
             report(try await provider.credential(), console: console)
@@ -212,12 +211,12 @@ enum ProfixCommand {
         sandbox.addUser(username: "planner@example.com", password: Secret("first-password"), userID: "123", mustChangePassword: true)
         let observer = AuthEventObserver { event in console.detail("event: \(event)") }
         let policy = RetryPolicy(maxAttempts: 3, sleep: { _ in })
-        let configuration = ProfixTokenProvider.Configuration(retryPolicy: policy)
+        let configuration = ProfixProvider.Configuration(retryPolicy: policy)
         guard let apiURL = URL(string: "https://api.profix-it.nl/api/v1/workorders") else { return }
 
         console.step("Authorization code: build the URL, let the sandbox 'browser' approve, read the callback")
         let store = InMemoryTokenStore()
-        let provider = ProfixTokenProvider(client: codeClient, transport: sandbox, store: store,
+        let provider = ProfixProvider(client: codeClient, transport: sandbox, store: store,
                                            key: TokenKey(provider: "profix", account: "demo-code"),
                                            configuration: configuration, observer: observer, now: now)
         let pending = try ProfixAuthorizationRequest(client: codeClient)
@@ -229,7 +228,7 @@ enum ProfixCommand {
         console.detail("tokens stored: \(first)")
 
         console.step("An authorized API call")
-        let api = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profix", observer: observer)
+        let api = AuthorizingTransport(base: sandbox, provider: provider, observer: observer)
         let response = try await api.send(HTTPRequest(url: apiURL))
         console.detail("HTTP \(response.status) \(response.text)")
 
@@ -257,14 +256,14 @@ enum ProfixCommand {
         }
 
         console.step("Client credentials: an access token only, re-acquired when it expires")
-        let service = ProfixTokenProvider(client: serviceClient, transport: sandbox, configuration: configuration, observer: observer, now: now)
+        let service = ProfixProvider(client: serviceClient, transport: sandbox, configuration: configuration, observer: observer, now: now)
         console.detail("\(try await service.requestClientCredentialsToken())")
         time.withLock { $0 = $0.addingTimeInterval(600) }
         _ = try await service.authorize(HTTPRequest(url: apiURL))
         console.detail("client-credentials grants so far: \(sandbox.counters.clientCredentialsGrants); refreshes used: none")
 
         console.step("Password grant with a demanded password change")
-        let user = ProfixTokenProvider(client: passwordClient, transport: sandbox, configuration: configuration, observer: observer, now: now)
+        let user = ProfixProvider(client: passwordClient, transport: sandbox, configuration: configuration, observer: observer, now: now)
         let outcome = try await user.logIn(username: "planner@example.com", password: Secret("first-password"))
         if case .passwordChangeRequired(let userID) = outcome {
             console.detail("outcome: password change required for user id \(userID)")

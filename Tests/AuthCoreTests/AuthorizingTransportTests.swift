@@ -6,6 +6,7 @@ import TestSupport
 
 /// A provider that hands out `token-N` and moves to the next token when asked to recover.
 private actor CountingProvider: CredentialProvider {
+    nonisolated let name = "test"
     private(set) var generation = 1
     private(set) var recoverCalls = 0
     let recovers: Bool
@@ -43,7 +44,7 @@ private actor CountingProvider: CredentialProvider {
         let mock = MockTransport(responses: [.json(401, "{}"), .json(200, #"{"ok":true}"#)])
         let provider = CountingProvider(recovers: true)
         let events = Recorder<AuthEvent>()
-        let client = AuthorizingTransport(base: mock, provider: provider, providerName: "test",
+        let client = AuthorizingTransport(base: mock, provider: provider,
                                           observer: AuthEventObserver { e in events.append(e) })
         let response = try await client.send(HTTPRequest(url: url))
         #expect(response.status == 200)

@@ -30,7 +30,7 @@ private struct StaticBearer: CredentialProvider {
         let observer = AuthEventObserver { event in events.append("auth: \(event)") }
         let provider = StaticBearer(token: Secret("t"))
         let mock = MockTransport { _ in .json(401, "{}") }
-        let client = AuthorizingTransport(base: mock, provider: provider, providerName: "profix", observer: observer)
+        let client = AuthorizingTransport(base: mock, provider: provider, observer: observer)
         let request = HTTPRequest(url: URL(string: "https://api.profix-it.nl/v1/x")!)
         var handled: AuthError.Code?
         do {

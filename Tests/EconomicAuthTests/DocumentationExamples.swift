@@ -8,7 +8,7 @@ import Testing
 // MARK: Docs example 1 — REST with one agreement
 
 func docsValidateAgreement(appSecret: Secret, grant: Secret, transport: any HTTPTransport) async throws -> Int? {
-    let provider = try EconomicTokenProvider(
+    let provider = try EconomicProvider(
         credentials: EconomicCredentials(appSecretToken: appSecret, agreementGrantToken: grant),
         transport: transport
     )

@@ -8,7 +8,7 @@ import Testing
     @Test func manyAgreementsShareOneAppSecret() async throws {
         let sandbox = EconomicSandbox()
         let app = EconomicApp(appSecretToken: sandbox.appSecretToken, transport: sandbox)
-        var providers: [(Int, EconomicTokenProvider)] = []
+        var providers: [(Int, EconomicProvider)] = []
         for number in 2001...2050 {
             sandbox.addAgreement(number: number, companyName: "Customer \(number)")
             providers.append((number, try app.provider(grantToken: sandbox.issueGrant(agreementNumber: number))))

@@ -104,7 +104,7 @@ struct EconomicFaultRow: Sendable, CustomTestStringConvertible {
         let faulty: FaultInjectingTransport<EconomicSandbox>
         let credentials: EconomicCredentials
         let session: EconomicSOAPSession
-        let provider: EconomicTokenProvider
+        let provider: EconomicProvider
 
         init() throws {
             let clock = clock
@@ -113,7 +113,7 @@ struct EconomicFaultRow: Sendable, CustomTestStringConvertible {
             credentials = EconomicCredentials(appSecretToken: sandbox.appSecretToken,
                                               agreementGrantToken: sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber))
             session = try EconomicSOAPSession(credentials: credentials, transport: faulty)
-            provider = try EconomicTokenProvider(credentials: credentials, transport: faulty)
+            provider = try EconomicProvider(credentials: credentials, transport: faulty)
         }
 
         /// Runs `body` with `fault` on every matching request, then clears it.
@@ -249,7 +249,7 @@ struct EconomicFaultRow: Sendable, CustomTestStringConvertible {
         let (fault, expected) = entry
         let rig = try Rig()
         let url = try EconomicEndpoints.url(rig.provider.configuration.restBaseURL, appending: "customers")
-        let api = AuthorizingTransport(base: rig.faulty, provider: rig.provider, providerName: "economic")
+        let api = AuthorizingTransport(base: rig.faulty, provider: rig.provider)
         func call() async -> APIOutcome {
             do {
                 switch route {

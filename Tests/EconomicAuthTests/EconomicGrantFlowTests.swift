@@ -123,7 +123,7 @@ import Testing
         #expect(noRedirect.looksLikeHTML)
 
         // The token works.
-        let provider = try EconomicTokenProvider(
+        let provider = try EconomicProvider(
             credentials: EconomicCredentials(appSecretToken: sandbox.appSecretToken, agreementGrantToken: callback.agreementGrantToken),
             transport: sandbox
         )

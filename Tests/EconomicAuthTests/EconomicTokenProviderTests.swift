@@ -4,19 +4,19 @@ import AuthTesting
 import Foundation
 import Testing
 
-@Suite struct EconomicTokenProviderTests {
+@Suite struct EconomicProviderTests {
     let sandbox = EconomicSandbox()
 
-    func makeProvider(grant: Secret? = nil, observer: AuthEventObserver? = nil) throws -> EconomicTokenProvider {
+    func makeProvider(grant: Secret? = nil, observer: AuthEventObserver? = nil) throws -> EconomicProvider {
         let grant = grant ?? sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
-        return try EconomicTokenProvider(
+        return try EconomicProvider(
             credentials: EconomicCredentials(appSecretToken: sandbox.appSecretToken, agreementGrantToken: grant),
             transport: sandbox, observer: observer
         )
     }
 
     @Test func authorizeAddsBothTokenHeadersAndJSONContentType() async throws {
-        let provider = try EconomicTokenProvider(
+        let provider = try EconomicProvider(
             credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
             transport: MockTransport()
         )
@@ -45,7 +45,7 @@ import Testing
 
     @Test func sparseSelfBodyDecodes() async throws {
         let mock = MockTransport.ok(json: #"{"agreementNumber":"77","company":{"name":"X"},"unknown":{"a":[1,2]}}"#)
-        let provider = try EconomicTokenProvider(credentials: .demo, transport: mock)
+        let provider = try EconomicProvider(credentials: .demo, transport: mock)
         let agreement = try await provider.validate()
         #expect(agreement.agreementNumber == 77)
         #expect(agreement.user == nil)
@@ -80,27 +80,27 @@ import Testing
     }
 
     @Test func errorForAResponseIsTyped() throws {
-        #expect(EconomicTokenProvider.error(for: .json(200, "{}")) == nil)
-        let revoked = try #require(EconomicTokenProvider.error(for: .json(401, #"{"message":"Unauthorized access (401).","logId":"L-1"}"#)))
+        #expect(EconomicProvider.error(for: .json(200, "{}")) == nil)
+        let revoked = try #require(EconomicProvider.error(for: .json(401, #"{"message":"Unauthorized access (401).","logId":"L-1"}"#)))
         #expect(revoked.code == .revoked && revoked.status == 401 && revoked.logReference == "L-1")
         #expect(revoked.serverMessage?.contains("Unauthorized access (401).") == true)
-        #expect(EconomicTokenProvider.error(for: .json(403, "{}"))?.code == .forbidden)
-        #expect(EconomicTokenProvider.error(for: .json(415, "{}"))?.code == .invalidRequest)
-        let limited = try #require(EconomicTokenProvider.error(for: .json(429, "{}", headers: [.retryAfter: "30"])))
+        #expect(EconomicProvider.error(for: .json(403, "{}"))?.code == .forbidden)
+        #expect(EconomicProvider.error(for: .json(415, "{}"))?.code == .invalidRequest)
+        let limited = try #require(EconomicProvider.error(for: .json(429, "{}", headers: [.retryAfter: "30"])))
         #expect(limited.code == .rateLimited && limited.retryAfter == .seconds(30))
-        #expect(EconomicTokenProvider.error(for: HTTPResponse(status: 502, headers: [.contentType: "text/html"], body: Data("<html>x</html>".utf8)))?.code == .serviceUnavailable)
-        #expect(EconomicTokenProvider.error(for: HTTPResponse(status: 404))?.code == .unexpectedStatus)
+        #expect(EconomicProvider.error(for: HTTPResponse(status: 502, headers: [.contentType: "text/html"], body: Data("<html>x</html>".utf8)))?.code == .serviceUnavailable)
+        #expect(EconomicProvider.error(for: HTTPResponse(status: 404))?.code == .unexpectedStatus)
     }
 
     @Test func wrongAppSecretIsRejected() async throws {
         let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
-        let provider = try EconomicTokenProvider(credentials: EconomicCredentials(appSecretToken: Secret("wrong"), agreementGrantToken: grant), transport: sandbox)
+        let provider = try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("wrong"), agreementGrantToken: grant), transport: sandbox)
         await #expect(throws: AuthError(.revoked)) { try await provider.validate() }
     }
 
     @Test func forbiddenIsNotATokenProblem() async throws {
         let mock = MockTransport.ok(json: #"{"message":"Role lacks access","logId":"L-1","httpStatusCode":403}"#, status: 403)
-        let provider = try EconomicTokenProvider(credentials: .demo, transport: mock)
+        let provider = try EconomicProvider(credentials: .demo, transport: mock)
         let error = try await #require(throws: AuthError.self) { try await provider.send(.get, path: "invoices/booked") }
         #expect(error.code == .forbidden)
         #expect(error.logReference == "L-1")
@@ -111,7 +111,7 @@ import Testing
     @Test func authorizingTransportReportsRevocationTyped() async throws {
         let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
         let provider = try makeProvider(grant: grant)
-        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "economic")
+        let client = AuthorizingTransport(base: sandbox, provider: provider)
         let ok = try await client.send(HTTPRequest(url: url("https://restapi.e-conomic.com/customers")))
         #expect(ok.status == 200)
         sandbox.revokeGrant(grant)
@@ -142,7 +142,7 @@ import Testing
         (HTTPResponse(status: 404), .unexpectedStatus),
     ])
     func badAnswersToSelfAreTyped(response: HTTPResponse, code: AuthError.Code) async throws {
-        let provider = try EconomicTokenProvider(credentials: .demo, transport: MockTransport(responses: [response]))
+        let provider = try EconomicProvider(credentials: .demo, transport: MockTransport(responses: [response]))
         let error = try await #require(throws: AuthError.self) { try await provider.validate() }
         #expect(error.code == code)
         if code == .rateLimited { #expect(error.retryAfter == .seconds(30)) }
@@ -150,20 +150,20 @@ import Testing
     }
 
     @Test func hugeBodyIsRefused() async throws {
-        var configuration = EconomicTokenProvider.Configuration()
+        var configuration = EconomicProvider.Configuration()
         configuration.maxResponseBytes = 1024
         let big = "{\"agreementNumber\":1,\"pad\":\"" + String(repeating: "x", count: 4096) + "\"}"
-        let provider = try EconomicTokenProvider(credentials: .demo, transport: MockTransport.ok(json: big), configuration: configuration)
+        let provider = try EconomicProvider(credentials: .demo, transport: MockTransport.ok(json: big), configuration: configuration)
         await #expect(throws: AuthError(.responseTooLarge)) { try await provider.validate() }
     }
 
     @Test func credentialsGoOnlyToSecureURLs() async throws {
-        var configuration = EconomicTokenProvider.Configuration()
+        var configuration = EconomicProvider.Configuration()
         configuration.restBaseURL = try url("http://restapi.example.com")
         #expect(throws: AuthError(.insecureURL)) {
-            try EconomicTokenProvider(credentials: .demo, transport: MockTransport(), configuration: configuration)
+            try EconomicProvider(credentials: .demo, transport: MockTransport(), configuration: configuration)
         }
-        let provider = try EconomicTokenProvider(credentials: .demo, transport: MockTransport())
+        let provider = try EconomicProvider(credentials: .demo, transport: MockTransport())
         await #expect(throws: AuthError(.insecureURL)) {
             try await provider.authorize(HTTPRequest(url: url("http://evil.example.com/self")))
         }
@@ -172,7 +172,7 @@ import Testing
     @Test(arguments: ["", " grant", "gr\nant", "a\tb"])
     func malformedTokensAreRefused(token: String) {
         #expect(throws: AuthError(.invalidCredentialFormat)) {
-            try EconomicTokenProvider(credentials: EconomicCredentials(appSecretToken: Secret("app"), agreementGrantToken: Secret(token)), transport: MockTransport())
+            try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("app"), agreementGrantToken: Secret(token)), transport: MockTransport())
         }
     }
 

@@ -114,8 +114,11 @@ func renderings(of value: Any) -> [String] {
         let events = Recorder<String>()
         let store = InMemoryTokenStore()
         let environment = try ProfitEnvironment(number: "12345")
-        let provider = ProfitProvider(environment: environment, keys: .init(apiKey: apiKey, environmentKey: environmentKey),
-                                      account: "DavidB", store: store, transport: tap,
+        let provider = ProfitProvider(environment: environment,
+                                      keys: .init(apiKey: apiKey, environmentKey: environmentKey),
+                                      transport: tap,
+                                      store: store,
+                                      key: TokenKey(provider: "profit", account: "DavidB"),
                                       observer: AuthEventObserver { events.append("\($0)") })
         var texts: [String] = []
         func capture(_ body: () async throws -> Void) async {
@@ -126,7 +129,7 @@ func renderings(of value: Any) -> [String] {
         let code = try #require(sandbox.latestCode(for: "DavidB"))
         await capture { try await provider.redeemOTP(code, userId: "DavidB") }
         await capture { try await provider.redeemOTP(code, userId: "DavidB") }                  // used twice
-        let client = AuthorizingTransport(base: tap, provider: provider, providerName: "profit")
+        let client = AuthorizingTransport(base: tap, provider: provider)
         await capture { _ = try await client.send(HTTPRequest(url: try environment.restURL("ProfitVersion"))) }
         await capture { _ = try await provider.tokenInfo() }
         sandbox.revokeAllTokens()
@@ -152,7 +155,7 @@ func renderings(of value: Any) -> [String] {
         let tap = WireTap(sandbox)
         let events = Recorder<String>()
         let store = InMemoryTokenStore()
-        let provider = ProfixTokenProvider(client: client, transport: tap, store: store,
+        let provider = ProfixProvider(client: client, transport: tap, store: store,
                                            key: TokenKey(provider: "profix", account: "acme"),
                                            observer: AuthEventObserver { events.append("\($0)") }, now: time.now)
         var texts: [String] = []
@@ -163,7 +166,7 @@ func renderings(of value: Any) -> [String] {
         let callback = try sandbox.approve(authorizationURL: pending.url)
         await capture { _ = try await provider.exchange(callbackURL: callback, for: pending) }
         await capture { _ = try await provider.exchange(callbackURL: callback, for: pending) }   // code used twice
-        let api = AuthorizingTransport(base: tap, provider: provider, providerName: "profix")
+        let api = AuthorizingTransport(base: tap, provider: provider)
         let url = try #require(URL(string: "https://api.profix-it.nl/api/v1/workorders"))
         await capture { _ = try await api.send(HTTPRequest(url: url)) }
         time.advance(700)
@@ -171,7 +174,7 @@ func renderings(of value: Any) -> [String] {
         sandbox.revokeRefreshTokens()
         time.advance(700)
         await capture { _ = try await api.send(HTTPRequest(url: url)) }                       // invalid_grant
-        let user = ProfixTokenProvider(client: passwordClient, transport: tap, store: store,
+        let user = ProfixProvider(client: passwordClient, transport: tap, store: store,
                                        key: TokenKey(provider: "profix", account: "planner"),
                                        observer: AuthEventObserver { events.append("\($0)") }, now: time.now)
         await capture {
@@ -204,7 +207,7 @@ func renderings(of value: Any) -> [String] {
         let location = try #require(approval.headers[.location].flatMap(URL.init(string:)))
         let callback = try EconomicGrantCallback(url: location, expecting: request)
         let credentials = EconomicCredentials(appSecretToken: appSecret, agreementGrantToken: callback.agreementGrantToken)
-        let provider = try EconomicTokenProvider(credentials: credentials, transport: tap, observer: AuthEventObserver { events.append("\($0)") })
+        let provider = try EconomicProvider(credentials: credentials, transport: tap, observer: AuthEventObserver { events.append("\($0)") })
         await capture { _ = try await provider.validate() }
         let session = try EconomicSOAPSession(credentials: credentials, transport: tap, observer: AuthEventObserver { events.append("\($0)") })
         await capture { _ = try await session.call("Agreement_GetNumber") }

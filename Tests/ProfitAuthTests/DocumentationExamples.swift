@@ -24,9 +24,9 @@ import ProfitAuth
         let provider = ProfitProvider(
             environment: environment,
             keys: .init(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey)),
-            account: "DavidB",          // the store account; usually the Profit user id
+            transport: transport,       // URLSessionTransport() in an app, ProfitSandbox in tests
             store: store,               // e.g. FileTokenStore(directory:)
-            transport: transport        // URLSessionTransport() in an app, ProfitSandbox in tests
+            key: TokenKey(provider: "profit", account: "DavidB")   // usually the Profit user id
         )
 
         // 4. Ask for the e-mail
@@ -37,7 +37,7 @@ import ProfitAuth
         try await provider.redeemOTP(Secret(codeTheUserTyped), userId: "DavidB")
 
         // 6. Make authorized calls
-        let client = AuthorizingTransport(base: transport, provider: provider, providerName: "profit")
+        let client = AuthorizingTransport(base: transport, provider: provider)
         let response = try await client.send(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?take=10")))
         #expect(response.status == 200)
 
@@ -53,7 +53,7 @@ import ProfitAuth
 
     @Test func addOrDeleteTokensByHand() async throws {
         let sandbox = Fixtures.sandbox()
-        let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), account: "DavidB", transport: sandbox)
+        let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), transport: sandbox, key: TokenKey(provider: "profit", account: "DavidB"))
         let tokenTextFromTheAdministrator = try sandbox.issueToken(for: "DavidB").xml.revealed
 
         try await provider.addToken(try ProfitToken(tokenTextFromTheAdministrator))   // XML or 64 hex digits
@@ -70,13 +70,17 @@ import ProfitAuth
         let keys = ProfitProvider.AppConnectorKeys(apiKey: apiKey, environmentKey: environmentKey)
 
         let sandbox = ProfitSandbox(apiKey: apiKey, environmentKey: environmentKey, users: ["DavidB": "david@example.com"])
-        let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"), keys: keys,
-                                      account: "DavidB", transport: sandbox)
+        let provider = ProfitProvider(
+                                      environment: try ProfitEnvironment(number: "12345"),
+                                      keys: keys,
+                                      transport: sandbox,
+                                      key: TokenKey(provider: "profit", account: "DavidB")
+                                  )
         try await provider.requestOTP(userId: "DavidB")
         let code = try #require(sandbox.latestCode(for: "DavidB"))
         try await provider.redeemOTP(code, userId: "DavidB")
         sandbox.revokeAllTokens()   // an administrator deletes the token
-        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let client = AuthorizingTransport(base: sandbox, provider: provider)
         await #expect(throws: AuthError(.revoked)) {
             _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }

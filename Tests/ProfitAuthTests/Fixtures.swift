@@ -38,8 +38,9 @@ enum Fixtures {
         configuration: ProfitProvider.Configuration = Fixtures.configuration(),
         events: EventLog? = nil
     ) throws -> ProfitProvider {
-        ProfitProvider(environment: try environment ?? Self.environment(), keys: keys, account: "DavidB", store: store,
-                       transport: transport, configuration: configuration, now: { start }, observer: events?.observer)
+        ProfitProvider(environment: try environment ?? Self.environment(), keys: keys, transport: transport, store: store,
+                       key: TokenKey(provider: "profit", account: "DavidB"), configuration: configuration,
+                       observer: events?.observer, now: { start })
     }
 
     /// The JSON object of a request body, as strings.

@@ -172,8 +172,14 @@ import TestSupport
     // MARK: - Helpers
 
     static func provider(transport: any HTTPTransport, store: any TokenStore, events: EventStream) throws -> ProfitProvider {
-        ProfitProvider(environment: try Fixtures.environment(), keys: Fixtures.keys, account: "DavidB", store: store,
-                       transport: transport, configuration: Fixtures.configuration(), now: { Fixtures.start }, observer: events.observer)
+        ProfitProvider(environment: try Fixtures.environment(),
+                       keys: Fixtures.keys,
+                       transport: transport,
+                       store: store,
+                       key: TokenKey(provider: "profit", account: "DavidB"),
+                       configuration: Fixtures.configuration(),
+                       observer: events.observer,
+                       now: { Fixtures.start })
     }
 
     /// Memory (what `authorize` sends), the store, and a second provider reading the store all

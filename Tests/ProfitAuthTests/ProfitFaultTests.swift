@@ -193,7 +193,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         init() throws {
             faulty = FaultInjectingTransport(base: sandbox)
             provider = try Fixtures.provider(transport: faulty, store: store)
-            api = AuthorizingTransport(base: faulty, provider: provider, providerName: "profit")
+            api = AuthorizingTransport(base: faulty, provider: provider)
         }
 
         /// Runs the REST OTP flow without faults; returns the stored credential.

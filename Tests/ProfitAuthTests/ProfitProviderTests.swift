@@ -25,7 +25,7 @@ import TestSupport
         #expect(stored.issuedAt == Fixtures.start)
         #expect(events.events.contains(.credentialAcquired(provider: "profit", grant: "otp-rest", expiresAt: nil)))
 
-        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let client = AuthorizingTransport(base: sandbox, provider: provider)
         let response = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         #expect(response.status == 200)
         #expect(response.text.contains("Profit 6"))
@@ -414,7 +414,7 @@ import TestSupport
         let events = EventLog()
         let provider = try Fixtures.provider(transport: sandbox, events: events)
         try await provider.addToken(token)
-        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let client = AuthorizingTransport(base: sandbox, provider: provider)
         let url = try provider.environment.restURL("ProfitVersion")
         #expect(try await client.send(HTTPRequest(url: url)).status == 200)
         sandbox.revoke(token)
@@ -438,7 +438,7 @@ import TestSupport
         let provider = try Fixtures.provider(transport: sandbox)
         try await provider.addToken(try sandbox.issueToken(for: "DavidB"))
         sandbox.setIPRestricted(true)
-        let client = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let client = AuthorizingTransport(base: sandbox, provider: provider)
         await #expect(throws: AuthError(.forbidden)) {
             _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }

@@ -29,7 +29,7 @@ import Testing
         let token = try sandbox.issueToken(for: "DavidB")
         try await store.inner.save(StoredCredential(accessToken: token.xml, attributes: ["userId": "DavidB"]), for: Fixtures.key)
         let provider = try Fixtures.provider(transport: sandbox, store: store)
-        let api = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profit")
+        let api = AuthorizingTransport(base: sandbox, provider: provider)
         let url = try provider.environment.restURL("ProfitVersion")
 
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in

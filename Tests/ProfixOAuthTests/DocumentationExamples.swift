@@ -35,14 +35,14 @@ import Testing
 
         // 2.
         let store = try FileTokenStore(directory: tokenFolder)
-        let provider = ProfixTokenProvider(
+        let provider = ProfixProvider(
             client: client,
             transport: transport,
             store: store,
             key: TokenKey(provider: "profix", account: "customer-42"),
             observer: AuthEventObserver { event in print(event) },
             now: clock,
-            onNewCredential: { credential in await mirror.keep(credential) }
+            onCredentialChange: { credential in if let credential { await mirror.keep(credential) } }
         )
 
         // 3. Authorization code
@@ -51,7 +51,7 @@ import Testing
         try await provider.exchange(callbackURL: callback, for: pending)
 
         // 4.
-        let api = AuthorizingTransport(base: transport, provider: provider, providerName: "profix")
+        let api = AuthorizingTransport(base: transport, provider: provider)
         let response = try await api.send(HTTPRequest(url: URL(string: "https://api.profix-it.nl/api/v1/workorders")!))
         #expect(response.status == 200)
 
@@ -68,8 +68,7 @@ import Testing
 
         // 6.
         time.advance(600)
-        try await provider.refreshCoordinated(through: store)
-        _ = ProfixTokenProvider.Configuration(coordinatesRefreshesThroughFileStore: true)
+        try await provider.refresh()
         #expect(sandbox.counters.refreshes == 2)
 
         // 7. fault injection and inspection
@@ -85,8 +84,8 @@ import Testing
         sandbox.registerClient(id: "svc", secret: Secret("svc-secret"), grant: .clientCredentials)
         sandbox.registerClient(id: "usr", secret: Secret("usr-secret"), grant: .password)
         sandbox.addUser(username: "planner@example.com", password: Secret("first-password"), mustChangePassword: true)
-        let serviceProvider = ProfixTokenProvider(client: serviceClient, transport: sandbox, now: time.now)
-        let userProvider = ProfixTokenProvider(client: userClient, transport: sandbox, now: time.now)
+        let serviceProvider = ProfixProvider(client: serviceClient, transport: sandbox, now: time.now)
+        let userProvider = ProfixProvider(client: userClient, transport: sandbox, now: time.now)
 
         try await serviceProvider.requestClientCredentialsToken()
 

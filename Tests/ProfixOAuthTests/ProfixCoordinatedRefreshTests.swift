@@ -24,12 +24,12 @@ import Testing
         let original = try await b.credential()   // B holds the same pair in memory
 
         clock.advance(600)
-        let rotated = try await a.refreshCoordinated(through: storeA)
+        let rotated = try await a.refresh()
         #expect(rotated != original)
         #expect(sandbox.counters.refreshes == 1)
 
         // B's in-memory refresh token is dead; coordinating adopts A's pair without a /token call.
-        let adopted = try await b.refreshCoordinated(through: storeB)
+        let adopted = try await b.refresh()
         #expect(adopted == rotated)
         #expect(sandbox.counters.refreshes == 1)
         #expect(try await AuthorizingTransport(base: sandbox, provider: b).send(HTTPRequest(url: Fixture.apiURL)).status == 200)
@@ -50,19 +50,19 @@ import Testing
         let original = try #require(try await b.credential())
 
         // Nobody else rotated and the token is valid: A rotates anyway.
-        let first = try await a.refreshCoordinated(through: storeA)
+        let first = try await a.refresh()
         #expect(first.refreshToken != original.refreshToken)
         #expect(sandbox.counters.refreshes == 1)
 
         // B last looked at the original pair: it adopts A's rotation instead of rotating.
-        #expect(try await b.refreshCoordinated(through: storeB) == first)
+        #expect(try await b.refresh() == first)
         #expect(sandbox.counters.refreshes == 1)
 
         // Now B is up to date, so its next forced refresh rotates, and A then adopts that.
-        let second = try await b.refreshCoordinated(through: storeB)
+        let second = try await b.refresh()
         #expect(second.refreshToken != first.refreshToken)
         #expect(sandbox.counters.refreshes == 2)
-        #expect(try await a.refreshCoordinated(through: storeA) == second)
+        #expect(try await a.refresh() == second)
         #expect(sandbox.counters.refreshes == 2)
         #expect(sandbox.counters.tokenErrors == 0)
         #expect(try await storeA.load(a.key) == second)
@@ -72,7 +72,7 @@ import Testing
         let directory = folder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let sandbox = Fixture.sandbox(clock) { $0.tokenLatency = .milliseconds(5) }
-        let configuration = ProfixTokenProvider.Configuration(retryPolicy: noSleepRetry, coordinatesRefreshesThroughFileStore: true)
+        let configuration = ProfixProvider.Configuration(retryPolicy: noSleepRetry)
         let first = Fixture.provider(sandbox: sandbox, clock: clock, store: try FileTokenStore(directory: directory), configuration: configuration)
         try await Fixture.authorize(first, sandbox: sandbox)
         var providers = [first]
@@ -105,7 +105,7 @@ import Testing
         try await Fixture.authorize(provider, sandbox: sandbox)
         let stored = try await store.load(provider.key)
         sandbox.revokeRefreshTokens()
-        await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.refreshCoordinated(through: store) }
+        await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.refresh() }
         #expect(try await store.load(provider.key) == stored)
     }
 }

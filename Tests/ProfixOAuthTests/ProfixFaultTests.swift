@@ -154,15 +154,15 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         let faulty: FaultInjectingTransport<ProfixSandbox>
         let store = InMemoryTokenStore()
         let events = EventCollector()
-        let provider: ProfixTokenProvider
-        let api: AuthorizingTransport<FaultInjectingTransport<ProfixSandbox>, ProfixTokenProvider>
+        let provider: ProfixProvider
+        let api: AuthorizingTransport<FaultInjectingTransport<ProfixSandbox>, ProfixProvider>
 
         init(_ client: ProfixClient = Fixture.codeClient, retryPolicy: RetryPolicy = noSleepRetry) {
             sandbox = Fixture.sandbox(clock)
             faulty = FaultInjectingTransport(base: sandbox)
             provider = Fixture.provider(client, sandbox: faulty, clock: clock, store: store,
                                         configuration: .init(retryPolicy: retryPolicy), observer: events.observer)
-            api = AuthorizingTransport(base: faulty, provider: provider, providerName: "profix")
+            api = AuthorizingTransport(base: faulty, provider: provider)
         }
 
         func stored() async throws -> StoredCredential? { try await store.load(provider.key) }

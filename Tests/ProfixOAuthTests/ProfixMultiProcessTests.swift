@@ -30,7 +30,7 @@ import Testing
         var client = Self.client
         client.region = try .custom(server.baseURL)
         let store = try FileTokenStore(directory: folder)
-        let seeder = ProfixTokenProvider(client: client, transport: URLSessionTransport(), store: store)
+        let seeder = ProfixProvider(client: client, transport: URLSessionTransport(), store: store)
         let pending = try ProfixAuthorizationRequest(client: client)
         try await seeder.exchange(callbackURL: try sandbox.approve(authorizationURL: pending.url), for: pending)
         let key = seeder.key
@@ -94,8 +94,8 @@ import Testing
         #expect(final.refreshToken == newest)
         #expect(sandbox.accepts(refreshToken: newest))
         #expect(sandbox.accepts(accessToken: final.accessToken))
-        let check = ProfixTokenProvider(client: client, transport: URLSessionTransport(), store: try FileTokenStore(directory: folder))
-        let api = AuthorizingTransport(base: URLSessionTransport(), provider: check, providerName: ProfixTokenProvider.providerName)
+        let check = ProfixProvider(client: client, transport: URLSessionTransport(), store: try FileTokenStore(directory: folder))
+        let api = AuthorizingTransport(base: URLSessionTransport(), provider: check)
         #expect(try await api.send(HTTPRequest(url: server.baseURL.appendingPathComponent("api/v1/workorders"))).status == 200)
         try await check.refresh()
         #expect(sandbox.counters.refreshes == rotations + 1)

@@ -76,10 +76,10 @@ import TestSupport
     @Test func leewayIsCappedAtHalfTheLifetime() {
         let issued = Date(timeIntervalSince1970: 1_000)
         let credential = StoredCredential(accessToken: Secret("a"), expiresAt: issued.addingTimeInterval(600), issuedAt: issued)
-        #expect(ProfixTokenProvider.leeway(for: credential, configured: .seconds(900)) == 300)
-        #expect(ProfixTokenProvider.leeway(for: credential, configured: .seconds(30)) == 30)
-        #expect(ProfixTokenProvider.leeway(for: credential, configured: nil) == 60)
-        #expect(!ProfixTokenProvider.needsRefresh(credential, at: issued.addingTimeInterval(1), leeway: .seconds(900), soft: nil))
+        #expect(ProfixProvider.leeway(for: credential, configured: .seconds(900)) == 300)
+        #expect(ProfixProvider.leeway(for: credential, configured: .seconds(30)) == 30)
+        #expect(ProfixProvider.leeway(for: credential, configured: nil) == 60)
+        #expect(!ProfixProvider.needsRefresh(credential, at: issued.addingTimeInterval(1), leeway: .seconds(900), soft: nil))
     }
 
     /// Tokens that a header cannot carry are refused.

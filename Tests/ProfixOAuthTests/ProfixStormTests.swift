@@ -13,7 +13,7 @@ import Testing
     static let isToken: @Sendable (HTTPRequest) -> Bool = { $0.url.path.hasSuffix("/token") }
 
     /// Sends `count` authorized API requests at once; returns their statuses.
-    static func storm<Base: HTTPTransport>(_ api: AuthorizingTransport<Base, ProfixTokenProvider>, count: Int = requests) async throws -> [Int] {
+    static func storm<Base: HTTPTransport>(_ api: AuthorizingTransport<Base, ProfixProvider>, count: Int = requests) async throws -> [Int] {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<count {
                 group.addTask { try await api.send(HTTPRequest(url: Fixture.apiURL)).status }

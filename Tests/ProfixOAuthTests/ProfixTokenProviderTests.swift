@@ -18,7 +18,7 @@ import Testing
         #expect(stored.expiresAt == clock.now().addingTimeInterval(600))
         #expect(stored.attributes["grant"] == "authorization_code")
 
-        let api = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profix")
+        let api = AuthorizingTransport(base: sandbox, provider: provider)
         let response = try await api.send(HTTPRequest(url: Fixture.apiURL))
         #expect(response.status == 200)
         #expect(sandbox.counters.codeExchanges == 1)
@@ -194,7 +194,7 @@ import Testing
         let log = EventLog()
         let store = RecordingStore(log: log)
         let provider = Fixture.provider(sandbox: sandbox, clock: clock, store: store,
-                                        onNewCredential: { log.append("new \($0.accessToken.revealed)") })
+                                        onCredentialChange: { log.append("new \($0?.accessToken.revealed ?? "none")") })
         try await Fixture.authorize(provider, sandbox: sandbox)
         let old = try #require(try await provider.credential())
         clock.advance(560)
@@ -356,7 +356,7 @@ import Testing
         try await Fixture.authorize(provider, sandbox: sandbox)
         clock.advance(10)   // past the forced-refresh interval
         sandbox.revokeAccessTokens()
-        let api = AuthorizingTransport(base: sandbox, provider: provider, providerName: "profix", observer: events.observer)
+        let api = AuthorizingTransport(base: sandbox, provider: provider, observer: events.observer)
         let response = try await api.send(HTTPRequest(url: Fixture.apiURL))
         #expect(response.status == 200)
         #expect(sandbox.counters.refreshes == 1)
@@ -406,7 +406,7 @@ import Testing
         let events = EventCollector()
         let pairs = Locked<[StoredCredential]>([])
         let provider = Fixture.provider(sandbox: sandbox, clock: clock, observer: events.observer,
-                                        onNewCredential: { pair in pairs.withLock { $0.append(pair) } })
+                                        onCredentialChange: { pair in if let pair { pairs.withLock { $0.append(pair) } } })
         try await Fixture.authorize(provider, sandbox: sandbox)
         clock.advance(600)
         _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))

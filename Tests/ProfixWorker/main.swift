@@ -5,7 +5,7 @@
 //
 // The client id and secret come from PROFIX_WORKER_CLIENT_ID and PROFIX_WORKER_CLIENT_SECRET
 // (never from arguments). The worker performs <rotations> forced rotations of the shared refresh
-// token with `refreshCoordinated(through:)`: under the store's lock it either rotates the stored
+// token with `refresh()`: under the store's lock it either rotates the stored
 // pair or, when another process rotated it since this worker last looked, adopts that pair (which
 // does not count as a rotation). After every such step it makes one authorized API call. It prints
 // one summary line on stdout and exits 0, or exits 1 at the first error (the summary still
@@ -61,12 +61,11 @@ func run() async throws {
         }
     }
     let transport = URLSessionTransport()
-    let provider = ProfixTokenProvider(
+    let provider = ProfixProvider(
         client: client, transport: transport, store: store,
-        configuration: .init(coordinatesRefreshesThroughFileStore: true),
-        observer: observer
+                observer: observer
     )
-    let api = AuthorizingTransport(base: transport, provider: provider, providerName: ProfixTokenProvider.providerName)
+    let api = AuthorizingTransport(base: transport, provider: provider)
     let apiURL = baseURL.appendingPathComponent("api/v1/workorders")
 
     // Each step either rotates or adopts; an adoption means another worker rotated, and every
@@ -80,7 +79,7 @@ func run() async throws {
         }
         let before = tally.withLock { $0.refreshedEvents }
         do {
-            _ = try await provider.refreshCoordinated(through: store)
+            _ = try await provider.refresh()
         } catch let error as AuthError {
             if error.code == .reauthorizationRequired || error.code == .invalidGrant {
                 tally.withLock { $0.invalidGrants += 1 }

@@ -18,6 +18,11 @@
 /// }
 /// ```
 public protocol CredentialProvider: Sendable {
+    /// The provider's name in errors and events (`"profit"`, `"profix"`, `"economic"`).
+    ///
+    /// The default is the type's name.
+    var name: String { get }
+
     /// Returns `request` with credentials added.
     ///
     /// - Throws: ``AuthError`` when no credential can be had (for example
@@ -37,6 +42,9 @@ public protocol CredentialProvider: Sendable {
 }
 
 extension CredentialProvider {
+    /// The type's name.
+    public var name: String { String(describing: Self.self) }
+
     /// Does not recover: the rejection is reported.
     public func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
         false
@@ -45,14 +53,18 @@ extension CredentialProvider {
 
 /// A provider backed by a closure, for one-offs and tests.
 public struct ClosureCredentialProvider: CredentialProvider {
+    /// The name given at creation.
+    public let name: String
     private let authorizeHandler: @Sendable (HTTPRequest) async throws -> HTTPRequest
     private let recoverHandler: @Sendable (HTTPResponse, HTTPRequest) async throws -> Bool
 
     /// Creates a provider from closures; `recover` defaults to "do not recover".
     public init(
+        name: String = "custom",
         authorize: @escaping @Sendable (HTTPRequest) async throws -> HTTPRequest,
         recover: @escaping @Sendable (HTTPResponse, HTTPRequest) async throws -> Bool = { _, _ in false }
     ) {
+        self.name = name
         self.authorizeHandler = authorize
         self.recoverHandler = recover
     }

@@ -89,26 +89,25 @@ public final class FileTokenStore: TokenStore {
         }
     }
 
-    /// Reads, transforms and writes one credential while holding the exclusive lock, so no other
-    /// process or task changes it in between.
+    /// Reads the credential, runs `body` and writes what it returns, all while holding the
+    /// credential's exclusive lock, so no other process or task changes it in between.
     ///
-    /// Return `nil` from `transform` to remove the credential. This is how several processes that
-    /// share one rotating refresh token coordinate: read the pair under the lock, and refresh only
-    /// when nobody else already did. The lock covers this key only; other keys stay available.
-    /// `transform` must not call this store for the same key (it would wait for its own lock
-    /// until ``Configuration/lockTimeout``).
+    /// This is how several processes that share one rotating refresh token coordinate: read the
+    /// pair under the lock, and refresh only when nobody else already did. The lock covers this
+    /// key only; other keys stay available. `body` must not call this store for the same key (it
+    /// would wait for its own lock until ``Configuration/lockTimeout``).
     ///
-    /// - Returns: What `transform` returned.
-    /// - Throws: what `transform` throws (nothing is written then), or the errors of ``load(_:)``
+    /// - Returns: What `body` returned.
+    /// - Throws: what `body` throws (nothing is written then), or the errors of ``load(_:)``
     ///   and ``save(_:for:)``.
-    public func update(
+    public func update<Result: Sendable>(
         _ key: TokenKey,
-        _ transform: (StoredCredential?) async throws -> StoredCredential?
-    ) async throws -> StoredCredential? {
+        _ body: (StoredCredential?) async throws -> (StoredCredential?, Result)
+    ) async throws -> Result {
         let fd = try await acquireLock(for: key, exclusive: true)
         defer { releaseLock(fd) }
         let current = try readCredential(key)
-        let next = try await transform(current)
+        let (next, result) = try await body(current)
         if let next {
             if next != current || current == nil { try writeCredential(next, for: key) }
         } else if current != nil {
@@ -117,8 +116,11 @@ public final class FileTokenStore: TokenStore {
             }
             syncDirectory()
         }
-        return next
+        return result
     }
+
+    /// `true`: the lock is an `flock` that every process sharing the folder respects.
+    public var coordinatesUpdates: Bool { true }
 
     // MARK: - Files
 

@@ -5,6 +5,7 @@
 /// their provider.
 public final class InMemoryTokenStore: TokenStore {
     private let credentials: Locked<[TokenKey: StoredCredential]>
+    private let updates = KeyedAsyncLock<TokenKey>()
 
     /// Creates a store, optionally with credentials already in it.
     public init(_ initial: [TokenKey: StoredCredential] = [:]) {
@@ -25,6 +26,25 @@ public final class InMemoryTokenStore: TokenStore {
     public func remove(_ key: TokenKey) async throws {
         _ = credentials.withLock { $0.removeValue(forKey: key) }
     }
+
+    /// Runs `body` on the credential under `key` while holding that key's lock, so providers
+    /// that share this store in one process refresh one at a time; saves what `body` returns.
+    ///
+    /// Plain ``load(_:)`` and ``save(_:for:)`` calls do not wait for the lock.
+    public func update<Result: Sendable>(
+        _ key: TokenKey,
+        _ body: (StoredCredential?) async throws -> (StoredCredential?, Result)
+    ) async throws -> Result {
+        try await updates.withLock(key) {
+            let current = credentials.withLock { $0[key] }
+            let (next, result) = try await body(current)
+            credentials.withLock { $0[key] = next }
+            return result
+        }
+    }
+
+    /// `true`: providers sharing this instance coordinate through ``update(_:_:)``.
+    public var coordinatesUpdates: Bool { true }
 
     /// Every key that holds a credential.
     public var keys: [TokenKey] {

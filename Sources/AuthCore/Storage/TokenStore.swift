@@ -1,9 +1,18 @@
 public import Foundation
 
-/// Where providers keep credentials between runs.
+/// Where providers keep credentials between runs, and how they coordinate a rotation.
 ///
 /// The SDK ships ``InMemoryTokenStore`` and ``FileTokenStore``; an app that keeps credentials in
-/// a database or a secrets manager implements these three methods.
+/// a database or a secrets manager implements ``load(_:)``, ``save(_:for:)`` and ``remove(_:)``,
+/// and, when it can lock a credential, ``update(_:_:)``.
+///
+/// ### Coordination
+/// A provider never refreshes from its memory alone: it calls ``update(_:_:)``, reads the pair
+/// the store holds, refreshes only if nobody else already did, and returns what to save. A store
+/// that implements ``update(_:_:)`` with a lock (in-process, cross-process or cross-instance, as
+/// it can) makes every provider that shares it rotate a refresh token once between them. The
+/// default implementation has no lock: it is correct for a store used by one process, and says
+/// so by returning `false` from ``coordinatesUpdates``.
 ///
 /// ### Implement a custom store
 /// `save` must be durable when it returns: a provider that rotates refresh tokens saves the new
@@ -16,6 +25,65 @@ public protocol TokenStore: Sendable {
     func save(_ credential: StoredCredential, for key: TokenKey) async throws
     /// Removes the credential stored under `key`; removing a missing key is not an error.
     func remove(_ key: TokenKey) async throws
+
+    /// Reads the credential under `key`, runs `body` on it while holding the store's lock for
+    /// `key`, and stores what `body` returns before the lock is released.
+    ///
+    /// `body` returns the credential to keep (`nil` removes it; the value it was given writes
+    /// nothing) and a result for the caller. When `body` throws, nothing is written. `body` must
+    /// not call the store for the same key: it would wait for its own lock.
+    ///
+    /// - Returns: The result `body` returned.
+    /// - Throws: what `body` throws, or the store's errors.
+    func update<Result: Sendable>(
+        _ key: TokenKey,
+        _ body: (StoredCredential?) async throws -> (StoredCredential?, Result)
+    ) async throws -> Result
+
+    /// Whether ``update(_:_:)`` holds a lock that other users of the same store respect.
+    var coordinatesUpdates: Bool { get }
+}
+
+extension TokenStore {
+    /// Loads, runs `body`, then saves or removes: correct for a store that one process uses,
+    /// with no lock between the read and the write.
+    public func update<Result: Sendable>(
+        _ key: TokenKey,
+        _ body: (StoredCredential?) async throws -> (StoredCredential?, Result)
+    ) async throws -> Result {
+        let current = try await load(key)
+        let (next, result) = try await body(current)
+        try await commit(next, replacing: current, for: key)
+        return result
+    }
+
+    /// `false`: the default ``update(_:_:)`` takes no lock.
+    public var coordinatesUpdates: Bool { false }
+
+    /// Reads, transforms and writes one credential (see ``update(_:_:)``); `transform` returns
+    /// the credential to keep, or `nil` to remove it.
+    ///
+    /// - Returns: What `transform` returned.
+    @discardableResult
+    public func update(
+        _ key: TokenKey,
+        _ transform: (StoredCredential?) async throws -> StoredCredential?
+    ) async throws -> StoredCredential? {
+        try await update(key) { current in
+            let next = try await transform(current)
+            return (next, next)
+        }
+    }
+
+    /// Writes `next` where `current` was read: saves a changed credential, removes one that
+    /// became `nil`, and writes nothing when nothing changed.
+    package func commit(_ next: StoredCredential?, replacing current: StoredCredential?, for key: TokenKey) async throws {
+        if let next {
+            if next != current { try await save(next, for: key) }
+        } else if current != nil {
+            try await remove(key)
+        }
+    }
 }
 
 /// Names one credential in a ``TokenStore``: a provider and an account.

@@ -17,19 +17,19 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     /// The provider that adds credentials.
     public let provider: Provider
     private let observer: AuthEventObserver?
-    private let providerName: String?
+    private var providerName: String { provider.name }
 
     /// Creates a transport.
     ///
     /// - Parameters:
     ///   - base: The transport that sends the authorized requests.
     ///   - provider: The provider that adds credentials and recovers from rejections.
-    ///   - providerName: A name for errors and events (`"profix"`, ...).
     ///   - observer: Receives ``AuthEvent/retriedAfterRejection(provider:status:)``.
-    public init(base: Base, provider: Provider, providerName: String? = nil, observer: AuthEventObserver? = nil) {
+    ///
+    /// Errors and events name the provider by its ``CredentialProvider/name``.
+    public init(base: Base, provider: Provider, observer: AuthEventObserver? = nil) {
         self.base = base
         self.provider = provider
-        self.providerName = providerName
         self.observer = observer
     }
 

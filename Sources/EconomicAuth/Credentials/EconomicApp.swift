@@ -20,7 +20,7 @@ public struct EconomicApp: Sendable {
     /// The transport every provider and session of this app uses.
     public let transport: any HTTPTransport
     /// The configuration given to each provider.
-    public var providerConfiguration: EconomicTokenProvider.Configuration
+    public var providerConfiguration: EconomicProvider.Configuration
     /// The configuration given to each SOAP session.
     public var sessionConfiguration: EconomicSOAPSession.Configuration
     /// The observer given to each provider and session.
@@ -30,7 +30,7 @@ public struct EconomicApp: Sendable {
     public init(
         appSecretToken: Secret,
         transport: any HTTPTransport,
-        providerConfiguration: EconomicTokenProvider.Configuration = .init(),
+        providerConfiguration: EconomicProvider.Configuration = .init(),
         sessionConfiguration: EconomicSOAPSession.Configuration = .init(),
         observer: AuthEventObserver? = nil
     ) {
@@ -50,8 +50,8 @@ public struct EconomicApp: Sendable {
     ///
     /// - Throws: ``AuthError/Code/invalidCredentialFormat`` for a malformed token;
     ///   ``AuthError/Code/insecureURL`` for a base URL that may not carry credentials.
-    public func provider(grantToken: Secret) throws(AuthError) -> EconomicTokenProvider {
-        try EconomicTokenProvider(credentials: credentials(grantToken: grantToken), transport: transport, configuration: providerConfiguration, observer: observer)
+    public func provider(grantToken: Secret) throws(AuthError) -> EconomicProvider {
+        try EconomicProvider(credentials: credentials(grantToken: grantToken), transport: transport, configuration: providerConfiguration, observer: observer)
     }
 
     /// A SOAP session for the agreement that issued `grantToken`.

@@ -1,4 +1,5 @@
 public import AuthCore
+internal import AuthRuntime
 public import Foundation
 
 /// Builds the link an agreement administrator opens to grant an app access (the app's
@@ -105,15 +106,7 @@ public struct EconomicGrantRequest: Sendable {
     }
 
     /// A fresh unguessable state value: 32 random bytes as hex.
-    public static func randomState() -> Secret {
-        var generator = SystemRandomNumberGenerator()
-        var text = ""
-        for _ in 0..<32 {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            text += String(byte, radix: 16).leftPadded(to: 2)
-        }
-        return Secret(text)
-    }
+    public static func randomState() -> Secret { RandomState.make() }
 
     /// The link to give the agreement administrator.
     ///

@@ -1,4 +1,5 @@
 public import AuthCore
+internal import AuthRuntime
 public import Foundation
 
 /// A cookie session with e-conomic's SOAP web service, opened with `ConnectWithToken`.
@@ -45,11 +46,11 @@ public actor EconomicSOAPSession {
     /// The configuration.
     public nonisolated let configuration: Configuration
     private nonisolated let credentials: EconomicCredentials
-    private nonisolated let transport: any HTTPTransport
+    private nonisolated let endpoint: EndpointClient
     private nonisolated let observer: AuthEventObserver?
     private nonisolated let current = Locked<Session?>(nil)
     private nonisolated let connects = Locked(0)
-    private var connecting: Task<Session, any Error>?
+    private nonisolated let connecting = SingleFlight<Session>()
     private var generation = 0
 
     /// Creates a session; nothing is sent until the first call (or ``connect()``).
@@ -70,7 +71,9 @@ public actor EconomicSOAPSession {
         try credentials.validate()
         try SecureURLPolicy.check(configuration.endpoint, provider: EconomicEndpoints.providerName)
         self.credentials = credentials
-        self.transport = transport
+        // SOAP calls are not retried here: the caller's operation may not be idempotent.
+        self.endpoint = EndpointClient(provider: EconomicEndpoints.providerName, transport: transport,
+                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.configuration = configuration
         self.observer = observer
     }
@@ -126,7 +129,7 @@ public actor EconomicSOAPSession {
         while true {
             var request = SOAPMessage.request(url: configuration.endpoint, action: action, envelope: envelope)
             request.headers[.cookie] = session.cookies.headerValue
-            let response = try await EconomicEndpoints.send(request, through: transport)
+            let response = try await endpoint.send(request, retrying: .never)
             let setCookies = response.headers.values(for: .setCookie)
             if !setCookies.isEmpty { await absorb(setCookies, generation: session.generation) }
             let message = try interpret(response)
@@ -162,7 +165,7 @@ public actor EconomicSOAPSession {
         let envelope = SOAPMessage.envelope(operation: "Disconnect", namespace: EconomicEndpoints.soapNamespace, parameters: [])
         var request = SOAPMessage.request(url: configuration.endpoint, action: EconomicEndpoints.soapNamespace + "/Disconnect", envelope: envelope)
         request.headers[.cookie] = session.cookies.headerValue
-        let response = try await EconomicEndpoints.send(request, through: transport)
+        let response = try await endpoint.send(request, retrying: .never)
         let message = try interpret(response)
         if let fault = message.fault, !fault.mentions(configuration.sessionLostMarker) {
             throw AuthError(.soapFault, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code, message: scrub(fault.message ?? "Disconnect failed"))
@@ -180,17 +183,7 @@ public actor EconomicSOAPSession {
     /// callers share one connect.
     func session(replacing stale: Int?) async throws -> Session {
         if let session = current.withLock({ $0 }), session.generation != stale { return session }
-        if let connecting { return try await connecting.value }
-        let task = Task { try await self.performConnect() }
-        connecting = task
-        do {
-            let session = try await task.value
-            connecting = nil
-            return session
-        } catch {
-            connecting = nil
-            throw error
-        }
+        return try await connecting.run { try await self.performConnect() }
     }
 
     private func performConnect() async throws -> Session {
@@ -200,7 +193,7 @@ public actor EconomicSOAPSession {
         )
         let request = SOAPMessage.request(url: configuration.endpoint, action: EconomicEndpoints.soapNamespace + "/ConnectWithToken", envelope: envelope)
         connects.withLock { $0 += 1 }
-        let response = try await EconomicEndpoints.send(request, through: transport)
+        let response = try await endpoint.send(request, retrying: .never)
         let message = try interpret(response)
         if let fault = message.fault {
             // SOAP 1.1 faults always come with HTTP 500: only the fault's text tells a refused
@@ -240,9 +233,7 @@ public actor EconomicSOAPSession {
 
     private nonisolated func interpret(_ response: HTTPResponse) throws(AuthError) -> SOAPMessage {
         let provider = EconomicEndpoints.providerName
-        guard response.body.count <= configuration.maxResponseBytes else {
-            throw AuthError(.responseTooLarge, provider: provider, status: response.status, message: "the SOAP response is larger than \(configuration.maxResponseBytes) bytes")
-        }
+        try endpoint.checkSize(response, of: "the SOAP response")
         let failureCode: AuthError.Code = response.status >= 500 ? .serviceUnavailable : (response.status == 429 ? .rateLimited : .malformedResponse)
         if response.looksLikeHTML {
             throw AuthError(failureCode, provider: provider, status: response.status, message: "the SOAP endpoint answered with an HTML page")

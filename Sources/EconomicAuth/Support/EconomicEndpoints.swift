@@ -1,4 +1,5 @@
 public import AuthCore
+internal import AuthRuntime
 public import Foundation
 
 /// The public addresses of e-conomic's services.
@@ -31,28 +32,9 @@ public enum EconomicEndpoints {
         URL(string: text) ?? URL(fileURLWithPath: "/")
     }
 
-    /// Sends `request` through `transport`; a transport failure names the provider, as the other
-    /// providers' errors do.
-    static func send(_ request: HTTPRequest, through transport: any HTTPTransport) async throws(AuthError) -> HTTPResponse {
-        do {
-            return try await transport.send(request)
-        } catch let error as AuthError {
-            throw error.attributed(to: providerName)
-        } catch {
-            throw AuthError(.transportFailure, provider: providerName, message: "the transport failed (\(type(of: error)))")
-        }
-    }
-
     /// `base` joined with a relative `path` (which may carry a query), with exactly one `/` between.
     static func url(_ base: URL, appending path: String) throws(AuthError) -> URL {
-        var head = base.absoluteString
-        while head.hasSuffix("/") { head.removeLast() }
-        var tail = Substring(path)
-        while tail.hasPrefix("/") { tail.removeFirst() }
-        guard let url = URL(string: head + "/" + tail), url.host != nil else {
-            throw AuthError(.invalidRequest, provider: providerName, message: "the path does not form a valid URL with the base URL")
-        }
-        return url
+        try URL.joining(base, path, provider: providerName)
     }
 }
 

@@ -88,16 +88,16 @@ enum Fixture {
     static func provider(
         _ client: ProfixClient = codeClient, sandbox: any HTTPTransport, clock: TestClock,
         store: any TokenStore = InMemoryTokenStore(),
-        configuration: ProfixTokenProvider.Configuration = ProfixTokenProvider.Configuration(retryPolicy: noSleepRetry),
+        configuration: ProfixProvider.Configuration = ProfixProvider.Configuration(retryPolicy: noSleepRetry),
         observer: AuthEventObserver? = nil,
-        onNewCredential: (@Sendable (StoredCredential) async -> Void)? = nil
-    ) -> ProfixTokenProvider {
-        ProfixTokenProvider(client: client, transport: sandbox, store: store, configuration: configuration,
-                            observer: observer, now: clock.now, onNewCredential: onNewCredential)
+        onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
+    ) -> ProfixProvider {
+        ProfixProvider(client: client, transport: sandbox, store: store, configuration: configuration,
+                       observer: observer, now: clock.now, onCredentialChange: onCredentialChange)
     }
 
     /// Runs the authorization-code grant against the sandbox.
-    static func authorize(_ provider: ProfixTokenProvider, sandbox: ProfixSandbox) async throws {
+    static func authorize(_ provider: ProfixProvider, sandbox: ProfixSandbox) async throws {
         let pending = try ProfixAuthorizationRequest(client: codeClient)
         let callback = try sandbox.approve(authorizationURL: pending.url)
         try await provider.exchange(callbackURL: callback, for: pending)

@@ -1,7 +1,7 @@
 public import AuthCore
 
-extension ProfixTokenProvider {
-    /// How a ``ProfixTokenProvider`` refreshes and what it accepts from the service.
+extension ProfixProvider {
+    /// How a ``ProfixProvider`` refreshes and what it accepts from the service.
     public struct Configuration: Sendable {
         /// How long before `expires_in` runs out an access token counts as expired.
         ///
@@ -31,16 +31,10 @@ extension ProfixTokenProvider {
         /// cannot rotate the refresh token once per request. Default 5 s on the provider's clock.
         public var forcedRefreshInterval: Duration
 
-        /// When the provider's store is a `FileTokenStore`, refresh through
-        /// `FileTokenStore.update(_:_:)` so that several processes sharing the folder rotate the
-        /// refresh token once between them (see ``ProfixTokenProvider/refreshCoordinated(through:)``).
-        /// Default `false`.
-        public var coordinatesRefreshesThroughFileStore: Bool
-
         /// After a refresh is refused with 403 (a licence restriction: not a token problem, and not
         /// transient), how long requests fail at once with that error instead of calling `/token`
         /// again. Default 60 s on the provider's clock. Any successful grant clears it.
-        public var forbiddenRefreshCooldown: Duration = .seconds(60)
+        public var forbiddenRefreshCooldown: Duration
 
         /// Creates a configuration; every parameter has the documented default.
         public init(
@@ -49,14 +43,14 @@ extension ProfixTokenProvider {
             retryPolicy: RetryPolicy = .exponential(maxAttempts: 3),
             maxResponseBytes: Int = 1 << 20,
             forcedRefreshInterval: Duration = .seconds(5),
-            coordinatesRefreshesThroughFileStore: Bool = false
+            forbiddenRefreshCooldown: Duration = .seconds(60)
         ) {
             self.refreshLeeway = refreshLeeway
             self.softRefreshWindow = softRefreshWindow
             self.retryPolicy = retryPolicy
             self.maxResponseBytes = maxResponseBytes
             self.forcedRefreshInterval = forcedRefreshInterval
-            self.coordinatesRefreshesThroughFileStore = coordinatesRefreshesThroughFileStore
+            self.forbiddenRefreshCooldown = forbiddenRefreshCooldown
         }
     }
 }

@@ -1,4 +1,5 @@
 import AuthCore
+import AuthRuntime
 import Foundation
 
 /// What a successful token response carried.
@@ -22,7 +23,7 @@ enum ProfixGrantResult: Sendable, Equatable {
 /// where a mistake would cost a credential (a 2xx with `error`, a missing `access_token`, a
 /// non-positive lifetime, an oversized body).
 enum ProfixTokenEndpoint {
-    static let provider = ProfixTokenProvider.providerName
+    static let provider = ProfixProvider.providerName
     /// The longest lifetime accepted (ten years); longer values are treated as malformed.
     static let maximumLifetime: Double = 10 * 365 * 24 * 3600
 
@@ -160,6 +161,24 @@ enum ProfixTokenEndpoint {
                          message: description ?? defaultMessage(status), retryAfter: retryAfter)
     }
 
+    /// Maps an unsuccessful API answer (not `/token`) to a typed error.
+    static func apiFailure(_ response: HTTPResponse) -> AuthError {
+        let fields = response.looksLikeHTML ? nil : JSONValue.object(in: response.body.prefix(1 << 20))
+        let code: AuthError.Code
+        switch response.status {
+        case 400: code = .invalidRequest
+        case 401: code = .invalidCredentials
+        case 403: code = .forbidden
+        case 429: code = .rateLimited
+        case 500...599: code = .serviceUnavailable
+        default: code = .unexpectedStatus
+        }
+        let message = fields?.text("error_description") ?? fields?.text("message")
+            ?? (response.looksLikeHTML ? "the service answered HTTP \(response.status) with an HTML page" : "the service answered HTTP \(response.status)")
+        return AuthError(code, provider: provider, status: response.status, serverCode: fields?.text("error"),
+                         message: message, retryAfter: RetryPolicy.retryAfter(in: response, now: Date()))
+    }
+
     static func defaultMessage(_ status: Int) -> String {
         switch status {
         case 400: return "the token endpoint rejected the request (bad grant or redirect URI mismatch)"
@@ -174,14 +193,7 @@ enum ProfixTokenEndpoint {
     // MARK: Body decoding
 
     /// A decoded JSON object or form body, with case-insensitive key lookup.
-    struct Fields: Sendable {
-        var values: [String: JSONValue]
-        func value(_ key: String) -> JSONValue? {
-            if let exact = values[key] { return exact }
-            let lower = key.lowercased()
-            return values.first { $0.key.lowercased() == lower }?.value
-        }
-    }
+    typealias Fields = JSONObject
 
     /// Decodes the body, or returns `nil` when it is empty or not an object; throws for oversized
     /// bodies and HTML pages.
@@ -200,59 +212,6 @@ enum ProfixTokenEndpoint {
             for (name, value) in FormEncoding.decode(response.text) { values[name] = .string(value) }
             return Fields(values: values)
         }
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: response.body) else {
-            return nil
-        }
-        return Fields(values: object)
+        return JSONValue.object(in: response.body)
     }
-}
-
-/// Any JSON value, decoded leniently.
-enum JSONValue: Sendable, Equatable, Decodable {
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case object([String: JSONValue])
-    case array([JSONValue])
-    case null
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([String: JSONValue].self) { self = .object(value) }
-        else { self = .array(try container.decode([JSONValue].self)) }
-    }
-
-    /// A string, or a number written as text (user ids arrive either way).
-    var text: String? {
-        switch self {
-        case .string(let value): return value
-        case .number(let value):
-            return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-        default: return nil
-        }
-    }
-
-    /// A number, or a string holding one.
-    var number: Double? {
-        switch self {
-        case .number(let value): return value
-        case .string(let value): return Double(value.trimmingCharacters(in: .whitespaces))
-        default: return nil
-        }
-    }
-
-    var isTrue: Bool {
-        switch self {
-        case .bool(let value): return value
-        case .string(let value): return value.lowercased() == "true"
-        case .number(let value): return value == 1
-        default: return false
-        }
-    }
-
-    var isNull: Bool { self == .null }
 }

@@ -1,4 +1,5 @@
 public import AuthCore
+internal import AuthRuntime
 public import Foundation
 
 /// Adds e-conomic's token headers to REST requests for one agreement.
@@ -14,7 +15,7 @@ public import Foundation
 ///
 /// ### Use
 /// ```swift
-/// let provider = try EconomicTokenProvider(credentials: credentials, transport: URLSessionTransport())
+/// let provider = try EconomicProvider(credentials: credentials, transport: URLSessionTransport())
 /// let agreement = try await provider.validate()            // GET /self
 /// let response = try await provider.send(.get, path: "customers?pagesize=10")
 /// ```
@@ -24,7 +25,7 @@ public import Foundation
 /// ### Test with the sandbox
 /// `EconomicSandbox` in `AuthTesting` answers `/self`, `/customers`, the grant page and SOAP
 /// like the real service; pass it as the transport.
-public actor EconomicTokenProvider: CredentialProvider {
+public actor EconomicProvider: CredentialProvider {
     /// Options for the provider.
     public struct Configuration: Sendable {
         /// The REST base URL. Default ``EconomicEndpoints/restBaseURL``.
@@ -43,32 +44,41 @@ public actor EconomicTokenProvider: CredentialProvider {
         var agreementNumber: Int?
     }
 
+    /// `"economic"`.
+    public nonisolated var name: String { EconomicEndpoints.providerName }
     /// The configuration.
     public nonisolated let configuration: Configuration
-    private nonisolated let transport: any HTTPTransport
+    private nonisolated let endpoint: EndpointClient
     private nonisolated let observer: AuthEventObserver?
+    private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
     private nonisolated let snapshot: Locked<Snapshot>
 
     /// Creates a provider for one agreement.
     ///
     /// - Parameters:
     ///   - credentials: The app secret and the agreement's grant.
-    ///   - transport: Sends the requests of ``validate()`` and ``send(_:)``.
+    ///   - transport: Sends the requests of ``validate()`` and ``send(_:)``. Default:
+    ///     ``URLSessionTransport``.
     ///   - configuration: The base URL and limits.
     ///   - observer: Receives ``AuthEvent/credentialRevoked(provider:)``.
+    ///   - onCredentialChange: Called with the new grant (as the credential's access token) after
+    ///     ``replaceGrant(_:)``, before any request uses it, so the app can keep it.
     /// - Throws: ``AuthError/Code/invalidCredentialFormat`` for an empty token or one holding
     ///   whitespace; ``AuthError/Code/insecureURL`` for a base URL that may not carry credentials.
     public init(
         credentials: EconomicCredentials,
-        transport: any HTTPTransport,
+        transport: any HTTPTransport = URLSessionTransport(),
         configuration: Configuration = .init(),
-        observer: AuthEventObserver? = nil
+        observer: AuthEventObserver? = nil,
+        onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) throws(AuthError) {
         try credentials.validate()
         try SecureURLPolicy.check(configuration.restBaseURL, provider: EconomicEndpoints.providerName)
         self.configuration = configuration
-        self.transport = transport
+        self.endpoint = EndpointClient(provider: EconomicEndpoints.providerName, transport: transport,
+                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.observer = observer
+        self.onCredentialChange = onCredentialChange
         self.snapshot = Locked(Snapshot(
             appSecretToken: credentials.appSecretToken.revealed,
             agreementGrantToken: credentials.agreementGrantToken.revealed,
@@ -119,8 +129,11 @@ public actor EconomicTokenProvider: CredentialProvider {
     ///
     /// - Throws: ``AuthError/Code/invalidCredentialFormat`` for a malformed token; the old grant
     ///   is kept.
-    public func replaceGrant(_ grant: Secret) throws(AuthError) {
+    public func replaceGrant(_ grant: Secret) async throws(AuthError) {
         try EconomicCredentials.validate(grant, name: "AgreementGrantToken")
+        if let onCredentialChange {
+            await onCredentialChange(StoredCredential(accessToken: grant, attributes: ["grant": "agreement"]))
+        }
         snapshot.withLock { state in
             state.agreementGrantToken = grant.revealed
             state.generation += 1
@@ -141,7 +154,7 @@ public actor EconomicTokenProvider: CredentialProvider {
         let generation = snapshot.withLock { $0.generation }
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: "self")
         let request = try await authorize(HTTPRequest(url: url, headers: [.accept: "application/json"]))
-        let response = try await EconomicEndpoints.send(request, through: transport)
+        let response = try await endpoint.send(request, retrying: .never)
         // Re-check after the await: a new grant may have arrived meanwhile.
         guard response.isSuccess else {
             if response.status == 401 { markRejected(generation: generation) }
@@ -175,7 +188,7 @@ public actor EconomicTokenProvider: CredentialProvider {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let generation = snapshot.withLock { $0.generation }
         let authorized = try await authorize(request)
-        let response = try await EconomicEndpoints.send(authorized, through: transport)
+        let response = try await endpoint.send(authorized, retrying: .never)
         if response.status == 401 || response.status == 403 {
             if response.status == 401 { markRejected(generation: generation) }
             throw EconomicErrorBody.error(for: response)

@@ -1,0 +1,430 @@
+package import AuthCore
+package import Foundation
+
+/// One credential, kept, refreshed and served: the engine every provider module runs on.
+///
+/// - **Fast path.** ``cached()`` reads a pre-computed value (an encoded header, a parsed token)
+///   from a lock-protected snapshot, without hopping onto the actor and without the network.
+/// - **One state.** ``Phase``: not loaded yet, empty, ready, or re-authorization required.
+/// - **Load once.** The first caller loads from the store; concurrent callers share that load.
+/// - **Single-flight refresh.** A due credential is refreshed once for every waiting caller,
+///   through the store's ``TokenStore/update(_:_:)``: under the store's lock the stored pair is
+///   read again, adopted when another process or instance already refreshed it, and otherwise
+///   renewed and saved before the lock is released and before anyone uses it.
+/// - **Ordered writes.** Every change (grant, refresh, removal) takes a ticket from an
+///   ``OrderedWriter``; only the newest becomes current, so memory and store agree.
+/// - **No one stranded by a peer.** A rejected refresh, and every use while empty or in
+///   "re-authorization required", reads the store again and adopts a newer pair before failing.
+package actor CredentialCell<Prepared: Sendable> {
+    /// How a credential is renewed and how failures are read; `nil` renewal for credentials
+    /// that cannot be refreshed (they never expire, or only a new grant replaces them).
+    package struct Renewal: Sendable {
+        /// Obtains the next credential from the current one (refresh token, re-acquired grant).
+        package var renew: @Sendable (StoredCredential) async throws -> StoredCredential
+        /// Whether a failure means the service refused the credential (no point retrying).
+        package var isRejection: @Sendable (AuthError) -> Bool
+        /// How long to answer with the same error instead of asking again after a failure that
+        /// is neither transient nor a rejection (a licence refusal); `nil` to ask again next time.
+        package var cooldown: @Sendable (AuthError) -> Duration?
+
+        package init(
+            renew: @escaping @Sendable (StoredCredential) async throws -> StoredCredential,
+            isRejection: @escaping @Sendable (AuthError) -> Bool,
+            cooldown: @escaping @Sendable (AuthError) -> Duration? = { _ in nil }
+        ) {
+            self.renew = renew
+            self.isRejection = isRejection
+            self.cooldown = cooldown
+        }
+    }
+
+    /// Everything a cell is made of.
+    package struct Parts: Sendable {
+        package var name: String
+        package var store: any TokenStore
+        package var key: TokenKey
+        package var leeway: Duration?
+        package var softWindow: Duration?
+        package var observer: AuthEventObserver?
+        package var now: @Sendable () -> Date
+        package var onChange: (@Sendable (StoredCredential?) async -> Void)?
+        /// Shown when a credential is needed and there is none.
+        package var missingMessage: String
+
+        package init(name: String, store: any TokenStore, key: TokenKey, leeway: Duration? = nil, softWindow: Duration? = nil,
+                     observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
+                     onChange: (@Sendable (StoredCredential?) async -> Void)?, missingMessage: String) {
+            self.name = name
+            self.store = store
+            self.key = key
+            self.leeway = leeway
+            self.softWindow = softWindow
+            self.observer = observer
+            self.now = now
+            self.onChange = onChange
+            self.missingMessage = missingMessage
+        }
+    }
+
+    package enum Phase: Sendable {
+        case unloaded
+        case empty
+        case ready(StoredCredential, Prepared)
+        /// The error to answer with, and the credential whose refresh was refused.
+        case reauthorizationRequired(AuthError, refused: StoredCredential?)
+    }
+
+    /// What became of an ``install(_:event:)``.
+    package struct InstallOutcome: Sendable {
+        /// Whether the credential became current (no later change began meanwhile).
+        package var adopted: Bool
+        /// The store's error, when the write failed.
+        package var failure: AuthError?
+    }
+
+    private struct Snapshot: Sendable {
+        var prepared: Prepared
+        var dueAt: Date?
+        var softAt: Date?
+        var backgroundStarted: Bool
+    }
+
+    package nonisolated let parts: Parts
+    private nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
+    private nonisolated let renewal: Renewal?
+    private nonisolated let snapshot = Locked<Snapshot?>(nil)
+    private nonisolated let writer = OrderedWriter()
+    private nonisolated let refreshes = SingleFlight<StoredCredential>()
+    private nonisolated let loads = SingleFlight<StoredCredential?>()
+
+    package private(set) var phase: Phase = .unloaded
+    /// When the current credential was installed (on the cell's clock).
+    package private(set) var installedAt: Date?
+    private var refusedUntil: (error: AuthError, until: Date)?
+
+    /// Creates a cell; nothing is loaded until first use.
+    ///
+    /// - Parameter prepare: Computes the fast-path value of a credential; throwing means the
+    ///   credential is unusable (a stored value of the wrong kind is ``AuthError/Code/storeCorrupt``).
+    package init(_ parts: Parts, renewal: Renewal?, prepare: @escaping @Sendable (StoredCredential) throws(AuthError) -> Prepared) {
+        self.parts = parts
+        self.renewal = renewal
+        self.prepare = prepare
+    }
+
+    // MARK: - Reading
+
+    /// The snapshot's value when it is not due; starts the one background refresh of the soft
+    /// window when that opened. Never suspends.
+    package nonisolated func cached() -> Prepared? {
+        let date = parts.now()
+        let (value, startBackground) = snapshot.withLock { current -> (Prepared?, Bool) in
+            guard var snapshot = current else { return (nil, false) }
+            if let dueAt = snapshot.dueAt, date >= dueAt { return (nil, false) }
+            if let softAt = snapshot.softAt, date >= softAt, !snapshot.backgroundStarted {
+                snapshot.backgroundStarted = true
+                current = snapshot
+                return (snapshot.prepared, true)
+            }
+            return (snapshot.prepared, false)
+        }
+        if startBackground {
+            Task { await self.refreshInBackground() }
+        }
+        return value
+    }
+
+    /// The value to use now: loads on first use, refreshes a due credential (single-flight),
+    /// adopts a newer stored pair when there is none usable.
+    ///
+    /// - Throws: ``AuthError/Code/notAuthenticated``, the stored ``AuthError/Code/reauthorizationRequired``,
+    ///   store errors, or the error of a refresh that could not complete.
+    package func current() async throws -> Prepared {
+        try await loadIfNeeded()
+        switch phase {
+        case .ready(let credential, let prepared):
+            guard isDue(credential) else { return prepared }
+            return try prepare(try await refreshSingleFlight())
+        case .empty, .reauthorizationRequired, .unloaded:
+            if try await adoptFromStore(), case .ready = phase { return try await current() }
+            return try failForMissing()
+        }
+    }
+
+    /// The current credential, loading it on first use; `nil` when there is none usable.
+    package func credential() async throws -> StoredCredential? {
+        try await loadIfNeeded()
+        if case .ready(let credential, _) = phase { return credential }
+        return nil
+    }
+
+    /// Whether a refresh was refused and a grant must run again.
+    package var requiresReauthorization: Bool {
+        if case .reauthorizationRequired = phase { return true }
+        return false
+    }
+
+    /// The newest change ticket: a caller that remembers it can tell whether a change began since.
+    package nonisolated var newestTicket: Int { writer.newestTicket }
+
+    // MARK: - Changing
+
+    /// Refreshes now, even if the credential is not due; joins a refresh already running.
+    package func refresh() async throws -> StoredCredential {
+        try await loadIfNeeded()
+        if case .ready = phase {} else if try await !adoptFromStore() {
+            return try failForMissing()
+        }
+        return try await refreshSingleFlight()
+    }
+
+    /// After the service rejected a request, decides whether a retry is worth it.
+    ///
+    /// - Parameters:
+    ///   - carried: Whether the rejected request carried this credential: `true` (refresh it),
+    ///     `false` (it was already replaced: just retry), `nil` (cannot tell).
+    ///   - minimumInterval: When it cannot tell, a credential installed less than this long ago is
+    ///     not refreshed again (a burst of rejections rotates a refresh token once).
+    package func recover(carried: @Sendable (StoredCredential) -> Bool?, minimumInterval: Duration) async throws -> Bool {
+        try await loadIfNeeded()
+        if refreshes.isRunning {
+            _ = try await refreshSingleFlight()
+            return true
+        }
+        guard case .ready(let current, _) = phase else {
+            if try await adoptFromStore() { return true }
+            return try failForMissing()
+        }
+        switch carried(current) {
+        case false?:
+            return true
+        case nil:
+            if let installedAt, parts.now().timeIntervalSince(installedAt) < minimumInterval.timeInterval { return true }
+        case true?:
+            break
+        }
+        _ = try await refreshSingleFlight()
+        return true
+    }
+
+    /// Saves `credential` (removes the stored one for `nil`) after every earlier change, tells
+    /// the app, and makes it current if no later change began meanwhile.
+    ///
+    /// A failed write still makes the value current (the failure is returned and reported as
+    /// ``AuthEvent/storeFailed(provider:code:)``), so memory and store differ only when the
+    /// store said so.
+    package func install(_ credential: StoredCredential?, event: AuthEvent?) async -> InstallOutcome {
+        let store = parts.store
+        let key = parts.key
+        let write = writer.enqueue {
+            if let credential { try await store.save(credential, for: key) } else { try await store.remove(key) }
+        }
+        let failure = await write.outcome().map { storeError($0, "the token store could not be written") }
+        if let failure { parts.observer?.receive(.storeFailed(provider: parts.name, code: failure.code)) }
+        if let onChange = parts.onChange { await onChange(credential) }
+        guard writer.isNewest(write.ticket) else { return InstallOutcome(adopted: false, failure: failure) }
+        if let credential {
+            do {
+                try adopt(credential)
+            } catch {
+                return InstallOutcome(adopted: false, failure: error)
+            }
+        } else {
+            phase = .empty
+            installedAt = nil
+            snapshot.withLock { $0 = nil }
+        }
+        refusedUntil = nil
+        if let event { parts.observer?.receive(event) }
+        return InstallOutcome(adopted: true, failure: failure)
+    }
+
+    /// Waits for a running refresh and every queued write.
+    package func settle() async {
+        await refreshes.settle()
+        await writer.settle()
+    }
+
+    /// Waits for a running refresh, if any.
+    package nonisolated func settleRefresh() async {
+        await refreshes.settle()
+    }
+
+    // MARK: - Internals
+
+    private func isDue(_ credential: StoredCredential) -> Bool {
+        RefreshTiming.isDue(credential, at: parts.now(), leeway: parts.leeway)
+    }
+
+    private func adopt(_ credential: StoredCredential) throws(AuthError) {
+        let prepared = try prepare(credential)
+        let (due, soft) = RefreshTiming.deadlines(for: credential, leeway: parts.leeway, softWindow: parts.softWindow)
+        phase = .ready(credential, prepared)
+        installedAt = parts.now()
+        snapshot.withLock { $0 = Snapshot(prepared: prepared, dueAt: due, softAt: soft, backgroundStarted: false) }
+    }
+
+    private func failForMissing<T>() throws -> T {
+        if case .reauthorizationRequired(let error, _) = phase { throw error }
+        throw AuthError(.notAuthenticated, provider: parts.name, message: parts.missingMessage)
+    }
+
+    private func storeError(_ error: any Error, _ message: String) -> AuthError {
+        if let error = error as? AuthError { return error.attributed(to: parts.name) }
+        return AuthError(.storeFailure, provider: parts.name, message: message)
+    }
+
+    private func loadIfNeeded() async throws {
+        guard case .unloaded = phase else { return }
+        let store = parts.store
+        let key = parts.key
+        let loaded: StoredCredential?
+        do {
+            loaded = try await loads.run { try await store.load(key) }
+        } catch {
+            throw storeError(error, "the token store could not be read")
+        }
+        guard case .unloaded = phase else { return }   // a change won meanwhile
+        if let loaded {
+            try adopt(loaded)
+        } else {
+            phase = .empty
+        }
+    }
+
+    /// Reads the store again when there is no usable credential, and adopts what it holds if it
+    /// is not the credential whose refresh was refused. Returns whether something was adopted.
+    private func adoptFromStore() async throws -> Bool {
+        let refused: StoredCredential?
+        switch phase {
+        case .empty, .unloaded: refused = nil
+        case .reauthorizationRequired(_, let credential): refused = credential
+        case .ready: return false
+        }
+        let ticket = writer.newestTicket
+        let store = parts.store
+        let key = parts.key
+        guard let stored = try? await loads.run({ try await store.load(key) }) else { return false }
+        if let refused, stored.accessToken == refused.accessToken || (stored.refreshToken != nil && stored.refreshToken == refused.refreshToken) {
+            return false
+        }
+        guard writer.newestTicket == ticket else { return false }   // a change began meanwhile
+        switch phase {
+        case .ready: return true
+        default: break
+        }
+        try adopt(stored)
+        return true
+    }
+
+    private func refreshInBackground() async {
+        guard !refreshes.isRunning, case .ready = phase else { return }
+        _ = try? await refreshSingleFlight()
+    }
+
+    private func refreshSingleFlight() async throws -> StoredCredential {
+        if !refreshes.isRunning, let refused = refusedUntil {
+            if parts.now() < refused.until { throw refused.error }
+            refusedUntil = nil
+        }
+        return try await refreshes.run { try await self.performRefresh() }
+    }
+
+    /// What happened inside the store's `update`.
+    private final class Record: Sendable {
+        let value = Locked<(used: StoredCredential?, result: StoredCredential?, renewed: Bool)>((nil, nil, false))
+    }
+
+    private func performRefresh() async throws -> StoredCredential {
+        guard case .ready(let current, _) = phase else { return try failForMissing() }
+        guard let renewal else {
+            throw enterReauthorization(
+                AuthError(.reauthorizationRequired, provider: parts.name, message: "the credential cannot be refreshed"),
+                refused: current)
+        }
+        let record = Record()
+        let store = parts.store
+        let key = parts.key
+        let now = parts.now
+        let leeway = parts.leeway
+        let write = writer.enqueue {
+            try await store.update(key) { stored -> (StoredCredential?, Void) in
+                // The newer of the stored pair and ours: another process may have rotated it (use
+                // theirs), or our last save may have failed (use ours).
+                let base = stored.map { RefreshTiming.newer($0, current) } ?? current
+                if let stored, base == stored, stored.accessToken != current.accessToken,
+                   !RefreshTiming.isDue(stored, at: now(), leeway: leeway) {
+                    record.value.withLock { $0 = (stored, stored, false) }
+                    return (stored, ())
+                }
+                record.value.withLock { $0.used = base }
+                let next = try await renewal.renew(base)
+                record.value.withLock { $0 = (base, next, true) }
+                return (next, ())
+            }
+        }
+        let failure = await write.outcome()
+        let (used, result, renewed) = record.value.withLock { $0 }
+        if let result {
+            if let failure, renewed {
+                // The old pair is spent: keep the new one in memory rather than lose it.
+                let code = (failure as? AuthError)?.code ?? .storeFailure
+                parts.observer?.receive(.storeFailed(provider: parts.name, code: code))
+            }
+            if renewed, let onChange = parts.onChange { await onChange(result) }
+            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
+            try adopt(result)
+            refusedUntil = nil
+            if renewed { parts.observer?.receive(.credentialRefreshed(provider: parts.name, expiresAt: result.expiresAt)) }
+            return result
+        }
+        let error = (failure as? AuthError)?.attributed(to: parts.name)
+            ?? AuthError(.transportFailure, provider: parts.name, message: "the refresh failed (\(failure.map { "\(type(of: $0))" } ?? "no result"))")
+        guard renewal.isRejection(error) else {
+            if let pause = renewal.cooldown(error) {
+                refusedUntil = (error, parts.now().addingTimeInterval(pause.timeInterval))
+            }
+            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: true))
+            throw error
+        }
+        // Refused. Another instance sharing the store may have rotated the pair after we read
+        // it (a store without a lock): adopt a stored pair that is not the one refused.
+        let refused = used ?? current
+        if let stored = try? await store.load(key), stored.accessToken != refused.accessToken,
+           stored.refreshToken != refused.refreshToken {
+            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
+            try adopt(stored)
+            return stored
+        }
+        if error.code != .reauthorizationRequired {
+            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: false))
+        }
+        let final = error.code == .reauthorizationRequired ? error : AuthError(
+            .reauthorizationRequired, provider: parts.name, status: error.status, serverCode: error.serverCode,
+            message: "the refresh was rejected; the user must authorize again", underlying: error)
+        guard writer.isNewest(write.ticket) else { throw final }
+        throw enterReauthorization(final, refused: refused)
+    }
+
+    private func enterReauthorization(_ error: AuthError, refused: StoredCredential) -> AuthError {
+        phase = .reauthorizationRequired(error, refused: refused)
+        snapshot.withLock { $0 = nil }
+        parts.observer?.receive(.reauthorizationRequired(provider: parts.name))
+        return error
+    }
+
+    private func currentOrFail() throws -> StoredCredential {
+        if case .ready(let credential, _) = phase { return credential }
+        return try failForMissing()
+    }
+}
+
+extension CredentialCell: CustomReflectable, CustomStringConvertible {
+    /// Shows the name and key only: the phase and the snapshot hold credentials and encoded
+    /// header values.
+    package nonisolated var customMirror: Mirror {
+        Mirror(self, children: ["name": parts.name, "key": parts.key], displayStyle: .class)
+    }
+
+    package nonisolated var description: String { "CredentialCell(\(parts.key))" }
+}

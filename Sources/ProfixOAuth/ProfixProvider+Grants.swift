@@ -1,0 +1,71 @@
+public import AuthCore
+internal import AuthRuntime
+public import Foundation
+
+extension ProfixProvider {
+    /// Exchanges an authorization code for tokens and stores them.
+    ///
+    /// Send the code as soon as it arrives: Profix-it accepts it for about three minutes and once.
+    ///
+    /// - Returns: The new credential.
+    /// - Throws: ``AuthError``: ``AuthError/Code/invalidGrant`` (code used, expired or redirect
+    ///   URI mismatch), ``AuthError/Code/invalidCredentials`` (client id or secret),
+    ///   ``AuthError/Code/malformedResponse``, transport codes.
+    @discardableResult
+    public nonisolated func exchange(code: Secret) async throws -> StoredCredential {
+        guard !code.isEmpty else {
+            throw AuthError(.callbackInvalid, provider: Self.providerName, message: "the authorization code is empty")
+        }
+        await cell.settleRefresh()
+        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.codeRequest(client, code: code), oneTime: true)
+        return await installAcquired(tokens, grant: "authorization_code")
+    }
+
+    /// Reads the code from `callbackURL` (see ``ProfixAuthorizationRequest/code(from:)``) and
+    /// exchanges it.
+    ///
+    /// - Throws: the errors of ``ProfixAuthorizationRequest/code(from:)`` and ``exchange(code:)``.
+    @discardableResult
+    public nonisolated func exchange(callbackURL: URL, for request: ProfixAuthorizationRequest) async throws -> StoredCredential {
+        try await exchange(code: request.code(from: callbackURL))
+    }
+
+    /// Obtains an access token with the client-credentials grant and stores it.
+    ///
+    /// The token has no refresh token; when it expires the provider requests a new one itself.
+    ///
+    /// - Throws: ``AuthError``: ``AuthError/Code/invalidCredentials`` (401, 406),
+    ///   ``AuthError/Code/forbidden`` (403), ``AuthError/Code/malformedResponse``, transport codes.
+    @discardableResult
+    public nonisolated func requestClientCredentialsToken() async throws -> StoredCredential {
+        await cell.settleRefresh()
+        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.clientCredentialsRequest(client))
+        return await installAcquired(tokens, grant: "client_credentials")
+    }
+
+    /// Logs in with the password grant.
+    ///
+    /// - Returns: ``PasswordGrantOutcome/authorized(expiresAt:)`` with tokens stored, or
+    ///   ``PasswordGrantOutcome/passwordChangeRequired(userID:)`` when the service demands a new
+    ///   password first (nothing is stored then).
+    /// - Throws: ``AuthError``: ``AuthError/Code/invalidGrant`` (wrong user name or password),
+    ///   ``AuthError/Code/invalidCredentials``, ``AuthError/Code/malformedResponse``, transport codes.
+    public nonisolated func logIn(username: String, password: Secret) async throws -> PasswordGrantOutcome {
+        await cell.settleRefresh()
+        let request = ProfixTokenEndpoint.passwordRequest(client, username: username, password: password)
+        switch try await tokenClient.grant(request, allowsPasswordChange: true) {
+        case .passwordChangeRequired(let userID):
+            return .passwordChangeRequired(userID: userID)
+        case .tokens(let tokens):
+            let credential = await installAcquired(tokens, grant: "password", attributes: ["username": username])
+            return .authorized(expiresAt: credential.expiresAt)
+        }
+    }
+
+    private nonisolated func installAcquired(_ tokens: ProfixTokenResponse, grant: String, attributes: [String: String] = [:]) async -> StoredCredential {
+        var credential = Self.makeCredential(tokens, previous: nil, grant: grant, now: cell.parts.now())
+        credential.attributes.merge(attributes) { _, new in new }
+        _ = await cell.install(credential, event: .credentialAcquired(provider: Self.providerName, grant: grant, expiresAt: credential.expiresAt))
+        return credential
+    }
+}

@@ -1,0 +1,198 @@
+public import AuthCore
+internal import AuthRuntime
+public import Foundation
+
+/// Gets, keeps, refreshes and injects Profix-it OAuth2 tokens for one credential.
+///
+/// A provider serves one ``TokenKey`` in one ``TokenStore``. Obtain tokens with one of the three
+/// grants (``exchange(code:)``, ``requestClientCredentialsToken()``, ``logIn(username:password:)``),
+/// then let ``AuthorizingTransport`` add `Authorization: Bearer …` to every request:
+///
+/// ```swift
+/// let provider = ProfixProvider(client: client, transport: URLSessionTransport(),
+///                               store: try FileTokenStore(directory: folder),
+///                               key: TokenKey(provider: "profix", account: "acme"))
+/// let api = AuthorizingTransport(base: URLSessionTransport(), provider: provider)
+/// let response = try await api.send(HTTPRequest(url: URL(string: "https://api.profix-it.nl/api/v1/items")!))
+/// ```
+///
+/// ### Refresh
+/// An access token counts as expired ``Configuration/refreshLeeway`` before `expires_in` runs out
+/// (on the injected clock). The first request after that refreshes it; concurrent requests wait
+/// for that one refresh (single-flight), so N callers cause one `/token` call. The refresh runs
+/// inside the store's ``TokenStore/update(_:_:)``: the stored pair is read again under the
+/// store's lock, adopted when another process already rotated it, and otherwise refreshed and
+/// saved before the lock is released. Profix-it rotates refresh tokens: the new pair is saved
+/// and handed to `onCredentialChange` *before* any request uses it. A client-credentials token
+/// has no refresh token and is re-acquired.
+///
+/// ### Failures
+/// - A transient failure (connection, 5xx, 429) never throws tokens away: the error reaches the
+///   callers and the next request tries again.
+/// - `invalid_grant`, or any 400/401 from `/token` during a refresh, puts the provider into
+///   "re-authorization required" unless the store holds a newer pair (another process won the
+///   rotation): every waiter gets ``AuthError/Code/reauthorizationRequired``, and later calls
+///   fail without network traffic until a grant succeeds or the store holds a new pair.
+/// - A failed store save keeps the new pair in memory and reports
+///   ``AuthEvent/storeFailed(provider:code:)``.
+///
+/// Events carry no secret; apps that keep tokens elsewhere receive each new pair through the
+/// `onCredentialChange` callback.
+public actor ProfixProvider: CredentialProvider {
+    /// The provider name used in keys, errors and events: `"profix"`.
+    public static let providerName = "profix"
+
+    /// What a password grant produced.
+    public enum PasswordGrantOutcome: Sendable, Equatable {
+        /// Tokens were issued and stored; the access token expires at the given time.
+        case authorized(expiresAt: Date?)
+        /// The user must change the password first: call
+        /// ``ProfixProvider/changePassword(userID:currentPassword:newPassword:)`` with this
+        /// user id, then log in with the new password.
+        case passwordChangeRequired(userID: String)
+    }
+
+    /// `"profix"`.
+    public nonisolated var name: String { Self.providerName }
+    /// The registered application.
+    public nonisolated let client: ProfixClient
+    /// The key the credential is stored under.
+    public nonisolated let key: TokenKey
+    /// The options.
+    public nonisolated let configuration: Configuration
+
+    nonisolated let tokenClient: ProfixTokenClient
+    nonisolated let cell: CredentialCell<String>
+
+    /// Creates a provider.
+    ///
+    /// Nothing is loaded or sent until the provider is first used.
+    ///
+    /// - Parameters:
+    ///   - client: The registered application and its region.
+    ///   - transport: Carries token-endpoint requests. Default: ``URLSessionTransport``.
+    ///   - store: Keeps the credential between runs, and coordinates refreshes between the
+    ///     providers and processes that share it. Default: in memory.
+    ///   - key: The credential's name in the store. Default `profix/default`.
+    ///   - configuration: Refresh and parsing options.
+    ///   - observer: Receives ``AuthEvent``s (never a secret).
+    ///   - now: The clock; tests pass one they control.
+    ///   - onCredentialChange: Called with every new credential (grant or refresh) after it was
+    ///     saved to `store` and before any request uses it, and with `nil` after ``signOut()``,
+    ///     for apps that keep tokens elsewhere too.
+    public init(
+        client: ProfixClient,
+        transport: any HTTPTransport = URLSessionTransport(),
+        store: any TokenStore = InMemoryTokenStore(),
+        key: TokenKey = TokenKey(provider: ProfixProvider.providerName, account: "default"),
+        configuration: Configuration = .init(),
+        observer: AuthEventObserver? = nil,
+        now: @escaping @Sendable () -> Date = { Date() },
+        onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
+    ) {
+        self.client = client
+        self.key = key
+        self.configuration = configuration
+        let endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
+                                      maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        let tokenClient = ProfixTokenClient(client: client, endpoint: endpoint)
+        self.tokenClient = tokenClient
+        let parts = CredentialCell<String>.Parts(
+            name: Self.providerName, store: store, key: key,
+            leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
+            observer: observer, now: now, onChange: onCredentialChange,
+            missingMessage: "no Profix-it credential yet: run a grant first")
+        self.cell = CredentialCell(parts, renewal: Self.renewal(tokenClient, configuration: configuration, now: now)) { credential in
+            Self.header(credential)
+        }
+    }
+
+    // MARK: - CredentialProvider
+
+    /// Adds `Authorization: Bearer <access token>`, refreshing first when the token is due.
+    ///
+    /// A valid cached token is read without touching an actor or the network.
+    ///
+    /// - Throws: ``AuthError`` with ``AuthError/Code/notAuthenticated`` before any grant,
+    ///   ``AuthError/Code/reauthorizationRequired`` after a rejected refresh,
+    ///   ``AuthError/Code/insecureURL`` for a URL that may not carry the token, or the transient
+    ///   error of a refresh that could not complete.
+    public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
+        try SecureURLPolicy.check(request.url, provider: Self.providerName)
+        let header: String
+        if let cached = cell.cached() {
+            header = cached
+        } else {
+            header = try await cell.current()
+        }
+        var request = request
+        request.headers[.authorization] = header
+        return request
+    }
+
+    /// On a 401, refreshes once (or adopts a refresh that already happened) and asks for a retry.
+    ///
+    /// `request` is the rejected request: when its `Authorization` header is not the current one,
+    /// another caller already replaced the token and the request is simply retried; only a
+    /// rejection of the current token starts a refresh (single-flight, so a burst of 401s for one
+    /// token rotates the refresh token once). A 403 (licence restriction) is not recovered.
+    ///
+    /// - Throws: ``AuthError/Code/reauthorizationRequired`` when the refresh is rejected; the
+    ///   transient error when it could not complete.
+    public nonisolated func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
+        guard response.status == 401 else { return false }
+        let sent = request.headers[.authorization].map(Secret.init)
+        return try await cell.recover(
+            carried: { current in sent.map { $0.matches(Self.header(current)) } },
+            minimumInterval: configuration.forcedRefreshInterval)
+    }
+
+    /// The typed error a Profix-it API response stands for, or `nil` for a 2xx.
+    ///
+    /// 400 → ``AuthError/Code/invalidRequest``, 401 → ``AuthError/Code/invalidCredentials``,
+    /// 403 → ``AuthError/Code/forbidden``, 429 → ``AuthError/Code/rateLimited``, 5xx →
+    /// ``AuthError/Code/serviceUnavailable``, anything else → ``AuthError/Code/unexpectedStatus``;
+    /// an OAuth-style body's `error` and `error_description` become ``AuthError/serverCode`` and
+    /// ``AuthError/serverMessage``.
+    public nonisolated static func error(for response: HTTPResponse) -> AuthError? {
+        response.isSuccess ? nil : ProfixTokenEndpoint.apiFailure(response)
+    }
+
+    // MARK: - State
+
+    /// The current credential, loading it from the store on first use; `nil` when there is none.
+    ///
+    /// - Throws: ``AuthError/Code/storeFailure`` or ``AuthError/Code/storeCorrupt`` when the store
+    ///   cannot be read.
+    public nonisolated func credential() async throws -> StoredCredential? {
+        try await cell.credential()
+    }
+
+    /// Whether a refresh was rejected and an authorization flow must run again.
+    public nonisolated var requiresReauthorization: Bool {
+        get async { await cell.requiresReauthorization }
+    }
+
+    /// Refreshes now (or re-acquires a client-credentials token), even if the token is still valid.
+    ///
+    /// Joins a refresh that is already running instead of starting a second one. Like every
+    /// refresh, it runs inside the store's ``TokenStore/update(_:_:)``, so providers and processes
+    /// sharing the store rotate the refresh token once between them.
+    ///
+    /// - Returns: The credential in use afterwards.
+    /// - Throws: see ``authorize(_:)``.
+    @discardableResult
+    public nonisolated func refresh() async throws -> StoredCredential {
+        try await cell.refresh()
+    }
+
+    /// Forgets the credential here and in the store.
+    ///
+    /// - Throws: ``AuthError/Code/storeFailure`` when the store cannot remove it (the provider
+    ///   forgets it anyway).
+    public nonisolated func signOut() async throws {
+        await cell.settleRefresh()
+        let outcome = await cell.install(nil, event: .credentialRemoved(provider: Self.providerName))
+        if let failure = outcome.failure { throw failure }
+    }
+}
