@@ -37,6 +37,8 @@ let package = Package(
             path: "Benchmarks/AuthBenchmarks"
         ),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport"]),
+        // The engine's own tests, and the "adding a provider" guide compiled and run.
+        .testTarget(name: "AuthRuntimeTests", dependencies: ["AuthCore", "AuthRuntime", "AuthTesting"]),
         .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "TestSupport"]),
         .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "TestSupport"]),
         .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "TestSupport"]),

@@ -16,56 +16,6 @@ package import Foundation
 /// - **No one stranded by a peer.** A rejected refresh, and every use while empty or in
 ///   "re-authorization required", reads the store again and adopts a newer pair before failing.
 package actor CredentialCell<Prepared: Sendable> {
-    /// How a credential is renewed and how failures are read; `nil` renewal for credentials
-    /// that cannot be refreshed (they never expire, or only a new grant replaces them).
-    package struct Renewal: Sendable {
-        /// Obtains the next credential from the current one (refresh token, re-acquired grant).
-        package var renew: @Sendable (StoredCredential) async throws -> StoredCredential
-        /// Whether a failure means the service refused the credential (no point retrying).
-        package var isRejection: @Sendable (AuthError) -> Bool
-        /// How long to answer with the same error instead of asking again after a failure that
-        /// is neither transient nor a rejection (a licence refusal); `nil` to ask again next time.
-        package var cooldown: @Sendable (AuthError) -> Duration?
-
-        package init(
-            renew: @escaping @Sendable (StoredCredential) async throws -> StoredCredential,
-            isRejection: @escaping @Sendable (AuthError) -> Bool,
-            cooldown: @escaping @Sendable (AuthError) -> Duration? = { _ in nil }
-        ) {
-            self.renew = renew
-            self.isRejection = isRejection
-            self.cooldown = cooldown
-        }
-    }
-
-    /// Everything a cell is made of.
-    package struct Parts: Sendable {
-        package var name: String
-        package var store: any TokenStore
-        package var key: TokenKey
-        package var leeway: Duration?
-        package var softWindow: Duration?
-        package var observer: AuthEventObserver?
-        package var now: @Sendable () -> Date
-        package var onChange: (@Sendable (StoredCredential?) async -> Void)?
-        /// Shown when a credential is needed and there is none.
-        package var missingMessage: String
-
-        package init(name: String, store: any TokenStore, key: TokenKey, leeway: Duration? = nil, softWindow: Duration? = nil,
-                     observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
-                     onChange: (@Sendable (StoredCredential?) async -> Void)?, missingMessage: String) {
-            self.name = name
-            self.store = store
-            self.key = key
-            self.leeway = leeway
-            self.softWindow = softWindow
-            self.observer = observer
-            self.now = now
-            self.onChange = onChange
-            self.missingMessage = missingMessage
-        }
-    }
-
     package enum Phase: Sendable {
         case unloaded
         case empty
@@ -82,7 +32,7 @@ package actor CredentialCell<Prepared: Sendable> {
         package var failure: AuthError?
     }
 
-    private struct Snapshot: Sendable {
+    struct Snapshot: Sendable {
         var prepared: Prepared
         var dueAt: Date?
         var softAt: Date?
@@ -90,17 +40,17 @@ package actor CredentialCell<Prepared: Sendable> {
     }
 
     package nonisolated let parts: Parts
-    private nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
-    private nonisolated let renewal: Renewal?
-    private nonisolated let snapshot = Locked<Snapshot?>(nil)
-    private nonisolated let writer = OrderedWriter()
-    private nonisolated let refreshes = SingleFlight<StoredCredential>()
-    private nonisolated let loads = SingleFlight<StoredCredential?>()
+    nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
+    nonisolated let renewal: Renewal?
+    nonisolated let snapshot = Locked<Snapshot?>(nil)
+    nonisolated let writer = OrderedWriter()
+    nonisolated let refreshes = SingleFlight<StoredCredential>()
+    nonisolated let loads = SingleFlight<StoredCredential?>()
 
-    package private(set) var phase: Phase = .unloaded
+    package internal(set) var phase: Phase = .unloaded
     /// When the current credential was installed (on the cell's clock).
-    package private(set) var installedAt: Date?
-    private var refusedUntil: (error: AuthError, until: Date)?
+    package internal(set) var installedAt: Date?
+    var refusedUntil: (error: AuthError, until: Date)?
 
     /// Creates a cell; nothing is loaded until first use.
     ///
@@ -252,11 +202,11 @@ package actor CredentialCell<Prepared: Sendable> {
 
     // MARK: - Internals
 
-    private func isDue(_ credential: StoredCredential) -> Bool {
+    func isDue(_ credential: StoredCredential) -> Bool {
         RefreshTiming.isDue(credential, at: parts.now(), leeway: parts.leeway)
     }
 
-    private func adopt(_ credential: StoredCredential) throws(AuthError) {
+    func adopt(_ credential: StoredCredential) throws(AuthError) {
         let prepared = try prepare(credential)
         let (due, soft) = RefreshTiming.deadlines(for: credential, leeway: parts.leeway, softWindow: parts.softWindow)
         phase = .ready(credential, prepared)
@@ -264,17 +214,17 @@ package actor CredentialCell<Prepared: Sendable> {
         snapshot.withLock { $0 = Snapshot(prepared: prepared, dueAt: due, softAt: soft, backgroundStarted: false) }
     }
 
-    private func failForMissing<T>() throws -> T {
+    func failForMissing<T>() throws -> T {
         if case .reauthorizationRequired(let error, _) = phase { throw error }
         throw AuthError(.notAuthenticated, provider: parts.name, message: parts.missingMessage)
     }
 
-    private func storeError(_ error: any Error, _ message: String) -> AuthError {
+    func storeError(_ error: any Error, _ message: String) -> AuthError {
         if let error = error as? AuthError { return error.attributed(to: parts.name) }
         return AuthError(.storeFailure, provider: parts.name, message: message)
     }
 
-    private func loadIfNeeded() async throws {
+    func loadIfNeeded() async throws {
         guard case .unloaded = phase else { return }
         let store = parts.store
         let key = parts.key
@@ -294,7 +244,7 @@ package actor CredentialCell<Prepared: Sendable> {
 
     /// Reads the store again when there is no usable credential, and adopts what it holds if it
     /// is not the credential whose refresh was refused. Returns whether something was adopted.
-    private func adoptFromStore() async throws -> Bool {
+    func adoptFromStore() async throws -> Bool {
         let refused: StoredCredential?
         switch phase {
         case .empty, .unloaded: refused = nil
@@ -317,103 +267,7 @@ package actor CredentialCell<Prepared: Sendable> {
         return true
     }
 
-    private func refreshInBackground() async {
-        guard !refreshes.isRunning, case .ready = phase else { return }
-        _ = try? await refreshSingleFlight()
-    }
-
-    private func refreshSingleFlight() async throws -> StoredCredential {
-        if !refreshes.isRunning, let refused = refusedUntil {
-            if parts.now() < refused.until { throw refused.error }
-            refusedUntil = nil
-        }
-        return try await refreshes.run { try await self.performRefresh() }
-    }
-
-    /// What happened inside the store's `update`.
-    private final class Record: Sendable {
-        let value = Locked<(used: StoredCredential?, result: StoredCredential?, renewed: Bool)>((nil, nil, false))
-    }
-
-    private func performRefresh() async throws -> StoredCredential {
-        guard case .ready(let current, _) = phase else { return try failForMissing() }
-        guard let renewal else {
-            throw enterReauthorization(
-                AuthError(.reauthorizationRequired, provider: parts.name, message: "the credential cannot be refreshed"),
-                refused: current)
-        }
-        let record = Record()
-        let store = parts.store
-        let key = parts.key
-        let now = parts.now
-        let leeway = parts.leeway
-        let write = writer.enqueue {
-            try await store.update(key) { stored -> (StoredCredential?, Void) in
-                // The newer of the stored pair and ours: another process may have rotated it (use
-                // theirs), or our last save may have failed (use ours).
-                let base = stored.map { RefreshTiming.newer($0, current) } ?? current
-                if let stored, base == stored, stored.accessToken != current.accessToken,
-                   !RefreshTiming.isDue(stored, at: now(), leeway: leeway) {
-                    record.value.withLock { $0 = (stored, stored, false) }
-                    return (stored, ())
-                }
-                record.value.withLock { $0.used = base }
-                let next = try await renewal.renew(base)
-                record.value.withLock { $0 = (base, next, true) }
-                return (next, ())
-            }
-        }
-        let failure = await write.outcome()
-        let (used, result, renewed) = record.value.withLock { $0 }
-        if let result {
-            if let failure, renewed {
-                // The old pair is spent: keep the new one in memory rather than lose it.
-                let code = (failure as? AuthError)?.code ?? .storeFailure
-                parts.observer?.receive(.storeFailed(provider: parts.name, code: code))
-            }
-            if renewed, let onChange = parts.onChange { await onChange(result) }
-            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
-            try adopt(result)
-            refusedUntil = nil
-            if renewed { parts.observer?.receive(.credentialRefreshed(provider: parts.name, expiresAt: result.expiresAt)) }
-            return result
-        }
-        let error = (failure as? AuthError)?.attributed(to: parts.name)
-            ?? AuthError(.transportFailure, provider: parts.name, message: "the refresh failed (\(failure.map { "\(type(of: $0))" } ?? "no result"))")
-        guard renewal.isRejection(error) else {
-            if let pause = renewal.cooldown(error) {
-                refusedUntil = (error, parts.now().addingTimeInterval(pause.timeInterval))
-            }
-            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: true))
-            throw error
-        }
-        // Refused. Another instance sharing the store may have rotated the pair after we read
-        // it (a store without a lock): adopt a stored pair that is not the one refused.
-        let refused = used ?? current
-        if let stored = try? await store.load(key), stored.accessToken != refused.accessToken,
-           stored.refreshToken != refused.refreshToken {
-            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
-            try adopt(stored)
-            return stored
-        }
-        if error.code != .reauthorizationRequired {
-            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: false))
-        }
-        let final = error.code == .reauthorizationRequired ? error : AuthError(
-            .reauthorizationRequired, provider: parts.name, status: error.status, serverCode: error.serverCode,
-            message: "the refresh was rejected; the user must authorize again", underlying: error)
-        guard writer.isNewest(write.ticket) else { throw final }
-        throw enterReauthorization(final, refused: refused)
-    }
-
-    private func enterReauthorization(_ error: AuthError, refused: StoredCredential) -> AuthError {
-        phase = .reauthorizationRequired(error, refused: refused)
-        snapshot.withLock { $0 = nil }
-        parts.observer?.receive(.reauthorizationRequired(provider: parts.name))
-        return error
-    }
-
-    private func currentOrFail() throws -> StoredCredential {
+    func currentOrFail() throws -> StoredCredential {
         if case .ready(let credential, _) = phase { return credential }
         return try failForMissing()
     }

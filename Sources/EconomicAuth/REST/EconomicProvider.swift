@@ -32,8 +32,12 @@ public actor EconomicProvider: CredentialProvider {
         public var restBaseURL: URL = EconomicEndpoints.restBaseURL
         /// The largest response body ``validate()`` parses. Default 1 MiB.
         public var maxResponseBytes: Int = 1 << 20
-        /// Creates the default configuration.
-        public init() {}
+
+        /// Creates a configuration; every parameter has the documented default.
+        public init(restBaseURL: URL = EconomicEndpoints.restBaseURL, maxResponseBytes: Int = 1 << 20) {
+            self.restBaseURL = restBaseURL
+            self.maxResponseBytes = maxResponseBytes
+        }
     }
 
     struct Snapshot: Sendable {
@@ -72,11 +76,9 @@ public actor EconomicProvider: CredentialProvider {
         observer: AuthEventObserver? = nil,
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) throws(AuthError) {
-        try credentials.validate()
-        try SecureURLPolicy.check(configuration.restBaseURL, provider: EconomicEndpoints.providerName)
+        self.endpoint = try EconomicEndpoints.client(credentials, url: configuration.restBaseURL, transport: transport,
+                                                     maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.configuration = configuration
-        self.endpoint = EndpointClient(provider: EconomicEndpoints.providerName, transport: transport,
-                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.observer = observer
         self.onCredentialChange = onCredentialChange
         self.snapshot = Locked(Snapshot(

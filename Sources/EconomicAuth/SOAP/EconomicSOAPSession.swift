@@ -34,8 +34,19 @@ public actor EconomicSOAPSession {
         /// a timeout behind the service) is transient. Default `AuthenticationException` and
         /// `AuthorizationException`, the exception names e-conomic puts in such faults.
         public var credentialRejectedMarkers: [String] = ["AuthenticationException", "AuthorizationException"]
-        /// Creates the default configuration.
-        public init() {}
+
+        /// Creates a configuration; every parameter has the documented default.
+        public init(
+            endpoint: URL = EconomicEndpoints.soapURL,
+            maxResponseBytes: Int = 4 << 20,
+            sessionLostMarker: String = "E02250",
+            credentialRejectedMarkers: [String] = ["AuthenticationException", "AuthorizationException"]
+        ) {
+            self.endpoint = endpoint
+            self.maxResponseBytes = maxResponseBytes
+            self.sessionLostMarker = sessionLostMarker
+            self.credentialRejectedMarkers = credentialRejectedMarkers
+        }
     }
 
     struct Session: Sendable {
@@ -68,12 +79,10 @@ public actor EconomicSOAPSession {
         configuration: Configuration = .init(),
         observer: AuthEventObserver? = nil
     ) throws(AuthError) {
-        try credentials.validate()
-        try SecureURLPolicy.check(configuration.endpoint, provider: EconomicEndpoints.providerName)
         self.credentials = credentials
         // SOAP calls are not retried here: the caller's operation may not be idempotent.
-        self.endpoint = EndpointClient(provider: EconomicEndpoints.providerName, transport: transport,
-                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        self.endpoint = try EconomicEndpoints.client(credentials, url: configuration.endpoint, transport: transport,
+                                                     maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.configuration = configuration
         self.observer = observer
     }

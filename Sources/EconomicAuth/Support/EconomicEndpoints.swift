@@ -32,6 +32,17 @@ public enum EconomicEndpoints {
         URL(string: text) ?? URL(fileURLWithPath: "/")
     }
 
+    /// The endpoint client of a provider or session: checked credentials, a URL that may carry
+    /// them, no automatic retries (an API call or a SOAP operation may not be idempotent).
+    static func client(
+        _ credentials: EconomicCredentials, url: URL, transport: any HTTPTransport,
+        maxResponseBytes: Int, observer: AuthEventObserver?
+    ) throws(AuthError) -> EndpointClient {
+        try credentials.validate()
+        try SecureURLPolicy.check(url, provider: providerName)
+        return EndpointClient(provider: providerName, transport: transport, maxResponseBytes: maxResponseBytes, observer: observer)
+    }
+
     /// `base` joined with a relative `path` (which may carry a query), with exactly one `/` between.
     static func url(_ base: URL, appending path: String) throws(AuthError) -> URL {
         try URL.joining(base, path, provider: providerName)

@@ -5,8 +5,8 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Fixes from the provider review: each test fails without its fix.
-@Suite struct ProfixReviewFixTests {
+/// Recovery from rejections, overlapping grants and lost rotations: each test fails when its guarantee is removed.
+@Suite struct ProfixRecoveryTests {
     /// A 401 for a token that was already replaced is retried without another refresh; a 401 for
     /// the current token refreshes once.
     @Test func recoverRefreshesOnlyWhenTheCurrentTokenWasRejected() async throws {

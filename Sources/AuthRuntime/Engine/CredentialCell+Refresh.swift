@@ -1,0 +1,101 @@
+import AuthCore
+import Foundation
+
+/// The refresh path: single-flight, under the store's lock, with the refused-pair fallback.
+extension CredentialCell {
+    func refreshInBackground() async {
+        guard !refreshes.isRunning, case .ready = phase else { return }
+        _ = try? await refreshSingleFlight()
+    }
+
+    func refreshSingleFlight() async throws -> StoredCredential {
+        if !refreshes.isRunning, let refused = refusedUntil {
+            if parts.now() < refused.until { throw refused.error }
+            refusedUntil = nil
+        }
+        return try await refreshes.run { try await self.performRefresh() }
+    }
+
+    /// What happened inside the store's `update`.
+    final class Record: Sendable {
+        let value = Locked<(used: StoredCredential?, result: StoredCredential?, renewed: Bool)>((nil, nil, false))
+    }
+
+    func performRefresh() async throws -> StoredCredential {
+        guard case .ready(let current, _) = phase else { return try failForMissing() }
+        guard let renewal else {
+            throw enterReauthorization(
+                AuthError(.reauthorizationRequired, provider: parts.name, message: "the credential cannot be refreshed"),
+                refused: current)
+        }
+        let record = Record()
+        let store = parts.store
+        let key = parts.key
+        let now = parts.now
+        let leeway = parts.leeway
+        let write = writer.enqueue {
+            try await store.update(key) { stored -> (StoredCredential?, Void) in
+                // The newer of the stored pair and ours: another process may have rotated it (use
+                // theirs), or our last save may have failed (use ours).
+                let base = stored.map { RefreshTiming.newer($0, current) } ?? current
+                if let stored, base == stored, stored.accessToken != current.accessToken,
+                   !RefreshTiming.isDue(stored, at: now(), leeway: leeway) {
+                    record.value.withLock { $0 = (stored, stored, false) }
+                    return (stored, ())
+                }
+                record.value.withLock { $0.used = base }
+                let next = try await renewal.renew(base)
+                record.value.withLock { $0 = (base, next, true) }
+                return (next, ())
+            }
+        }
+        let failure = await write.outcome()
+        let (used, result, renewed) = record.value.withLock { $0 }
+        if let result {
+            if let failure, renewed {
+                // The old pair is spent: keep the new one in memory rather than lose it.
+                let code = (failure as? AuthError)?.code ?? .storeFailure
+                parts.observer?.receive(.storeFailed(provider: parts.name, code: code))
+            }
+            if renewed, let onChange = parts.onChange { await onChange(result) }
+            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
+            try adopt(result)
+            refusedUntil = nil
+            if renewed { parts.observer?.receive(.credentialRefreshed(provider: parts.name, expiresAt: result.expiresAt)) }
+            return result
+        }
+        let error = (failure as? AuthError)?.attributed(to: parts.name)
+            ?? AuthError(.transportFailure, provider: parts.name, message: "the refresh failed (\(failure.map { "\(type(of: $0))" } ?? "no result"))")
+        guard renewal.isRejection(error) else {
+            if let pause = renewal.cooldown(error) {
+                refusedUntil = (error, parts.now().addingTimeInterval(pause.timeInterval))
+            }
+            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: true))
+            throw error
+        }
+        // Refused. Another instance sharing the store may have rotated the pair after we read
+        // it (a store without a lock): adopt a stored pair that is not the one refused.
+        let refused = used ?? current
+        if let stored = try? await store.load(key), stored.accessToken != refused.accessToken,
+           stored.refreshToken != refused.refreshToken {
+            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
+            try adopt(stored)
+            return stored
+        }
+        if error.code != .reauthorizationRequired {
+            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: false))
+        }
+        let final = error.code == .reauthorizationRequired ? error : AuthError(
+            .reauthorizationRequired, provider: parts.name, status: error.status, serverCode: error.serverCode,
+            message: "the refresh was rejected; the user must authorize again", underlying: error)
+        guard writer.isNewest(write.ticket) else { throw final }
+        throw enterReauthorization(final, refused: refused)
+    }
+
+    func enterReauthorization(_ error: AuthError, refused: StoredCredential) -> AuthError {
+        phase = .reauthorizationRequired(error, refused: refused)
+        snapshot.withLock { $0 = nil }
+        parts.observer?.receive(.reauthorizationRequired(provider: parts.name))
+        return error
+    }
+}

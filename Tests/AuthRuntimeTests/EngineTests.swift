@@ -1,0 +1,115 @@
+import AuthCore
+@testable import AuthRuntime
+import Foundation
+import Testing
+
+@Suite struct SingleFlightTests {
+    @Test func concurrentCallersShareOneOperation() async throws {
+        let flight = SingleFlight<Int>()
+        let runs = Locked(0)
+        let gate = AsyncStream<Void>.makeStream()
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    try await flight.run {
+                        let n = runs.withLock { $0 += 1; return $0 }
+                        for await _ in gate.stream { break }
+                        return n
+                    }
+                }
+            }
+            // Let every caller join before the one operation finishes.
+            while runs.withLock({ $0 }) == 0 { await Task.yield() }
+            try await Task.sleep(for: .milliseconds(20))
+            gate.continuation.yield()
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(runs.withLock { $0 } == 1)
+        #expect(results.count == 200)
+        #expect(Set(results) == [1])
+        #expect(!flight.isRunning)
+    }
+
+    @Test func aFailureReachesEveryWaiterAndTheNextCallRunsAgain() async throws {
+        struct Boom: Error {}
+        let flight = SingleFlight<Int>()
+        await #expect(throws: Boom.self) { try await flight.run { throw Boom() } }
+        #expect(try await flight.run { 7 } == 7)
+    }
+}
+
+@Suite struct OrderedWriterTests {
+    /// Writes run in ticket order even when the earlier one is slower, and only the last
+    /// ticket is the newest.
+    @Test func writesRunInTicketOrderAndTheNewestWins() async throws {
+        let writer = OrderedWriter()
+        let log = Locked<[Int]>([])
+        let first = writer.enqueue {
+            try await Task.sleep(for: .milliseconds(30))
+            log.withLock { $0.append(1) }
+        }
+        let second = writer.enqueue { log.withLock { $0.append(2) } }
+        #expect(await second.outcome() == nil)
+        #expect(await first.outcome() == nil)
+        #expect(log.withLock { $0 } == [1, 2])
+        #expect(!writer.isNewest(first.ticket))
+        #expect(writer.isNewest(second.ticket))
+    }
+
+    @Test func aFailedWriteIsReportedAndDoesNotStopTheLine() async throws {
+        struct Full: Error {}
+        let writer = OrderedWriter()
+        let failed = writer.enqueue { throw Full() }
+        let next = writer.enqueue(nil)
+        #expect(await failed.outcome() is Full)
+        #expect(await next.outcome() == nil)
+        await writer.settle()
+    }
+}
+
+@Suite struct RefreshTimingTests {
+    let issued = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func leewayDefaultsToTenPercentUpToAMinuteAndIsCappedAtHalfTheLifetime() {
+        let tenMinutes = StoredCredential(accessToken: Secret("a"), expiresAt: issued.addingTimeInterval(600), issuedAt: issued)
+        let oneMinute = StoredCredential(accessToken: Secret("a"), expiresAt: issued.addingTimeInterval(60), issuedAt: issued)
+        #expect(RefreshTiming.leeway(for: tenMinutes, configured: nil) == 60)
+        #expect(RefreshTiming.leeway(for: oneMinute, configured: nil) == 6)
+        #expect(RefreshTiming.leeway(for: oneMinute, configured: .seconds(45)) == 30)
+        #expect(!RefreshTiming.isDue(tenMinutes, at: issued.addingTimeInterval(539), leeway: nil))
+        #expect(RefreshTiming.isDue(tenMinutes, at: issued.addingTimeInterval(540), leeway: nil))
+        #expect(RefreshTiming.isDue(tenMinutes, at: issued.addingTimeInterval(480), leeway: nil, soft: .seconds(60)))
+    }
+
+    @Test func theNewerCredentialIsTheLaterIssuedOne() {
+        let old = StoredCredential(accessToken: Secret("old"), issuedAt: issued)
+        let new = StoredCredential(accessToken: Secret("new"), issuedAt: issued.addingTimeInterval(1))
+        let undated = StoredCredential(accessToken: Secret("undated"))
+        #expect(RefreshTiming.newer(old, new) == new)
+        #expect(RefreshTiming.newer(new, old) == new)
+        #expect(RefreshTiming.newer(undated, old) == old)
+    }
+}
+
+@Suite struct WireHelperTests {
+    @Test func lenientJSONReadsNumbersAsTextAndKeysInAnyCase() throws {
+        let object = try #require(JSONValue.object(in: Data(#"{"UserId": 42, "expires_in": "600", "flag": "True"}"#.utf8)))
+        #expect(object.text("userid") == "42")
+        #expect(object.value("expires_in")?.integer == 600)
+        #expect(object.value("flag")?.isTrue == true)
+        #expect(JSONValue.object(in: Data("[1]".utf8)) == nil)
+        #expect(JSONValue.object(in: Data("<html>".utf8)) == nil)
+    }
+
+    @Test func urlsJoinWithOneSlashAndRefuseAbsolutePaths() throws {
+        let base = try #require(URL(string: "https://api.example.com/v1/"))
+        #expect(try URL.joining(base, "/items?x=1", provider: "t").absoluteString == "https://api.example.com/v1/items?x=1")
+        #expect(throws: AuthError(.invalidRequest)) { try URL.joining(base, "https://evil.example/x", provider: "t") }
+    }
+
+    @Test func randomStatesAre64HexDigitsAndDiffer() {
+        let a = RandomState.make().revealed
+        #expect(a.count == 64 && a.allSatisfy(\.isHexDigit))
+        #expect(a != RandomState.make().revealed)
+    }
+}
