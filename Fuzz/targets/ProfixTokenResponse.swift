@@ -4,6 +4,7 @@
 // Input: byte 0 picks the HTTP status, the content type and whether a password change may be
 // answered; the rest is the body.
 @testable import AuthCore
+import AuthRuntime
 import Foundation
 @testable import ProfixOAuth
 
