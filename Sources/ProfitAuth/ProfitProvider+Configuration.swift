@@ -26,6 +26,11 @@ extension ProfitProvider {
         /// Default 3 attempts.
         public var retryPolicy: RetryPolicy = .exponential(maxAttempts: 3)
 
+        /// Hosts besides the environment's REST and SOAP hosts that may receive the token.
+        /// Requests to any other host are refused with ``AuthError/Code/untrustedHost`` before
+        /// anything is sent. Default: none.
+        public var additionalHosts: [String] = []
+
         /// Creates a configuration; every parameter has the documented default.
         public init(
             integrationId: String? = nil,
@@ -33,7 +38,8 @@ extension ProfitProvider {
             soapToken: SOAPTokenPlacement = .header,
             deviceDescription: String = "swift-accounting-auth",
             maxResponseBytes: Int = 1 << 20,
-            retryPolicy: RetryPolicy = .exponential(maxAttempts: 3)
+            retryPolicy: RetryPolicy = .exponential(maxAttempts: 3),
+            additionalHosts: [String] = []
         ) {
             self.integrationId = integrationId
             self.acceptLanguage = acceptLanguage
@@ -41,6 +47,7 @@ extension ProfitProvider {
             self.deviceDescription = deviceDescription
             self.maxResponseBytes = maxResponseBytes
             self.retryPolicy = retryPolicy
+            self.additionalHosts = additionalHosts
         }
     }
 

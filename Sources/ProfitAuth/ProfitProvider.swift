@@ -44,6 +44,9 @@ public actor ProfitProvider: CredentialProvider {
     public nonisolated let key: TokenKey
     /// The options.
     public nonisolated let configuration: Configuration
+    /// The hosts the token may go to: the environment's REST and SOAP hosts and
+    /// ``Configuration/additionalHosts``.
+    public nonisolated let audience: CredentialAudience
     nonisolated let keys: AppConnectorKeys?
     nonisolated let endpoint: EndpointClient
     nonisolated let cell: CredentialCell<ProfitToken>
@@ -79,6 +82,9 @@ public actor ProfitProvider: CredentialProvider {
         self.keys = keys
         self.key = key
         self.configuration = configuration
+        var audience = CredentialAudience(urls: [environment.restBaseURL] + (environment.soapBaseURL.map { [$0] } ?? []))
+        configuration.additionalHosts.forEach { audience.insert($0) }
+        self.audience = audience
         self.endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
                                        maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         let parts = CredentialCell<ProfitToken>.Parts(
@@ -104,11 +110,13 @@ public actor ProfitProvider: CredentialProvider {
     ///
     /// - Throws: ``AuthError`` with ``AuthError/Code/insecureURL`` for a URL that is neither `https`
     ///   nor loopback `http` (checked first, before the token is read),
+    ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``,
     ///   ``AuthError/Code/notAuthenticated`` when there is no token,
     ///   ``AuthError/Code/storeFailure`` or ``AuthError/Code/storeCorrupt`` when the store fails,
     ///   ``AuthError/Code/invalidRequest`` when the `<token>` element cannot be placed.
     public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
         try SecureURLPolicy.check(request.url, provider: Self.providerName)
+        try audience.check(request.url, provider: Self.providerName)
         let token: ProfitToken
         if let cached = cell.cached() {
             token = cached

@@ -36,6 +36,11 @@ extension ProfixProvider {
         /// again. Default 60 s on the provider's clock. Any successful grant clears it.
         public var forbiddenRefreshCooldown: Duration
 
+        /// Hosts besides the region's API host that may receive the access token (for example a
+        /// file host of the same service). Requests to any other host are refused with
+        /// ``AuthError/Code/untrustedHost`` before anything is sent. Default: none.
+        public var additionalHosts: [String]
+
         /// Creates a configuration; every parameter has the documented default.
         public init(
             refreshLeeway: Duration? = nil,
@@ -43,7 +48,8 @@ extension ProfixProvider {
             retryPolicy: RetryPolicy = .exponential(maxAttempts: 3),
             maxResponseBytes: Int = 1 << 20,
             forcedRefreshInterval: Duration = .seconds(5),
-            forbiddenRefreshCooldown: Duration = .seconds(60)
+            forbiddenRefreshCooldown: Duration = .seconds(60),
+            additionalHosts: [String] = []
         ) {
             self.refreshLeeway = refreshLeeway
             self.softRefreshWindow = softRefreshWindow
@@ -51,6 +57,7 @@ extension ProfixProvider {
             self.maxResponseBytes = maxResponseBytes
             self.forcedRefreshInterval = forcedRefreshInterval
             self.forbiddenRefreshCooldown = forbiddenRefreshCooldown
+            self.additionalHosts = additionalHosts
         }
     }
 }

@@ -61,6 +61,9 @@ public actor ProfixProvider: CredentialProvider {
     /// The options.
     public nonisolated let configuration: Configuration
 
+    /// The hosts the access token may go to: the region's API host and
+    /// ``Configuration/additionalHosts``.
+    public nonisolated let audience: CredentialAudience
     nonisolated let tokenClient: ProfixTokenClient
     nonisolated let cell: CredentialCell<String>
 
@@ -93,6 +96,9 @@ public actor ProfixProvider: CredentialProvider {
         self.client = client
         self.key = key
         self.configuration = configuration
+        var audience = CredentialAudience(urls: [client.region.baseURL])
+        configuration.additionalHosts.forEach { audience.insert($0) }
+        self.audience = audience
         let endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         let tokenClient = ProfixTokenClient(client: client, endpoint: endpoint)
@@ -115,10 +121,12 @@ public actor ProfixProvider: CredentialProvider {
     ///
     /// - Throws: ``AuthError`` with ``AuthError/Code/notAuthenticated`` before any grant,
     ///   ``AuthError/Code/reauthorizationRequired`` after a rejected refresh,
-    ///   ``AuthError/Code/insecureURL`` for a URL that may not carry the token, or the transient
+    ///   ``AuthError/Code/insecureURL`` for a URL that may not carry the token,
+    ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``, or the transient
     ///   error of a refresh that could not complete.
     public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
         try SecureURLPolicy.check(request.url, provider: Self.providerName)
+        try audience.check(request.url, provider: Self.providerName)
         let header: String
         if let cached = cell.cached() {
             header = cached

@@ -259,7 +259,7 @@ enum ProfixCommand {
         let service = ProfixProvider(client: serviceClient, transport: sandbox, configuration: configuration, observer: observer, now: now)
         console.detail("\(try await service.requestClientCredentialsToken())")
         time.withLock { $0 = $0.addingTimeInterval(600) }
-        _ = try await service.authorize(HTTPRequest(url: apiURL))
+        _ = try await service.authorize(HTTPRequest(url: serviceClient.region.baseURL.appendingPathComponent("api/v1/workorders")))
         console.detail("client-credentials grants so far: \(sandbox.counters.clientCredentialsGrants); refreshes used: none")
 
         console.step("Password grant with a demanded password change")

@@ -132,3 +132,20 @@ private actor CountingProvider: CredentialProvider {
         #expect(seen.values == ["Bearer sent-token"])
     }
 }
+
+/// Header injection is refused by the authorizing transport itself, whatever transport is below.
+@Suite struct AuthorizingTransportHeaderTests {
+    @Test(arguments: ["Bearer a\r\nX-Evil: 1", "Bearer a\nb", "Bearer a\u{0}"])
+    func aProviderThatInjectsALineBreakNeverReachesTheTransport(_ value: String) async throws {
+        let mock = MockTransport(responses: [.json(200, "{}")])
+        let provider = ClosureCredentialProvider(name: "t") { request in
+            var request = request
+            request.headers[.authorization] = value
+            return request
+        }
+        let client = AuthorizingTransport(base: mock, provider: provider)
+        let url = try #require(URL(string: "https://api.example.com/x"))
+        await #expect(throws: AuthError(.invalidRequest)) { _ = try await client.send(HTTPRequest(url: url)) }
+        #expect(mock.requestCount == 0)
+    }
+}

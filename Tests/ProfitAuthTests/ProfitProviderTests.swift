@@ -369,8 +369,12 @@ import TestSupport
             await #expect(throws: AuthError(.insecureURL)) { _ = try await AuthorizingTransport(base: mock, provider: provider).send(HTTPRequest(url: url)) }
         }
         #expect(mock.requestCount == 0)
-        // Loopback http stays allowed for tests and local sandboxes.
-        let local = try await provider.authorize(HTTPRequest(url: try #require(URL(string: "http://127.0.0.1:8080/ProfitRestServices/ProfitVersion"))))
+        // Loopback http stays allowed for tests and local sandboxes (a host the app adds).
+        let localURL = try #require(URL(string: "http://127.0.0.1:8080/ProfitRestServices/ProfitVersion"))
+        await #expect(throws: AuthError(.untrustedHost)) { _ = try await provider.authorize(HTTPRequest(url: localURL)) }
+        var configuration = Fixtures.configuration()
+        configuration.additionalHosts = ["127.0.0.1"]
+        let local = try await Fixtures.provider(transport: mock, store: store, configuration: configuration).authorize(HTTPRequest(url: localURL))
         #expect(local.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 

@@ -170,7 +170,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         /// One API call: its status, or the code it failed with.
         func call() async -> APIOutcome {
             do {
-                return .status(try await api.send(HTTPRequest(url: Fixture.apiURL)).status)
+                return .status(try await api.send(HTTPRequest(url: Fixture.apiURL(for: provider.client))).status)
             } catch let error as AuthError {
                 return .error(error.code)
             } catch {

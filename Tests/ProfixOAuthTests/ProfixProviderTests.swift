@@ -64,7 +64,7 @@ import Testing
         let first = try await provider.requestClientCredentialsToken()
         #expect(first.refreshToken == nil)
         clock.advance(600)
-        let request = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        let request = try await provider.authorize(HTTPRequest(url: Fixture.apiURL(for: Fixture.serviceClient)))
         #expect(request.headers[.authorization] != "Bearer " + first.accessToken.revealed)
         #expect(sandbox.counters.clientCredentialsGrants == 2)
         #expect(sandbox.counters.refreshes == 0)

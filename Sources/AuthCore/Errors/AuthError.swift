@@ -45,6 +45,8 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
         public static let invalidRequest = Code("invalid_request")
         /// Credentials were about to go to a URL that is neither `https` nor loopback `http`.
         public static let insecureURL = Code("insecure_url")
+        /// The URL's host is not one the provider sends its credentials to (see ``CredentialAudience``).
+        public static let untrustedHost = Code("untrusted_host")
 
         // MARK: Responses
         /// The server answered with a status code the flow does not expect.

@@ -42,7 +42,7 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try SecureURLPolicy.check(request.url, provider: providerName)
         let first = try await provider.authorize(request)
-        try SecureURLPolicy.check(first.url, provider: providerName)
+        try checkAuthorized(first)
         let response = try await base.send(first)
         guard Self.isRejection(response.status) else { return response }
 
@@ -51,12 +51,23 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
         }
         observer?.receive(.retriedAfterRejection(provider: providerName, status: response.status))
         let second = try await provider.authorize(request)
-        try SecureURLPolicy.check(second.url, provider: providerName)
+        try checkAuthorized(second)
         let retried = try await base.send(second)
         if Self.isRejection(retried.status) {
             throw rejection(retried, afterRetry: true)
         }
         return retried
+    }
+
+    /// What the provider returned must still go to a URL that may carry credentials, and carry
+    /// no header a line break could split: any transport, not only ``URLSessionTransport``, then
+    /// gets only well-formed headers.
+    private func checkAuthorized(_ request: HTTPRequest) throws(AuthError) {
+        try SecureURLPolicy.check(request.url, provider: providerName)
+        guard request.method.isValid, request.headers.isWellFormed else {
+            throw AuthError(.invalidRequest, provider: providerName,
+                            message: "the authorized request has a malformed method, header name or header value (CR, LF or NUL)")
+        }
     }
 
     static func isRejection(_ status: Int) -> Bool { status == 401 || status == 403 }

@@ -32,11 +32,16 @@ public actor EconomicProvider: CredentialProvider {
         public var restBaseURL: URL = EconomicEndpoints.restBaseURL
         /// The largest response body ``validate()`` parses. Default 1 MiB.
         public var maxResponseBytes: Int = 1 << 20
+        /// Hosts besides ``restBaseURL``'s and ``EconomicEndpoints/openAPIBaseURL``'s that may
+        /// receive the tokens. Requests to any other host are refused with
+        /// ``AuthError/Code/untrustedHost`` before anything is sent. Default: none.
+        public var additionalHosts: [String] = []
 
         /// Creates a configuration; every parameter has the documented default.
-        public init(restBaseURL: URL = EconomicEndpoints.restBaseURL, maxResponseBytes: Int = 1 << 20) {
+        public init(restBaseURL: URL = EconomicEndpoints.restBaseURL, maxResponseBytes: Int = 1 << 20, additionalHosts: [String] = []) {
             self.restBaseURL = restBaseURL
             self.maxResponseBytes = maxResponseBytes
+            self.additionalHosts = additionalHosts
         }
     }
 
@@ -52,6 +57,9 @@ public actor EconomicProvider: CredentialProvider {
     public nonisolated var name: String { EconomicEndpoints.providerName }
     /// The configuration.
     public nonisolated let configuration: Configuration
+    /// The hosts the tokens may go to: ``Configuration/restBaseURL``'s,
+    /// ``EconomicEndpoints/openAPIBaseURL``'s and ``Configuration/additionalHosts``.
+    public nonisolated let audience: CredentialAudience
     private nonisolated let endpoint: EndpointClient
     private nonisolated let observer: AuthEventObserver?
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
@@ -79,6 +87,9 @@ public actor EconomicProvider: CredentialProvider {
         self.endpoint = try EconomicEndpoints.client(credentials, url: configuration.restBaseURL, transport: transport,
                                                      maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.configuration = configuration
+        var audience = CredentialAudience(urls: [configuration.restBaseURL, EconomicEndpoints.openAPIBaseURL])
+        configuration.additionalHosts.forEach { audience.insert($0) }
+        self.audience = audience
         self.observer = observer
         self.onCredentialChange = onCredentialChange
         self.snapshot = Locked(Snapshot(
@@ -104,9 +115,11 @@ public actor EconomicProvider: CredentialProvider {
 
     /// Returns `request` with the two token headers and a JSON content type.
     ///
-    /// - Throws: ``AuthError/Code/insecureURL`` when the URL may not carry credentials.
+    /// - Throws: ``AuthError/Code/insecureURL`` when the URL may not carry credentials;
+    ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``.
     public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
         try SecureURLPolicy.check(request.url, provider: EconomicEndpoints.providerName)
+        try audience.check(request.url, provider: EconomicEndpoints.providerName)
         let current = snapshot.withLock { ($0.appSecretToken, $0.agreementGrantToken) }
         var request = request
         request.headers[.economicAppSecretToken] = current.0

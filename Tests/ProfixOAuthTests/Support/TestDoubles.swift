@@ -72,6 +72,8 @@ enum Fixture {
     static let serviceClient = ProfixClient(clientID: "0d6f6a39-service", clientSecret: Secret("svc-secret"), region: .be)
     static let passwordClient = ProfixClient(clientID: "5e0c1d2b-password", clientSecret: Secret("pw-secret"), region: .nl)
     static let apiURL = URL(string: "https://api.profix-it.nl/api/v1/workorders")!
+    /// The work-order endpoint in `client`'s region (the only host its token may go to).
+    static func apiURL(for client: ProfixClient) -> URL { client.region.baseURL.appendingPathComponent("api/v1/workorders") }
 
     static func sandbox(_ clock: TestClock, configure: (inout ProfixSandbox.Configuration) -> Void = { _ in }) -> ProfixSandbox {
         var configuration = ProfixSandbox.Configuration()

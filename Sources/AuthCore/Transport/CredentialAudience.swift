@@ -1,0 +1,64 @@
+public import Foundation
+
+/// The hosts a provider sends its credentials to, and no others.
+///
+/// Every provider builds one from the base URLs it is configured with (a Profix-it region, an AFAS
+/// environment, e-conomic's API hosts) plus any host the app adds explicitly, and refuses to
+/// authorize a request for any other host with ``AuthError/Code/untrustedHost`` before anything
+/// is sent. A bearer token pasted into the wrong URL, or a link a server returned, never carries
+/// the credential elsewhere.
+///
+/// ```swift
+/// var audience = CredentialAudience(urls: [URL(string: "https://api.profix-it.nl")!])
+/// audience.insert("files.profix-it.nl")
+/// audience.allows(URL(string: "https://api.profix-it.nl/api/v1/items")!)   // true
+/// audience.allows(URL(string: "https://example.com/")!)                     // false
+/// ```
+///
+/// Hosts compare without case, without a trailing dot and without IPv6 brackets; the port and the
+/// scheme are not part of the audience (``SecureURLPolicy`` decides the scheme).
+public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
+    /// The allowed hosts, normalised.
+    public private(set) var hosts: Set<String>
+
+    /// An audience of the given host names.
+    public init(hosts: [String]) {
+        self.hosts = Set(hosts.compactMap(Self.normalized))
+    }
+
+    /// An audience of the hosts of `urls` (URLs without a host add nothing).
+    public init(urls: [URL]) {
+        self.init(hosts: urls.compactMap(\.host))
+    }
+
+    /// Adds a host.
+    public mutating func insert(_ host: String) {
+        if let host = Self.normalized(host) { hosts.insert(host) }
+    }
+
+    /// Whether credentials may go to `url`'s host.
+    public func allows(_ url: URL) -> Bool {
+        guard let host = url.host, let normalized = Self.normalized(host) else { return false }
+        return hosts.contains(normalized)
+    }
+
+    /// Throws unless credentials may go to `url`'s host.
+    ///
+    /// - Throws: ``AuthError/Code/untrustedHost``.
+    public func check(_ url: URL, provider: String?) throws(AuthError) {
+        guard allows(url) else {
+            throw AuthError(.untrustedHost, provider: provider,
+                            message: "\(URLDescription(url).text) is not a host this provider sends credentials to; add it to the provider's configuration (additionalHosts) if it should be")
+        }
+    }
+
+    /// The hosts, sorted.
+    public var description: String { "CredentialAudience(\(hosts.sorted().joined(separator: ", ")))" }
+
+    static func normalized(_ host: String) -> String? {
+        var text = host.lowercased()
+        if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        while text.hasSuffix(".") { text.removeLast() }
+        return text.isEmpty ? nil : text
+    }
+}
