@@ -71,6 +71,8 @@ extension ProfitProvider {
         guard !otp.isEmpty, !otp.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw AuthError(.invalidCredentialFormat, provider: Self.providerName, message: "the activation code is empty or holds control characters")
         }
+        // The code works once: redeem it only into a store that can keep the token.
+        try await checkStoreWritable()
         let token: ProfitToken
         if channel == .soap {
             let request = ProfitSOAP.request(url: try environment.soapURL(ProfitSOAP.tokenService), operation: "GetTokenFromOTP", parameters: [

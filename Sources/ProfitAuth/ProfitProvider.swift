@@ -169,6 +169,15 @@ public actor ProfitProvider: CredentialProvider {
         try await cell.current()
     }
 
+    /// Throws ``AuthError/Code/storeFailure`` when the store could not save the token now.
+    nonisolated func checkStoreWritable() async throws {
+        do {
+            try await cell.parts.store.checkWritable(key)
+        } catch {
+            throw Self.storeError(error, "the token store cannot save a token; the activation code was not used")
+        }
+    }
+
     /// Saves `token` and makes it current; a failed save leaves the token in use and is thrown.
     /// When a later token change started meanwhile, that one decides and this returns quietly.
     nonisolated func install(_ token: ProfitToken, userId: String?, obtainedVia: String) async throws {

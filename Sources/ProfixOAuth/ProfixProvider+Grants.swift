@@ -17,8 +17,9 @@ extension ProfixProvider {
             throw AuthError(.callbackInvalid, provider: Self.providerName, message: "the authorization code is empty")
         }
         await cell.settleRefresh()
+        try await checkStoreWritable()   // the code works once: spend it only if the tokens can be kept
         let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.codeRequest(client, code: code), oneTime: true)
-        return await installAcquired(tokens, grant: "authorization_code")
+        return try await installAcquired(tokens, grant: "authorization_code")
     }
 
     /// Reads the code from `callbackURL` (see ``ProfixAuthorizationRequest/code(from:)``) and
@@ -39,8 +40,9 @@ extension ProfixProvider {
     @discardableResult
     public nonisolated func requestClientCredentialsToken() async throws -> StoredCredential {
         await cell.settleRefresh()
+        try await checkStoreWritable()
         let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.clientCredentialsRequest(client))
-        return await installAcquired(tokens, grant: "client_credentials")
+        return try await installAcquired(tokens, grant: "client_credentials")
     }
 
     /// Logs in with the password grant.
@@ -52,20 +54,35 @@ extension ProfixProvider {
     ///   ``AuthError/Code/invalidCredentials``, ``AuthError/Code/malformedResponse``, transport codes.
     public nonisolated func logIn(username: String, password: Secret) async throws -> PasswordGrantOutcome {
         await cell.settleRefresh()
+        try await checkStoreWritable()
         let request = ProfixTokenEndpoint.passwordRequest(client, username: username, password: password)
         switch try await tokenClient.grant(request, allowsPasswordChange: true) {
         case .passwordChangeRequired(let userID):
             return .passwordChangeRequired(userID: userID)
         case .tokens(let tokens):
-            let credential = await installAcquired(tokens, grant: "password", attributes: ["username": username])
+            let credential = try await installAcquired(tokens, grant: "password", attributes: ["username": username])
             return .authorized(expiresAt: credential.expiresAt)
         }
     }
 
-    private nonisolated func installAcquired(_ tokens: ProfixTokenResponse, grant: String, attributes: [String: String] = [:]) async -> StoredCredential {
+    /// Saves the new credential and makes it current. When the store fails even after retries,
+    /// the credential is still used in memory, and the store's error is thrown: the caller must
+    /// know that a restart would lose it.
+    private nonisolated func installAcquired(_ tokens: ProfixTokenResponse, grant: String, attributes: [String: String] = [:]) async throws -> StoredCredential {
         var credential = Self.makeCredential(tokens, previous: nil, grant: grant, now: cell.parts.now())
         credential.attributes.merge(attributes) { _, new in new }
-        _ = await cell.install(credential, event: .credentialAcquired(provider: Self.providerName, grant: grant, expiresAt: credential.expiresAt))
+        let outcome = await cell.install(credential, event: .credentialAcquired(provider: Self.providerName, grant: grant, expiresAt: credential.expiresAt))
+        if let failure = outcome.failure { throw failure }
         return credential
+    }
+
+    private nonisolated func checkStoreWritable() async throws {
+        do {
+            try await cell.parts.store.checkWritable(key)
+        } catch let error as AuthError {
+            throw error.attributed(to: Self.providerName)
+        } catch {
+            throw AuthError(.storeFailure, provider: Self.providerName, message: "the token store cannot save a credential; nothing was sent")
+        }
     }
 }

@@ -83,14 +83,15 @@ let sampleCredential = StoredCredential(
         #expect(try Data(contentsOf: path) == garbage)
     }
 
-    @Test func unreadableFileIsAStoreFailure() async throws {
-        // A folder where the file should be cannot be read, even by root.
+    @Test func somethingOtherThanAFileIsCorruptAndLeftAlone() async throws {
+        // A folder where the file should be is not a credential; it is reported and kept.
         let folder = temporaryFolder()
         let store = try FileTokenStore(directory: folder)
         let key = TokenKey(provider: "profit", account: "a")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent(key.fileName), withIntermediateDirectories: false)
         let error = await #expect(throws: AuthError.self) { try await store.load(key) }
-        #expect(error?.code == .storeFailure)
+        #expect(error?.code == .storeCorrupt)
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(key.fileName).path))
     }
 
     @Test func pathThatIsAFileIsRefused() throws {

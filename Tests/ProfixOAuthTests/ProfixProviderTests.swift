@@ -330,7 +330,9 @@ import Testing
         #expect(store.keys.isEmpty)
     }
 
-    @Test func failedSaveKeepsTheNewPairInMemory() async throws {
+    /// The rotated pair cannot be saved (even after the retries): the caller is told with a
+    /// typed error, never a silent success, and the pair stays in use in memory.
+    @Test func failedSaveAfterARotationIsReportedAndKeepsTheNewPairInMemory() async throws {
         let sandbox = Fixture.sandbox(clock)
         let store = RecordingStore(log: EventLog())
         let events = EventCollector()
@@ -338,6 +340,8 @@ import Testing
         try await Fixture.authorize(provider, sandbox: sandbox)
         store.setFailing(true)
         clock.advance(600)
+        await #expect(throws: AuthError(.storeFailure)) { _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        #expect(sandbox.counters.refreshes == 1)
         let request = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
         let current = try #require(try await provider.credential())
         #expect(request.headers[.authorization] == "Bearer " + current.accessToken.revealed)

@@ -42,6 +42,16 @@ public protocol TokenStore: Sendable {
 
     /// Whether ``update(_:_:)`` holds a lock that other users of the same store respect.
     var coordinatesUpdates: Bool { get }
+
+    /// Throws when a credential could not be saved under `key` now (a read-only or full disk, a
+    /// folder without write permission), without changing anything.
+    ///
+    /// Providers call it before they spend something that works once (an authorization code, a
+    /// one-time password, a rotating refresh token), so they never obtain a credential the store
+    /// cannot keep. The default does nothing.
+    ///
+    /// - Throws: ``AuthError/Code/storeFailure``.
+    func checkWritable(_ key: TokenKey) async throws
 }
 
 extension TokenStore {
@@ -59,6 +69,9 @@ extension TokenStore {
 
     /// `false`: the default ``update(_:_:)`` takes no lock.
     public var coordinatesUpdates: Bool { false }
+
+    /// Does nothing: a store that can tell ahead of time overrides it.
+    public func checkWritable(_ key: TokenKey) async throws {}
 
     /// Reads, transforms and writes one credential (see ``update(_:_:)``); `transform` returns
     /// the credential to keep, or `nil` to remove it.
@@ -88,27 +101,55 @@ extension TokenStore {
 
 /// Names one credential in a ``TokenStore``: a provider and an account.
 ///
+/// Both parts are normalised to Unicode NFC, so "Zoë" typed with a combining diaeresis and with a
+/// precomposed one is the same key in memory, on disk and in a database.
+///
 /// ```swift
 /// let key = TokenKey(provider: "profix", account: "customer-42")
 /// ```
 public struct TokenKey: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The provider (`"profit"`, `"profix"`, `"economic"`).
+    /// The provider (`"profit"`, `"profix"`, `"economic"`), in NFC.
     public let provider: String
-    /// The account, tenant or user the credential belongs to.
+    /// The account, tenant or user the credential belongs to, in NFC.
     public let account: String
 
-    /// Creates a key.
+    /// Creates a key, normalising both parts to NFC.
     public init(provider: String, account: String) {
-        self.provider = provider
-        self.account = account
+        self.provider = provider.precomposedStringWithCanonicalMapping
+        self.account = account.precomposedStringWithCanonicalMapping
+    }
+
+    private enum CodingKeys: String, CodingKey { case provider, account }
+
+    /// Decodes a key, normalising both parts to NFC.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(provider: try container.decode(String.self, forKey: .provider),
+                  account: try container.decode(String.self, forKey: .account))
     }
 
     /// `provider/account`.
     public var description: String { "\(provider)/\(account)" }
 
-    /// A file name that is unique for the key and safe on every file system: letters, digits,
-    /// `-` and `_` stay, every other byte becomes `.XX` (hex).
+    /// The longest ``fileName`` before the readable part is cut and a hash added.
+    static let maximumReadableFileName = 120
+
+    /// A file name that is unique for the key and safe on every file system, including
+    /// case-insensitive ones: lowercase ASCII letters, digits, `-` and `_` stay; every other byte
+    /// (capital letters too) becomes `.xx` (lowercase hex). A name that would be longer than 120
+    /// bytes keeps its first 80 and adds `~` and the SHA-256 of the key, so a key of any length
+    /// has a file name (and temporary and lock names) well under the 255-byte limit.
     public var fileName: String {
+        let readable = Self.encode(provider) + "+" + Self.encode(account)
+        guard readable.utf8.count > Self.maximumReadableFileName else { return readable + ".json" }
+        let digest = SHA256.hex(Array(provider.utf8) + [0] + Array(account.utf8))
+        // `readable` is ASCII, so any byte prefix of it is whole characters.
+        return String(decoding: readable.utf8.prefix(80), as: UTF8.self) + "~" + digest + ".json"
+    }
+
+    /// The name an earlier version used (capital letters kept, uppercase hex): read when the
+    /// current name does not exist yet, so existing stores keep working.
+    var legacyFileName: String {
         func encode(_ text: String) -> String {
             var out = ""
             for byte in text.utf8 {
@@ -123,6 +164,20 @@ public struct TokenKey: Sendable, Hashable, Codable, CustomStringConvertible {
             return out
         }
         return encode(provider) + "+" + encode(account) + ".json"
+    }
+
+    private static func encode(_ text: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "."), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

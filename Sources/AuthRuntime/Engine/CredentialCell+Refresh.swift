@@ -34,34 +34,49 @@ extension CredentialCell {
         let now = parts.now
         let leeway = parts.leeway
         let write = writer.enqueue {
-            try await store.update(key) { stored -> (StoredCredential?, Void) in
-                // The newer of the stored pair and ours: another process may have rotated it (use
-                // theirs), or our last save may have failed (use ours).
-                let base = stored.map { RefreshTiming.newer($0, current) } ?? current
-                if let stored, base == stored, stored.accessToken != current.accessToken,
-                   !RefreshTiming.isDue(stored, at: now(), leeway: leeway) {
-                    record.value.withLock { $0 = (stored, stored, false) }
-                    return (stored, ())
+            do {
+                try await store.update(key) { stored -> (StoredCredential?, Void) in
+                    // The newer of the stored pair and ours: another process may have rotated it (use
+                    // theirs), or our last save may have failed (use ours).
+                    let base = stored.map { RefreshTiming.newer($0, current) } ?? current
+                    if let stored, base == stored, stored.accessToken != current.accessToken,
+                       !RefreshTiming.isDue(stored, at: now(), leeway: leeway) {
+                        record.value.withLock { $0 = (stored, stored, false) }
+                        return (stored, ())
+                    }
+                    record.value.withLock { $0.used = base }
+                    // Spend the refresh token only if what it buys can be kept.
+                    try await store.checkWritable(key)
+                    let next = try await renewal.renew(base)
+                    record.value.withLock { $0 = (base, next, true) }
+                    return (next, ())
                 }
-                record.value.withLock { $0.used = base }
-                let next = try await renewal.renew(base)
-                record.value.withLock { $0 = (base, next, true) }
-                return (next, ())
+            } catch {
+                // The new pair was obtained but not written, and the old one is spent: try again.
+                guard let next = record.value.withLock({ $0.renewed ? $0.result : nil }) else { throw error }
+                try await Self.persist { try await store.save(next, for: key) }
             }
         }
         let failure = await write.outcome()
         let (used, result, renewed) = record.value.withLock { $0 }
         if let result {
+            var unsaved: AuthError?
             if let failure, renewed {
-                // The old pair is spent: keep the new one in memory rather than lose it.
-                let code = (failure as? AuthError)?.code ?? .storeFailure
-                parts.observer?.receive(.storeFailed(provider: parts.name, code: code))
+                // The old pair is spent: keep the new one in memory rather than lose it, and tell
+                // the caller that the store does not hold it.
+                let error = storeError(failure, "the refreshed credential is in use but the token store could not save it")
+                parts.observer?.receive(.storeFailed(provider: parts.name, code: error.code))
+                unsaved = error
             }
             if renewed, let onChange = parts.onChange { await onChange(result) }
-            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
+            guard writer.isNewest(write.ticket) else {
+                if let unsaved { throw unsaved }
+                return try currentOrFail()
+            }
             try adopt(result)
             refusedUntil = nil
             if renewed { parts.observer?.receive(.credentialRefreshed(provider: parts.name, expiresAt: result.expiresAt)) }
+            if let unsaved { throw unsaved }
             return result
         }
         let error = (failure as? AuthError)?.attributed(to: parts.name)

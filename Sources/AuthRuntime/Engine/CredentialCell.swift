@@ -167,7 +167,9 @@ package actor CredentialCell<Prepared: Sendable> {
         let store = parts.store
         let key = parts.key
         let write = writer.enqueue {
-            if let credential { try await store.save(credential, for: key) } else { try await store.remove(key) }
+            try await Self.persist {
+                if let credential { try await store.save(credential, for: key) } else { try await store.remove(key) }
+            }
         }
         let failure = await write.outcome().map { storeError($0, "the token store could not be written") }
         if let failure { parts.observer?.receive(.storeFailed(provider: parts.name, code: failure.code)) }
@@ -187,6 +189,21 @@ package actor CredentialCell<Prepared: Sendable> {
         refusedUntil = nil
         if let event { parts.observer?.receive(event) }
         return InstallOutcome(adopted: true, failure: failure)
+    }
+
+    /// Runs a store write, trying twice more after a failure (50 ms, then 150 ms later): a busy
+    /// or briefly full disk does not cost a credential. A cancelled wait ends the retries.
+    static func persist(_ write: @Sendable () async throws -> Void) async throws {
+        var pauses: [Duration] = [.milliseconds(50), .milliseconds(150)]
+        while true {
+            do {
+                return try await write()
+            } catch {
+                guard !pauses.isEmpty else { throw error }
+                try? await Task.sleep(for: pauses.removeFirst())
+                if Task.isCancelled { throw error }
+            }
+        }
     }
 
     /// Waits for a running refresh and every queued write.
