@@ -330,6 +330,23 @@ import Testing
         #expect(store.keys.isEmpty)
     }
 
+    /// A grant whose save fails for good is an error, not a success; the tokens stay usable in
+    /// memory. Two failures in a row are absorbed by the store retries.
+    @Test func aGrantThatCannotBeSavedIsAnErrorAndBriefFailuresAreRetried() async throws {
+        let sandbox = Fixture.sandbox(clock)
+        let store = RecordingStore(log: EventLog())
+        let provider = Fixture.provider(sandbox: sandbox, clock: clock, store: store)
+        store.setFailing(true)
+        await #expect(throws: AuthError(.storeFailure)) { try await Fixture.authorize(provider, sandbox: sandbox) }
+        #expect(try await provider.credential() != nil)
+        #expect(try await store.load(provider.key) == nil)
+
+        store.setFailing(false)
+        store.failNext(2)
+        try await Fixture.authorize(provider, sandbox: sandbox)
+        #expect(try await store.load(provider.key) == provider.credential())
+    }
+
     /// The rotated pair cannot be saved (even after the retries): the caller is told with a
     /// typed error, never a silent success, and the pair stays in use in memory.
     @Test func failedSaveAfterARotationIsReportedAndKeepsTheNewPairInMemory() async throws {

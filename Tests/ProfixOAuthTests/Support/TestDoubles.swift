@@ -23,12 +23,20 @@ final class RecordingStore: TokenStore {
     let base = InMemoryTokenStore()
     let log: EventLog
     private let failing = Locked(false)
+    private let failures = Locked(0)
     init(log: EventLog) { self.log = log }
     func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
+    /// Makes only the next `count` saves fail.
+    func failNext(_ count: Int) { failures.withLock { $0 = count } }
 
     func load(_ key: TokenKey) async throws -> StoredCredential? { try await base.load(key) }
     func save(_ credential: StoredCredential, for key: TokenKey) async throws {
-        if failing.withLock({ $0 }) { throw AuthError(.storeFailure, message: "disk full (injected)") }
+        let failsNow = failures.withLock { count -> Bool in
+            guard count > 0 else { return false }
+            count -= 1
+            return true
+        }
+        if failsNow || failing.withLock({ $0 }) { throw AuthError(.storeFailure, message: "disk full (injected)") }
         log.append("save \(credential.accessToken.revealed)")
         try await base.save(credential, for: key)
     }
