@@ -80,6 +80,7 @@ public final class ProfitSandbox: HTTPTransport {
         var tokens: [IssuedToken] = []
         var calls: [Call] = []
         var isForbidden = false
+        var echoesRequests = false
         var unavailableRetryAfter: Int?
         var logCounter = 0
     }
@@ -172,6 +173,13 @@ public final class ProfitSandbox: HTTPTransport {
         }
     }
 
+    /// Makes every error answer repeat the request it answers (body and token header) in its
+    /// `externalMessage` (or SOAP `faultstring`), as careless servers do: for tests that prove no
+    /// echoed secret reaches an error.
+    public func setEchoesRequests(_ echoes: Bool) {
+        state.withLock { $0.echoesRequests = echoes }
+    }
+
     /// Makes every authorized call answer 403, as an IP restriction on the app connector does.
     public func setIPRestricted(_ restricted: Bool) {
         state.withLock { $0.isForbidden = restricted }
@@ -205,8 +213,20 @@ public final class ProfitSandbox: HTTPTransport {
             default: return authorizedREST(request, components: components, now: now, state: &state)
             }
         }
-        state.withLock { $0.calls.append(Call(method: request.method.rawValue, path: request.url.path, operation: operation, status: response.status)) }
-        return response
+        let echoes = state.withLock { state -> Bool in
+            state.calls.append(Call(method: request.method.rawValue, path: request.url.path, operation: operation, status: response.status))
+            return state.echoesRequests
+        }
+        guard echoes, response.status >= 400 else { return response }
+        let echo = "could not process: \(String(decoding: request.body ?? Data(), as: UTF8.self)) (Authorization: \(request.headers[.authorization] ?? "none"))"
+        if response.text.hasPrefix("<") {
+            let text = response.text.replacingOccurrences(of: "</faultstring>", with: " " + SOAPMessage.escape(echo) + "</faultstring>")
+            return HTTPResponse(status: response.status, headers: response.headers, body: Data(text.utf8))
+        }
+        var object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+        object["externalMessage"] = echo
+        guard let body = try? JSONSerialization.data(withJSONObject: object) else { return response }
+        return HTTPResponse(status: response.status, headers: response.headers, body: body)
     }
 
     // MARK: - REST

@@ -52,6 +52,10 @@ public final class ProfixSandbox: HTTPTransport {
         /// A real-time pause before every `/token` answer, to widen race windows in concurrency
         /// tests. Default none.
         public var tokenLatency: Duration?
+        /// Whether every error answer of `/token` and `/token/ChangePassword` repeats the request
+        /// it answers (the form, secrets and all) in `error_description`, as careless servers and
+        /// proxies do: for tests that prove no echoed secret reaches an error. Default `false`.
+        public var echoesRequests: Bool = false
         /// Creates the default configuration.
         public init() {}
     }
@@ -239,13 +243,13 @@ public final class ProfixSandbox: HTTPTransport {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let path = request.url.path.lowercased()
         if path.hasSuffix("/token/changepassword") {
-            return changePassword(request)
+            return echoed(request, changePassword(request))
         }
         if path.hasSuffix("/token") {
             if let latency = configuration.tokenLatency {
                 do { try await Task.sleep(for: latency) } catch { throw AuthError(.cancelled, message: "cancelled during sandbox latency") }
             }
-            return token(request)
+            return echoed(request, token(request))
         }
         if path.hasSuffix("/authorization"), request.method == .get {
             do {
@@ -383,6 +387,17 @@ public final class ProfixSandbox: HTTPTransport {
             form[name] = value
         }
         return form
+    }
+
+    /// `response`, with the request repeated in its error description when
+    /// ``Configuration/echoesRequests`` is on and the answer is an error.
+    private func echoed(_ request: HTTPRequest, _ response: HTTPResponse) -> HTTPResponse {
+        guard configuration.echoesRequests, response.status >= 400 || response.text.contains("\"error\"") else { return response }
+        var object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+        let form = String(decoding: request.body ?? Data(), as: UTF8.self)
+        object["error_description"] = "could not process: \(form) (Authorization: \(request.headers[.authorization] ?? "none"))"
+        guard let body = try? JSONSerialization.data(withJSONObject: object) else { return response }
+        return HTTPResponse(status: response.status, headers: response.headers, body: body)
     }
 
     private static func oauthError(_ status: Int, _ code: String) -> HTTPResponse {

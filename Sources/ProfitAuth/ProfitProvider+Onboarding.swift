@@ -20,6 +20,10 @@ extension ProfitProvider {
     ///   ``AuthError/Code/invalidCredentials`` for a SOAP fault, and the codes of ``error(for:)``
     ///   for a non-2xx answer.
     public func requestOTP(userId: String, over channel: Channel = .rest) async throws {
+        try await SecretScrubbing.withSecrets(keySecrets) { try await requestOTPUnscrubbed(userId: userId, over: channel) }
+    }
+
+    private func requestOTPUnscrubbed(userId: String, over channel: Channel) async throws {
         let keys = try requireKeys()
         let user = try Self.validatedUserId(userId)
         let response: HTTPResponse
@@ -65,6 +69,10 @@ extension ProfitProvider {
     ///   token is still used), and the codes of ``error(for:)``.
     @discardableResult
     public func redeemOTP(_ code: Secret, userId: String, over channel: Channel = .rest) async throws -> ProfitToken {
+        try await SecretScrubbing.withSecrets(keySecrets + [code]) { try await redeemOTPUnscrubbed(code, userId: userId, over: channel) }
+    }
+
+    private func redeemOTPUnscrubbed(_ code: Secret, userId: String, over channel: Channel) async throws -> ProfitToken {
         let keys = try requireKeys()
         let user = try Self.validatedUserId(userId)
         let otp = code.revealed.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -135,6 +143,12 @@ extension ProfitProvider {
     }
 
     /// The keys, trimmed (again: the properties may have been set after creation) and checked.
+    /// The app connector's keys as given (trimmed and untrimmed), for scrubbing echoes of them.
+    private nonisolated var keySecrets: [Secret] {
+        guard let keys else { return [] }
+        return [keys.apiKey, keys.environmentKey]
+    }
+
     private func requireKeys() throws(AuthError) -> AppConnectorKeys {
         guard let configured = keys else {
             throw AuthError(.invalidConfiguration, provider: Self.providerName,

@@ -35,6 +35,10 @@ extension ProfitProvider {
     ///   ``AuthError/Code/storeFailure`` when the store cannot remove it.
     @discardableResult
     public nonisolated func deleteToken(revokingOnServer: Bool = true) async throws -> Bool {
+        try await SecretScrubbing.withSecrets(cell.cached().map { [$0.xml] } ?? []) { try await deleteTokenUnscrubbed(revokingOnServer: revokingOnServer) }
+    }
+
+    private nonisolated func deleteTokenUnscrubbed(revokingOnServer: Bool) async throws -> Bool {
         if revokingOnServer {
             await cell.settle()
             let seen = cell.newestTicket
@@ -62,6 +66,11 @@ extension ProfitProvider {
     ///   ``AuthError/Code/revoked`` when Profit rejects it, ``AuthError/Code/malformedResponse`` for
     ///   an answer that is not JSON, and the codes of ``error(for:)``.
     public nonisolated func tokenInfo() async throws -> ProfitTokenInfo {
+        let token = try await currentToken()
+        return try await SecretScrubbing.withSecrets([token.xml]) { try await tokenInfoUnscrubbed() }
+    }
+
+    private nonisolated func tokenInfoUnscrubbed() async throws -> ProfitTokenInfo {
         let token = try await currentToken()
         let request = try Self.authorized(
             HTTPRequest(url: try environment.restURL("metainfo"), headers: [.accept: "application/json"]),

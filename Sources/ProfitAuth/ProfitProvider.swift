@@ -133,7 +133,7 @@ public actor ProfitProvider: CredentialProvider {
     ///   `externalMessage`, `errorNumber` and `profitLogReference` when the body has them.
     public nonisolated func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
         if response.status == 401 { cell.parts.observer?.receive(.credentialRevoked(provider: Self.providerName)) }
-        throw ProfitResponse.error(for: response)
+        throw await SecretScrubbing.withSecrets(cell.cached().map { [$0.xml] } ?? []) { ProfitResponse.error(for: response) }
     }
 
     /// The typed error a Profit response stands for, or `nil` for a 2xx.

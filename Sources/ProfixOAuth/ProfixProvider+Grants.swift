@@ -18,7 +18,7 @@ extension ProfixProvider {
         }
         await cell.settleRefresh()
         try await checkStoreWritable()   // the code works once: spend it only if the tokens can be kept
-        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.codeRequest(client, code: code), oneTime: true)
+        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.codeRequest(client, code: code), secrets: [code], oneTime: true)
         return try await installAcquired(tokens, grant: "authorization_code")
     }
 
@@ -41,7 +41,7 @@ extension ProfixProvider {
     public nonisolated func requestClientCredentialsToken() async throws -> StoredCredential {
         await cell.settleRefresh()
         try await checkStoreWritable()
-        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.clientCredentialsRequest(client))
+        let tokens = try await tokenClient.tokens(ProfixTokenEndpoint.clientCredentialsRequest(client), secrets: [])
         return try await installAcquired(tokens, grant: "client_credentials")
     }
 
@@ -56,7 +56,7 @@ extension ProfixProvider {
         await cell.settleRefresh()
         try await checkStoreWritable()
         let request = ProfixTokenEndpoint.passwordRequest(client, username: username, password: password)
-        switch try await tokenClient.grant(request, allowsPasswordChange: true) {
+        switch try await tokenClient.grant(request, secrets: [password], allowsPasswordChange: true) {
         case .passwordChangeRequired(let userID):
             return .passwordChangeRequired(userID: userID)
         case .tokens(let tokens):

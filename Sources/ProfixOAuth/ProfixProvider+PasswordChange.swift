@@ -12,7 +12,9 @@ extension ProfixProvider {
     ///   transport and response problems.
     public nonisolated func changePassword(userID: String, currentPassword: Secret, newPassword: Secret) async throws {
         let request = ProfixTokenEndpoint.changePasswordRequest(client, userID: userID, password: currentPassword, newPassword: newPassword)
-        let response = try await tokenClient.endpoint.send(request, retrying: .never)
-        try ProfixTokenEndpoint.parseChangePassword(response, maxBytes: configuration.maxResponseBytes)
+        try await SecretScrubbing.withSecrets([client.clientSecret, currentPassword, newPassword]) {
+            let response = try await tokenClient.endpoint.send(request, retrying: .never)
+            try ProfixTokenEndpoint.parseChangePassword(response, maxBytes: configuration.maxResponseBytes)
+        }
     }
 }

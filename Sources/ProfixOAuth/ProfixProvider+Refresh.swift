@@ -21,14 +21,15 @@ extension ProfixProvider {
 
     /// A client-credentials token is acquired again; any other is refreshed with its refresh
     /// token, which Profix-it rotates (the request is one-time: not retried after a timeout).
-    static func fetchRenewal(for credential: StoredCredential, using tokenClient: ProfixTokenClient) async throws(AuthError) -> ProfixTokenResponse {
+    static func fetchRenewal(for credential: StoredCredential, using tokenClient: ProfixTokenClient) async throws -> ProfixTokenResponse {
         if credential.attributes["grant"] == "client_credentials" {
-            return try await tokenClient.tokens(ProfixTokenEndpoint.clientCredentialsRequest(tokenClient.client))
+            return try await tokenClient.tokens(ProfixTokenEndpoint.clientCredentialsRequest(tokenClient.client), secrets: [])
         }
         guard let refreshToken = credential.refreshToken else {
             throw AuthError(.reauthorizationRequired, provider: providerName, message: "the credential has no refresh token")
         }
-        return try await tokenClient.tokens(ProfixTokenEndpoint.refreshRequest(tokenClient.client, refreshToken: refreshToken), oneTime: true)
+        return try await tokenClient.tokens(ProfixTokenEndpoint.refreshRequest(tokenClient.client, refreshToken: refreshToken),
+                                            secrets: [refreshToken], oneTime: true)
     }
 
     /// Whether a refresh failure means the service refused the refresh token or client.

@@ -126,9 +126,10 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.provider = provider
         self.status = status
-        self.serverCode = serverCode.map { Self.sanitize($0, limit: 100) }
-        self.serverMessage = message.map { Self.sanitize($0, limit: 300) }
-        self.logReference = logReference.map { Self.sanitize($0, limit: 100) }
+        // Secrets a server echoed go before the text is cut to length (a cut could leave half).
+        self.serverCode = serverCode.map { Self.sanitize(SecretScrubbing.scrub($0), limit: 100) }
+        self.serverMessage = message.map { Self.sanitize(SecretScrubbing.scrub($0), limit: 300) }
+        self.logReference = logReference.map { Self.sanitize(SecretScrubbing.scrub($0), limit: 100) }
         self.retryAfter = retryAfter
         self.underlying = underlying
     }

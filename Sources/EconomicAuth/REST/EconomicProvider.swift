@@ -136,7 +136,7 @@ public actor EconomicProvider: CredentialProvider {
         if response.status == 401 {
             markRejected(generation: nil)
         }
-        throw EconomicErrorBody.error(for: response)
+        throw await SecretScrubbing.withSecrets(secrets) { EconomicErrorBody.error(for: response) }
     }
 
     /// Replaces the agreement grant (after the customer granted access again) and clears
@@ -166,6 +166,10 @@ public actor EconomicProvider: CredentialProvider {
     ///   JSON, an HTML page, no `agreementNumber`), ``AuthError/Code/responseTooLarge``, or a
     ///   transport error.
     public func validate() async throws -> EconomicAgreement {
+        try await SecretScrubbing.withSecrets(secrets) { try await validateUnscrubbed() }
+    }
+
+    private func validateUnscrubbed() async throws -> EconomicAgreement {
         let generation = snapshot.withLock { $0.generation }
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: "self")
         let request = try await authorize(HTTPRequest(url: url, headers: [.accept: "application/json"]))
@@ -201,6 +205,10 @@ public actor EconomicProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/revoked`` (401), ``AuthError/Code/forbidden`` (403),
     ///   ``AuthError/Code/insecureURL``, or a transport error.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await SecretScrubbing.withSecrets(secrets) { try await sendUnscrubbed(request) }
+    }
+
+    private func sendUnscrubbed(_ request: HTTPRequest) async throws -> HTTPResponse {
         let generation = snapshot.withLock { $0.generation }
         let authorized = try await authorize(request)
         let response = try await endpoint.send(authorized, retrying: .never)
@@ -219,6 +227,11 @@ public actor EconomicProvider: CredentialProvider {
     public func send(_ method: HTTPRequest.Method, path: String, json body: Data? = nil) async throws -> HTTPResponse {
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: path)
         return try await send(HTTPRequest(method: method, url: url, headers: [.accept: "application/json"], body: body))
+    }
+
+    /// The two tokens, scrubbed from every error created while they are in flight.
+    private nonisolated var secrets: [Secret] {
+        snapshot.withLock { [Secret($0.appSecretToken), Secret($0.agreementGrantToken)] }
     }
 
     private func markRejected(generation: Int?) {

@@ -102,7 +102,7 @@ public actor EconomicSOAPSession {
     ///   ``AuthError/Code/malformedResponse`` when the answer is not SOAP or sets no cookie; a
     ///   transport error.
     public func connect() async throws {
-        _ = try await session(replacing: nil)
+        _ = try await SecretScrubbing.withSecrets(secrets) { try await session(replacing: nil) }
     }
 
     /// Calls `operation` with simple string parameters through the session.
@@ -133,6 +133,10 @@ public actor EconomicSOAPSession {
     ///   not SOAP (an HTML page, JSON); ``AuthError/Code/serviceUnavailable`` for a 5xx that is
     ///   not a fault; ``AuthError/Code/responseTooLarge``; a transport error.
     public nonisolated func send(action: String, envelope: Data) async throws -> SOAPMessage {
+        try await SecretScrubbing.withSecrets(secrets) { try await sendUnscrubbed(action: action, envelope: envelope) }
+    }
+
+    private nonisolated func sendUnscrubbed(action: String, envelope: Data) async throws -> SOAPMessage {
         var session = try await currentSession()
         var reconnected = false
         while true {
@@ -153,7 +157,7 @@ public actor EconomicSOAPSession {
                     continue
                 }
                 throw AuthError(.soapFault, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
-                                message: scrub(fault.message ?? "the service answered with a SOAP fault"))
+                                message: (fault.message ?? "the service answered with a SOAP fault"))
             }
             guard response.isSuccess else {
                 throw AuthError.unexpectedStatus(response.status, provider: EconomicEndpoints.providerName, message: "the SOAP call answered without a fault but not 2xx")
@@ -166,6 +170,10 @@ public actor EconomicSOAPSession {
     ///
     /// - Throws: `soap_fault` or a transport error; the cookies are forgotten either way.
     public func disconnect() async throws {
+        try await SecretScrubbing.withSecrets(secrets) { try await disconnectUnscrubbed() }
+    }
+
+    private func disconnectUnscrubbed() async throws {
         let session = current.withLock { state -> Session? in
             defer { state = nil }
             return state
@@ -177,7 +185,7 @@ public actor EconomicSOAPSession {
         let response = try await endpoint.send(request, retrying: .never)
         let message = try interpret(response)
         if let fault = message.fault, !fault.mentions(configuration.sessionLostMarker) {
-            throw AuthError(.soapFault, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code, message: scrub(fault.message ?? "Disconnect failed"))
+            throw AuthError(.soapFault, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code, message: (fault.message ?? "Disconnect failed"))
         }
     }
 
@@ -209,10 +217,10 @@ public actor EconomicSOAPSession {
             // grant from a passing server exception.
             guard configuration.credentialRejectedMarkers.contains(where: { fault.mentions($0) }) else {
                 throw AuthError(.serviceUnavailable, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
-                                message: "ConnectWithToken failed with a server fault (the grant was not refused): " + scrub(fault.message ?? "no message"))
+                                message: "ConnectWithToken failed with a server fault (the grant was not refused): " + (fault.message ?? "no message"))
             }
             throw AuthError(.revoked, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
-                            message: "ConnectWithToken was refused (grant revoked or tokens invalid): " + scrub(fault.message ?? "no message"))
+                            message: "ConnectWithToken was refused (grant revoked or tokens invalid): " + (fault.message ?? "no message"))
         }
         guard response.isSuccess else {
             throw AuthError.unexpectedStatus(response.status, provider: EconomicEndpoints.providerName, message: "ConnectWithToken answered without a fault but not 2xx")
@@ -257,14 +265,9 @@ public actor EconomicSOAPSession {
         }
     }
 
-    /// Removes the tokens from text that came from the service, in case it echoes them.
-    private nonisolated func scrub(_ text: String) -> String {
-        var text = text
-        for token in [credentials.agreementGrantToken.revealed, credentials.appSecretToken.revealed] where token.count >= 4 {
-            text = text.replacingOccurrences(of: token, with: "<redacted>")
-        }
-        return text
-    }
+    /// The tokens, scrubbed from every error created while they are in flight (the service
+    /// could echo them in a fault).
+    private nonisolated var secrets: [Secret] { [credentials.agreementGrantToken, credentials.appSecretToken] }
 
     static func isXMLName(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }

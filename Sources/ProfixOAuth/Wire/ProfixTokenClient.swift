@@ -13,14 +13,19 @@ struct ProfixTokenClient: Sendable {
     /// - Parameter oneTime: the request spends something that works once (an authorization code, a
     ///   rotating refresh token): failures after which the server may have processed it are not
     ///   retried, so the caller sees the timeout rather than a misleading `invalid_grant`.
-    func grant(_ request: HTTPRequest, allowsPasswordChange: Bool = false, oneTime: Bool = false) async throws(AuthError) -> ProfixGrantResult {
-        let response = try await endpoint.send(request, retrying: oneTime ? .oneTime : .transient)
-        return try ProfixTokenEndpoint.parseToken(response, maxBytes: endpoint.maxResponseBytes, allowsPasswordChange: allowsPasswordChange)
+    /// - Parameter secrets: What the request carries besides the client secret (a code, a
+    ///   password, a refresh token): scrubbed, with the client secret, from every error, in case
+    ///   the service echoes the form.
+    func grant(_ request: HTTPRequest, secrets: [Secret], allowsPasswordChange: Bool = false, oneTime: Bool = false) async throws -> ProfixGrantResult {
+        try await SecretScrubbing.withSecrets([client.clientSecret] + secrets) {
+            let response = try await endpoint.send(request, retrying: oneTime ? .oneTime : .transient)
+            return try ProfixTokenEndpoint.parseToken(response, maxBytes: endpoint.maxResponseBytes, allowsPasswordChange: allowsPasswordChange)
+        }
     }
 
     /// Sends a grant request that must yield tokens.
-    func tokens(_ request: HTTPRequest, oneTime: Bool = false) async throws(AuthError) -> ProfixTokenResponse {
-        switch try await grant(request, oneTime: oneTime) {
+    func tokens(_ request: HTTPRequest, secrets: [Secret], oneTime: Bool = false) async throws -> ProfixTokenResponse {
+        switch try await grant(request, secrets: secrets, oneTime: oneTime) {
         case .tokens(let tokens): return tokens
         case .passwordChangeRequired:
             throw AuthError(.passwordChangeRequired, provider: ProfixProvider.providerName)
