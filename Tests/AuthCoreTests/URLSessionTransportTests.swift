@@ -138,6 +138,78 @@ import TestSupport
 }
 
 @Suite(.serialized) struct URLSessionTransportDeadlineTests {
+    /// Sub-second and fractional deadlines hold: a request to a server that answers after 2 s
+    /// ends close to its own timeout, not at once (FoundationNetworking truncates 300 ms to 0) and
+    /// not at a whole second (1.5 s became 1 s). Bounds are generous; the point is the shape.
+    @Test(arguments: [300, 800, 1_500])
+    func theDeadlineHoldsAtAnyLength(_ milliseconds: Int) async throws {
+        let server = try LoopbackHTTPServer { _ in
+            Thread.sleep(forTimeInterval: 2.5)
+            return .text(200, "late")
+        }
+        defer { server.stop() }
+        let timeout = Duration.milliseconds(milliseconds)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: timeout))
+        }
+        let elapsed = clock.now - start
+        #expect(error?.code == .timeout)
+        #expect(elapsed >= timeout * 0.9)
+        #expect(elapsed < timeout + .milliseconds(700))
+    }
+
+    /// A body announced larger than the cap ends the request when the headers arrive, without
+    /// waiting for bytes that may never come (here the server stalls after 1 KiB).
+    @Test func anAnnouncedLengthOverTheCapEndsTheRequestAtOnce() async throws {
+        let server = try LoopbackHTTPServer { _ in
+            var response = LoopbackHTTPServer.Response(status: 200, body: Data(count: 1_024))
+            response.announcedLength = 100_000_000
+            response.holdAfterBody = .seconds(6)
+            return response
+        }
+        defer { server.stop() }
+        var configuration = URLSessionTransport.Configuration()
+        configuration.maxResponseBytes = 64 * 1_024
+        configuration.timeout = .seconds(5)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+        }
+        #expect(error?.code == .responseTooLarge)
+        #expect(clock.now - start < .seconds(3))
+    }
+
+    /// A body without a length is counted as it streams in and cut off at the cap.
+    @Test func aStreamedBodyWithoutALengthIsCutOffAtTheCap() async throws {
+        let server = try LoopbackHTTPServer { _ in
+            var response = LoopbackHTTPServer.Response(status: 200, body: Data(count: 200 * 1_024))
+            response.announcedLength = -1
+            return response
+        }
+        defer { server.stop() }
+        var configuration = URLSessionTransport.Configuration()
+        configuration.maxResponseBytes = 64 * 1_024
+        let error = await #expect(throws: AuthError.self) {
+            try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+        }
+        #expect(error?.code == .responseTooLarge)
+    }
+
+    /// A server that answers well within a sub-second timeout is waited for.
+    @Test func anAnswerWithinASubsecondTimeoutArrives() async throws {
+        let server = try LoopbackHTTPServer { _ in
+            Thread.sleep(forTimeInterval: 0.25)
+            return .text(200, "in time")
+        }
+        defer { server.stop() }
+        let response = try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: .milliseconds(900)))
+        #expect(response.status == 200)
+        #expect(response.text == "in time")
+    }
+
     /// A server that sends a byte every 100 ms keeps URLSession's idle timer happy forever; the
     /// transport's total deadline still ends the request.
     @Test func aTricklingServerCannotStretchTheTimeout() async throws {

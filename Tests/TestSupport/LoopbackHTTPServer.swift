@@ -28,6 +28,11 @@ public final class LoopbackHTTPServer: Sendable {
         public var body: Data
         /// When set, the body is sent one byte at a time with this pause between bytes.
         public var trickle: Duration?
+        /// The `Content-Length` to announce instead of the body's size; `-1` announces none (the
+        /// body then ends when the connection closes).
+        public var announcedLength: Int?
+        /// How long to keep the connection open after the body (a server that stalls).
+        public var holdAfterBody: Duration?
 
         public init(status: Int = 200, headers: [(String, String)] = [], body: Data = Data(), trickle: Duration? = nil) {
             self.status = status
@@ -141,8 +146,19 @@ public final class LoopbackHTTPServer: Sendable {
         let response = handler(request)
         var text = "HTTP/1.1 \(response.status) Status\r\n"
         for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
-        text += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+        switch response.announcedLength {
+        case nil: text += "Content-Length: \(response.body.count)\r\n"
+        case let length? where length >= 0: text += "Content-Length: \(length)\r\n"
+        default: break
+        }
+        text += "Connection: close\r\n\r\n"
         var bytes = Array(text.utf8)
+        if let hold = response.holdAfterBody {
+            bytes.append(contentsOf: response.body)
+            guard writeAll(client, bytes) else { return }
+            Thread.sleep(forTimeInterval: hold.timeInterval)
+            return
+        }
         if let trickle = response.trickle {
             guard writeAll(client, bytes) else { return }
             for byte in response.body {

@@ -56,7 +56,7 @@ public final class URLSessionTransport: HTTPTransport {
         sessionConfiguration.httpCookieStorage = nil
         sessionConfiguration.urlCache = nil
         sessionConfiguration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        sessionConfiguration.timeoutIntervalForRequest = configuration.timeout.timeInterval
+        sessionConfiguration.timeoutIntervalForRequest = Self.foundationTimeout(for: configuration.timeout)
         self.delegate = SessionDelegate(redirects: configuration.redirects)
         self.session = URLSession(configuration: sessionConfiguration, delegate: delegate, delegateQueue: nil)
     }
@@ -79,7 +79,7 @@ public final class URLSessionTransport: HTTPTransport {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method.rawValue
         urlRequest.httpShouldHandleCookies = false
-        urlRequest.timeoutInterval = (request.timeout ?? configuration.timeout).timeInterval
+        urlRequest.timeoutInterval = Self.foundationTimeout(for: request.timeout ?? configuration.timeout)
         for field in request.headers {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name.rawName)
         }
@@ -106,6 +106,14 @@ public final class URLSessionTransport: HTTPTransport {
     }
 
     /// Maps a Foundation networking error to an ``AuthError``.
+    /// URLSession's own timeout, set past the transport's deadline so that only the deadline
+    /// fires: FoundationNetworking on Linux truncates a timeout to whole seconds (300 ms would
+    /// fire at once, 1.5 s at 1 s, while the server still works on the request), and restarts it
+    /// whenever a byte arrives.
+    static func foundationTimeout(for timeout: Duration) -> TimeInterval {
+        (max(0, timeout.timeInterval)).rounded(.up) + 2
+    }
+
     static func map(_ error: any Error) -> AuthError {
         let nsError = error as NSError
         let detail = TransportFailure(domain: nsError.domain, code: nsError.code)
@@ -179,6 +187,9 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
             return true
         }
         completionHandler(tooLarge ? .cancel : .allow)
+        // FoundationNetworking on Linux does not end the task on `.cancel` until the server closes
+        // the connection (a stalling server would hold it until the deadline): cancel it outright.
+        if tooLarge { dataTask.cancel() }
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
