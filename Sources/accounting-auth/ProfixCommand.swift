@@ -90,10 +90,11 @@ enum ProfixCommand {
                 guard path.hasPrefix("/"), let url = URL(string: client.region.baseURL.absoluteString + path) else {
                     throw UsageError("the path must start with / and form a URL with the base")
                 }
-                let api = AuthorizingTransport(base: transport, provider: provider)
-                let response = try await api.send(HTTPRequest(method: HTTPRequest.Method(rawValue: method), url: url))
-                console.print("HTTP \(response.status)")
-                console.print(response.text)
+                let recorder = ResponseRecorder(base: transport)
+                let api = AuthorizingTransport(base: recorder, provider: provider)
+                try await callPrinting(console, recorder: recorder, send: {
+                    try await api.send(HTTPRequest(method: HTTPRequest.Method(rawValue: method), url: url))
+                }, error: ProfixProvider.error(for:))
             default:
                 throw UsageError("unknown subcommand '\(subcommand)'")
             }

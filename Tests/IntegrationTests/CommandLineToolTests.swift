@@ -140,6 +140,33 @@ import TestSupport
     }
 }
 
+extension CommandLineToolTests {
+    @Test(arguments: [
+        (404, "application/json", #"{"error":"not_found","error_description":"No such work order."}"#, "unexpected_status"),
+        (500, "application/json", #"{"message":"Internal error."}"#, "service_unavailable"),
+        (502, "text/html", "<html><body>Bad gateway</body></html>", "service_unavailable"),
+    ])
+    func profixCallPrintsTheAnswerThenTheTypedError(_ status: Int, _ type: String, _ body: String, _ code: String) async throws {
+        let server = try LoopbackHTTPServer { _ in
+            LoopbackHTTPServer.Response(status: status, headers: [("Content-Type", type)], body: Data(body.utf8))
+        }
+        defer { server.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-profix-\(UUID().uuidString)")
+        let token = "Gcp7!access-token-of-the-cli-test"
+        try await FileTokenStore(directory: folder).save(
+            StoredCredential(accessToken: Secret(token), refreshToken: Secret("refresh-of-the-cli-test"),
+                             expiresAt: Date().addingTimeInterval(3_600), issuedAt: Date(), attributes: ["grant": "authorization_code"]),
+            for: TokenKey(provider: "profix", account: "default"))
+        let run = try Tool.run(["profix", "call", "GET", "/api/v1/workorders/9", "--base-url", server.baseURL.absoluteString],
+                               environment: ["PROFIX_CLIENT_ID": "cli-client", "PROFIX_CLIENT_SECRET": "cli-client-secret-1"], store: folder)
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix("HTTP \(status)\n"))
+        #expect(run.stderr.contains("error: AuthError(\(code)"))
+        #expect(server.requests.count == 1)
+        #expect(![run.stdout, run.stderr].contains { $0.contains(token) || $0.contains("cli-client-secret-1") })
+    }
+}
+
 /// Runs the built `accounting-auth` with a clean environment and a fresh token store.
 struct Tool {
     let status: Int32
