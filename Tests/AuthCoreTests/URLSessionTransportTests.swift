@@ -138,9 +138,9 @@ import TestSupport
 }
 
 @Suite(.serialized) struct URLSessionTransportDeadlineTests {
-    /// Sub-second and fractional deadlines hold: a request to a server that answers after 2 s
-    /// ends close to its own timeout, not at once (FoundationNetworking truncates 300 ms to 0) and
-    /// not at a whole second (1.5 s became 1 s). Bounds are generous; the point is the shape.
+    /// Sub-second and fractional deadlines hold: a request to a server that answers after 2.5 s
+    /// ends with a timeout no earlier than its own deadline, not at once (FoundationNetworking
+    /// truncates 300 ms to 0) and not at a whole second (1.5 s became 1 s).
     @Test(arguments: [300, 800, 1_500])
     func theDeadlineHoldsAtAnyLength(_ milliseconds: Int) async throws {
         let server = try LoopbackHTTPServer { _ in
@@ -155,9 +155,11 @@ import TestSupport
             try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: timeout))
         }
         let elapsed = clock.now - start
+        // Not at once and not early (the truncation bugs); the server answers only after 2.5 s, so
+        // a deadline that never fired would show up as a 200, not a timeout. No upper bound on
+        // time: a loaded machine may run the timer late.
         #expect(error?.code == .timeout)
         #expect(elapsed >= timeout * 0.9)
-        #expect(elapsed < timeout + .milliseconds(700))
     }
 
     /// A body announced larger than the cap ends the request when the headers arrive, without
