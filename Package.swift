@@ -1,6 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The ecosystem's HTTP types: the only dependency a consumer with default traits fetches.
+let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+
 let package = Package(
     name: "swift-accounting-auth",
     platforms: [.macOS(.v15)],
@@ -12,40 +15,45 @@ let package = Package(
         .library(name: "EconomicAuth", targets: ["EconomicAuth"]),
         .executable(name: "accounting-auth", targets: ["accounting-auth"]),
     ],
+    dependencies: [
+        // The only default dependency: the ecosystem's HTTP types (Apple, itself dependency-free).
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
     targets: [
-        .target(name: "AuthCore"),
+        .target(name: "AuthCore", dependencies: [httpTypes, .product(name: "HTTPTypesFoundation", package: "swift-http-types")]),
         // The engine the provider modules share (credential cell, ordered writer, endpoint client,
         // wire helpers); `package` access only, not a product.
-        .target(name: "AuthRuntime", dependencies: ["AuthCore"]),
+        .target(name: "AuthRuntime", dependencies: ["AuthCore", httpTypes]),
         .target(name: "AuthTesting", dependencies: ["AuthCore", "ProfitAuth", "ProfixOAuth", "EconomicAuth"]),
-        .target(name: "ProfitAuth", dependencies: ["AuthCore", "AuthRuntime"]),
-        .target(name: "ProfixOAuth", dependencies: ["AuthCore", "AuthRuntime"]),
-        .target(name: "EconomicAuth", dependencies: ["AuthCore", "AuthRuntime"]),
+        .target(name: "ProfitAuth", dependencies: ["AuthCore", "AuthRuntime", httpTypes]),
+        .target(name: "ProfixOAuth", dependencies: ["AuthCore", "AuthRuntime", httpTypes]),
+        .target(name: "EconomicAuth", dependencies: ["AuthCore", "AuthRuntime", httpTypes]),
         .executableTarget(
             name: "accounting-auth",
-            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth"]
+            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth",
+                           httpTypes]
         ),
         // A helper process for the multi-process FileTokenStore tests; not a product.
         .executableTarget(name: "store-hammer", dependencies: ["AuthCore"], path: "Tests/StoreHammer"),
         // A worker process for the multi-process Profix refresh test; not a product.
-        .executableTarget(name: "profix-worker", dependencies: ["AuthCore", "ProfixOAuth"], path: "Tests/ProfixWorker"),
-        .target(name: "TestSupport", dependencies: ["AuthCore", "AuthTesting"], path: "Tests/TestSupport"),
+        .executableTarget(name: "profix-worker", dependencies: ["AuthCore", "ProfixOAuth", httpTypes], path: "Tests/ProfixWorker"),
+        .target(name: "TestSupport", dependencies: ["AuthCore", "AuthTesting", httpTypes], path: "Tests/TestSupport"),
         // Release-mode benchmarks: `swift run -c release auth-benchmarks`; not a product.
         .executableTarget(
             name: "auth-benchmarks",
             dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth"],
             path: "Benchmarks/AuthBenchmarks"
         ),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport"]),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport", httpTypes]),
         // The engine's own tests, and the "adding a provider" guide compiled and run.
-        .testTarget(name: "AuthRuntimeTests", dependencies: ["AuthCore", "AuthRuntime", "AuthTesting"]),
-        .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "TestSupport"]),
-        .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "TestSupport"]),
-        .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "TestSupport"]),
+        .testTarget(name: "AuthRuntimeTests", dependencies: ["AuthCore", "AuthRuntime", "AuthTesting", httpTypes]),
+        .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "TestSupport", httpTypes]),
+        .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "TestSupport", httpTypes]),
+        .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "TestSupport", httpTypes]),
         // Tests that drive every module together (secrets never leak, end-to-end flows).
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth", "TestSupport"]
+            dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth", "TestSupport", httpTypes]
         ),
     ]
 )

@@ -1,6 +1,7 @@
 // Release-mode benchmarks of the SDK's hot paths. Run: `swift run -c release auth-benchmarks`.
 // Each figure is the median of 5 runs; ratios compare approaches side by side on this machine.
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import EconomicAuth
 import Foundation
@@ -13,10 +14,8 @@ import FoundationXML
 /// A provider that keeps its header in actor state: every call hops onto the actor.
 actor ActorHopProvider: CredentialProvider {
     let header = "Bearer AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa0123456789"
-    func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        var request = request
-        request.headers[.authorization] = header
-        return request
+    func authorize(_ request: inout HTTPRequest) async throws {
+        request.headerFields[.authorization] = header
     }
 }
 
@@ -84,25 +83,25 @@ func run() async throws {
     let r0 = try await measure("SecureURLPolicy.check", iterations: n) { try SecureURLPolicy.check(u) }
     let r1 = try await measure("url.host", iterations: n) { _ = u.host }
     let r2 = try await measure("url.absoluteString", iterations: n) { _ = u.absoluteString }
-    let r3 = try await measure("headers set", iterations: n) { var r = request; r.headers[.authorization] = "Bearer x"; _ = r }
+    let r3 = try await measure("headers set", iterations: n) { var r = request; r.headerFields[.authorization] = "Bearer x"; _ = r }
     let r4 = try await measure("Date()", iterations: n) { _ = Date() }
     print(format([r0, r1, r2, r3, r4], baseline: r0.nanosecondsPerOperation))
     print("## authorize() with a valid cached token (\(n) calls)\n")
     print("| provider | per call | vs actor hop |\n|---|---|---|")
-    let hop1 = try await measure("actor hop (baseline), 1 task", iterations: n) { _ = try await hop.authorize(request) }
+    let hop1 = try await measure("actor hop (baseline), 1 task", iterations: n) { _ = try await hop.authorized(request) }
     let single = [
         hop1,
-        try await measure("ProfixProvider, 1 task", iterations: n) { _ = try await profix.authorize(request) },
-        try await measure("ProfitProvider, 1 task", iterations: n) { _ = try await profit.authorize(profitRequest) },
-        try await measure("EconomicProvider, 1 task", iterations: n) { _ = try await economic.authorize(economicRequest) },
+        try await measure("ProfixProvider, 1 task", iterations: n) { _ = try await profix.authorized(request) },
+        try await measure("ProfitProvider, 1 task", iterations: n) { _ = try await profit.authorized(profitRequest) },
+        try await measure("EconomicProvider, 1 task", iterations: n) { _ = try await economic.authorized(economicRequest) },
     ]
     print(format(single, baseline: hop1.nanosecondsPerOperation))
-    let hop2 = try await measure("actor hop (baseline), 2 tasks", iterations: n, tasks: 2) { _ = try await hop.authorize(request) }
+    let hop2 = try await measure("actor hop (baseline), 2 tasks", iterations: n, tasks: 2) { _ = try await hop.authorized(request) }
     let contended = [
         hop2,
-        try await measure("ProfixProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profix.authorize(request) },
-        try await measure("ProfitProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profit.authorize(profitRequest) },
-        try await measure("EconomicProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await economic.authorize(economicRequest) },
+        try await measure("ProfixProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profix.authorized(request) },
+        try await measure("ProfitProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await profit.authorized(profitRequest) },
+        try await measure("EconomicProvider, 2 tasks", iterations: n, tasks: 2) { _ = try await economic.authorized(economicRequest) },
     ]
     print(format(contended, baseline: hop2.nanosecondsPerOperation))
 

@@ -1,4 +1,5 @@
 public import AuthCore
+public import HTTPTypes
 import EconomicAuth
 public import Foundation
 
@@ -61,7 +62,7 @@ public final class EconomicSandbox: HTTPTransport {
         var connectCount = 0
         var soapCallCount = 0
         var restRequestCount = 0
-        var requests: [HTTPRequest] = []
+        var requests: [MockTransport.Request] = []
         var serial = 0
     }
 
@@ -168,13 +169,17 @@ public final class EconomicSandbox: HTTPTransport {
     /// The number of grants that are not revoked.
     public var activeGrantCount: Int { state.withLock { $0.grants.count } }
     /// Every request received, in order.
-    public var requests: [HTTPRequest] { state.withLock { $0.requests } }
+    public var requests: [MockTransport.Request] { state.withLock { $0.requests } }
 
     // MARK: - Serving
 
     /// Answers `request` like e-conomic would.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        state.withLock { $0.requests.append(request) }
+    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        try await handle(OutgoingRequest(request, body: body)).pair
+    }
+
+    private func handle(_ request: OutgoingRequest) async throws -> Reply {
+        state.withLock { $0.requests.append(MockTransport.Request(head: request.head, body: request.body)) }
         let path = request.url.path.lowercased()
         if path.hasSuffix("/secure/api1/requestaccess.aspx") {
             return grantPage(request)
@@ -187,7 +192,7 @@ public final class EconomicSandbox: HTTPTransport {
 
     // MARK: Grant page
 
-    private func grantPage(_ request: HTTPRequest) -> HTTPResponse {
+    private func grantPage(_ request: OutgoingRequest) -> Reply {
         guard request.method == .get else { return Self.html(405, "Method not allowed") }
         let items = FormEncoding.queryItems(of: request.url)
         func value(_ name: String) -> String? { items.first { $0.0.lowercased() == name.lowercased() }?.1 }
@@ -215,16 +220,16 @@ public final class EconomicSandbox: HTTPTransport {
         }
         let separator = redirect.contains("?") ? "&" : "?"
         let location = redirect + separator + "token=" + FormEncoding.encodeComponent(grant)
-        return HTTPResponse(status: 302, headers: [.location: location, .contentType: "text/html; charset=utf-8"], body: Data("<html><body>Object moved</body></html>".utf8))
+        return Reply(status: 302, headerFields: [.location: location, .contentType: "text/html; charset=utf-8"], body: Data("<html><body>Object moved</body></html>".utf8))
     }
 
     // MARK: REST
 
-    private func rest(_ request: HTTPRequest) -> HTTPResponse {
+    private func rest(_ request: OutgoingRequest) -> Reply {
         let agreementNumber: Int? = state.withLock { state in
             state.restRequestCount += 1
-            guard let app = request.headers[.economicAppSecretToken], appSecretToken.matches(app),
-                  let grant = request.headers[.economicAgreementGrantToken] else { return nil }
+            guard let app = request.headerFields[.economicAppSecretToken], appSecretToken.matches(app),
+                  let grant = request.headerFields[.economicAgreementGrantToken] else { return nil }
             return state.grants[grant]
         }
         guard let agreementNumber else {
@@ -232,7 +237,7 @@ public final class EconomicSandbox: HTTPTransport {
                                   hint: "Send X-AppSecretToken and X-AgreementGrantToken headers")
         }
         if let body = request.body, !body.isEmpty {
-            let type = request.headers[.contentType]?.lowercased() ?? ""
+            let type = request.headerFields[.contentType]?.lowercased() ?? ""
             guard type.hasPrefix("application/json") else {
                 return Self.restError(415, "Unsupported media type (415): only application/json is accepted.", hint: "Set Content-Type: application/json")
             }
@@ -267,7 +272,7 @@ public final class EconomicSandbox: HTTPTransport {
         }
     }
 
-    private func selfResponse(_ agreementNumber: Int) -> HTTPResponse {
+    private func selfResponse(_ agreementNumber: Int) -> Reply {
         let company = state.withLock { $0.agreements[agreementNumber]?.companyName ?? "" }
         let body = """
         {"agreementNumber":\(agreementNumber),"agreementType":{"agreementTypeNumber":1,"name":"Professional"},\
@@ -282,12 +287,12 @@ public final class EconomicSandbox: HTTPTransport {
 
     // MARK: SOAP
 
-    private func soap(_ request: HTTPRequest) -> HTTPResponse {
+    private func soap(_ request: OutgoingRequest) -> Reply {
         guard request.method == .post else { return Self.html(405, "Method not allowed") }
-        guard request.headers[.contentType]?.lowercased().hasPrefix("text/xml") == true else {
+        guard request.headerFields[.contentType]?.lowercased().hasPrefix("text/xml") == true else {
             return Self.html(415, "Unsupported media type: SOAP 1.1 needs text/xml")
         }
-        let action = (request.headers[.soapAction] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        let action = (request.headerFields[.soapAction] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
         let prefix = EconomicEndpoints.soapNamespace + "/"
         guard action.hasPrefix(prefix) else {
             return Self.soapFault("soap:Client", "Server did not recognize the value of HTTP Header SOAPAction: \(action).", detail: nil)
@@ -300,7 +305,7 @@ public final class EconomicSandbox: HTTPTransport {
             return connect(message)
         }
         let now = now()
-        let cookies = Self.cookies(in: request.headers[.cookie] ?? "")
+        let cookies = Self.cookies(in: request.headerFields[.cookie] ?? "")
         let session: Session? = state.withLock { state in
             state.soapCallCount += 1
             guard let id = cookies["ASP.NET_SessionId"], var session = state.sessions[id] else { return nil }
@@ -329,7 +334,7 @@ public final class EconomicSandbox: HTTPTransport {
         }
     }
 
-    private func connect(_ message: SOAPMessage) -> HTTPResponse {
+    private func connect(_ message: SOAPMessage) -> Reply {
         let now = now()
         let outcome: (String, String)? = state.withLock { state in
             state.connectCount += 1
@@ -350,9 +355,9 @@ public final class EconomicSandbox: HTTPTransport {
         ]
         var response = Self.soapResult("ConnectWithToken", "sandbox-connected")
         if joinsSetCookieHeaders {
-            response.headers.add(.setCookie, cookies.joined(separator: ", "))
+            response.headerFields.append(HTTPField(name: .setCookie, value: cookies.joined(separator: ", ")))
         } else {
-            for cookie in cookies { response.headers.add(.setCookie, cookie) }
+            for cookie in cookies { response.headerFields.append(HTTPField(name: .setCookie, value: cookie)) }
         }
         return response
     }
@@ -390,12 +395,12 @@ public final class EconomicSandbox: HTTPTransport {
         return result
     }
 
-    private static func html(_ status: Int, _ text: String) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+    private static func html(_ status: Int, _ text: String) -> Reply {
+        Reply(status: status, headerFields: [.contentType: "text/html; charset=utf-8"],
                      body: Data("<!DOCTYPE html><html><body><p>\(text)</p></body></html>".utf8))
     }
 
-    private static func restError(_ status: Int, _ message: String, hint: String?) -> HTTPResponse {
+    private static func restError(_ status: Int, _ message: String, hint: String?) -> Reply {
         var fields = [#""message":"\#(jsonEscape(message))""#]
         if let hint { fields.append(#""developerHint":"\#(jsonEscape(hint))""#) }
         fields.append(#""logId":"sandbox-\#(randomHex(4))""#)
@@ -409,16 +414,16 @@ public final class EconomicSandbox: HTTPTransport {
             + body + "</soap:Body></soap:Envelope>"
     }
 
-    private static func soapResult(_ operation: String, _ result: String?) -> HTTPResponse {
+    private static func soapResult(_ operation: String, _ result: String?) -> Reply {
         let inner = result.map { "<\(operation)Result>\(SOAPMessage.escape($0))</\(operation)Result>" } ?? ""
         let xml = soapEnvelope(#"<\#(operation)Response xmlns="http://e-conomic.com">\#(inner)</\#(operation)Response>"#)
-        return HTTPResponse(status: 200, headers: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
+        return Reply(status: 200, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
-    private static func soapFault(_ code: String, _ message: String, detail: String?) -> HTTPResponse {
+    private static func soapFault(_ code: String, _ message: String, detail: String?) -> Reply {
         let detailXML = detail.map { "<detail><ErrorNumber>\(SOAPMessage.escape($0))</ErrorNumber></detail>" } ?? ""
         let xml = soapEnvelope("<soap:Fault><faultcode>\(code)</faultcode><faultstring>\(SOAPMessage.escape(message))</faultstring>\(detailXML)</soap:Fault>")
-        return HTTPResponse(status: 500, headers: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
+        return Reply(status: 500, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
     private static func jsonEscape(_ text: String) -> String {

@@ -1,5 +1,6 @@
 public import AuthCore
-import Foundation
+public import HTTPTypes
+public import Foundation
 
 /// Wraps any transport and breaks it on purpose: dropped connections, delays, timeouts, error
 /// statuses, truncated bodies, HTML error pages, duplicated headers, OAuth errors inside a 200.
@@ -22,7 +23,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     private struct Scripted {
         var fault: Fault
         var remaining: Int
-        var matches: @Sendable (HTTPRequest) -> Bool
+        var matches: @Sendable (MockTransport.Request) -> Bool
     }
 
     private struct State {
@@ -38,7 +39,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     private let state: Locked<State>
     private let probability: Double
     private let randomFaults: [Fault]
-    private let randomMatches: @Sendable (HTTPRequest) -> Bool
+    private let randomMatches: @Sendable (MockTransport.Request) -> Bool
 
     /// Creates a transport that injects nothing until told to (scripted mode).
     public convenience init(base: Base) {
@@ -53,7 +54,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     ///   - faults: The faults to choose from.
     ///   - when: Which requests may get a fault; default all.
     public init(base: Base, seed: UInt64, probability: Double, faults: [Fault] = Fault.catalogue,
-                when matches: @escaping @Sendable (HTTPRequest) -> Bool = { _ in true }) {
+                when matches: @escaping @Sendable (MockTransport.Request) -> Bool = { _ in true }) {
         self.base = base
         self.state = Locked(State(generator: SplitMix64(seed: seed)))
         self.probability = probability
@@ -62,7 +63,7 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     }
 
     /// Queues `fault` for the next `times` requests that match `when`.
-    public func inject(_ fault: Fault, times: Int = 1, when matches: @escaping @Sendable (HTTPRequest) -> Bool = { _ in true }) {
+    public func inject(_ fault: Fault, times: Int = 1, when matches: @escaping @Sendable (MockTransport.Request) -> Bool = { _ in true }) {
         state.withLock { $0.scripted.append(Scripted(fault: fault, remaining: times, matches: matches)) }
     }
 
@@ -82,52 +83,53 @@ public final class FaultInjectingTransport<Base: HTTPTransport>: HTTPTransport {
     public var receivedCount: Int { state.withLock { $0.received } }
 
     /// Sends `request` through the base transport, or fails it as the next fault says.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let fault = nextFault(for: request)
+    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        let received = MockTransport.Request(head: request, body: body)
+        let fault = nextFault(for: received)
         switch fault {
         case nil:
-            return try await forward(request)
+            return try await forward(received).pair
         case .dropBeforeProcessing?:
             throw AuthError(.connectionFailed, message: "injected: connection dropped before the request was processed")
         case .dropAfterProcessing?:
-            _ = try await forward(request)
+            _ = try await forward(received)
             throw AuthError(.connectionFailed, message: "injected: connection dropped after the request was processed")
         case .delay(let duration)?:
             do { try await Task.sleep(for: duration) } catch { throw AuthError(.cancelled, message: "cancelled during injected delay") }
-            return try await forward(request)
+            return try await forward(received).pair
         case .timeout?:
             throw AuthError(.timeout, message: "injected: request timed out")
         case let .status(status, retryAfter)?:
-            var headers: HTTPHeaders = [.contentType: "application/json"]
-            if let retryAfter { headers[.retryAfter] = retryAfter }
-            return HTTPResponse(status: status, headers: headers, body: Data(#"{"message":"injected failure"}"#.utf8))
+            var fields: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter { fields[.retryAfter] = retryAfter }
+            return Reply(status: status, headerFields: fields, body: Data(#"{"message":"injected failure"}"#.utf8)).pair
         case .truncateBody(let keep)?:
-            var response = try await forward(request)
-            response.body = response.body.prefix(max(0, keep))
-            return response
+            var reply = try await forward(received)
+            reply.body = reply.body.prefix(max(0, keep))
+            return reply.pair
         case .htmlErrorPage(let status)?:
             let page = "<!DOCTYPE html><html><head><title>\(status) Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
-            return HTTPResponse(status: status, headers: [.contentType: "text/html"], body: Data(page.utf8))
+            return Reply(status: status, headerFields: [.contentType: "text/html"], body: Data(page.utf8)).pair
         case .duplicateHeaders(let value)?:
-            var response = try await forward(request)
-            var doubled = HTTPHeaders()
-            for field in response.headers {
-                doubled.add(field.name, field.value)
-                doubled.add(field.name, value)
+            var reply = try await forward(received)
+            var doubled = HTTPFields()
+            for field in reply.headerFields {
+                doubled.append(field)
+                doubled.append(HTTPField(name: field.name, value: value))
             }
-            response.headers = doubled
-            return response
+            reply.headerFields = doubled
+            return reply.pair
         case .oauthErrorIn200(let error)?:
-            return .json(200, #"{"error":"\#(error)","error_description":"injected"}"#)
+            return Reply.json(200, #"{"error":"\#(error)","error_description":"injected"}"#).pair
         }
     }
 
-    private func forward(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func forward(_ request: MockTransport.Request) async throws -> Reply {
         state.withLock { $0.forwarded += 1 }
-        return try await base.send(request)
+        return try await base.reply(request.head, body: request.body)
     }
 
-    private func nextFault(for request: HTTPRequest) -> Fault? {
+    private func nextFault(for request: MockTransport.Request) -> Fault? {
         state.withLock { state -> Fault? in
             state.received += 1
             if let index = state.scripted.firstIndex(where: { $0.remaining > 0 && $0.matches(request) }) {

@@ -1,4 +1,5 @@
 public import AuthCore
+public import HTTPTypes
 public import Foundation
 public import ProfitAuth
 
@@ -193,12 +194,16 @@ public final class ProfitSandbox: HTTPTransport {
     // MARK: - HTTPTransport
 
     /// Answers `request` as Profit would.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        try await handle(OutgoingRequest(request, body: body)).pair
+    }
+
+    private func handle(_ request: OutgoingRequest) async throws -> Reply {
         let now = self.now
         let components = request.url.path.lowercased().split(separator: "/").map(String.init)
         let last = components.last ?? ""
         var operation: String?
-        let response: HTTPResponse = state.withLock { state in
+        let response: Reply = state.withLock { state in
             if let seconds = state.unavailableRetryAfter {
                 return Self.profitError(503, "De omgeving is tijdelijk niet beschikbaar", number: nil, state: &state, extra: ["retry_after": seconds])
             }
@@ -218,20 +223,20 @@ public final class ProfitSandbox: HTTPTransport {
             return state.echoesRequests
         }
         guard echoes, response.status >= 400 else { return response }
-        let echo = "could not process: \(String(decoding: request.body ?? Data(), as: UTF8.self)) (Authorization: \(request.headers[.authorization] ?? "none"))"
+        let echo = "could not process: \(String(decoding: request.body ?? Data(), as: UTF8.self)) (Authorization: \(request.headerFields[.authorization] ?? "none"))"
         if response.text.hasPrefix("<") {
             let text = response.text.replacingOccurrences(of: "</faultstring>", with: " " + SOAPMessage.escape(echo) + "</faultstring>")
-            return HTTPResponse(status: response.status, headers: response.headers, body: Data(text.utf8))
+            return Reply(status: response.status, headerFields: response.headerFields, body: Data(text.utf8))
         }
         var object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
         object["externalMessage"] = echo
         guard let body = try? JSONSerialization.data(withJSONObject: object) else { return response }
-        return HTTPResponse(status: response.status, headers: response.headers, body: body)
+        return Reply(status: response.status, headerFields: response.headerFields, body: body)
     }
 
     // MARK: - REST
 
-    private func otpRequest(_ request: HTTPRequest, now: Date, state: inout State) -> HTTPResponse {
+    private func otpRequest(_ request: OutgoingRequest, now: Date, state: inout State) -> Reply {
         guard request.method == .post else { return Self.profitError(405, "Methode niet toegestaan", number: nil, state: &state) }
         guard let fields = Self.jsonFields(request) else {
             return Self.profitError(400, "Ongeldige aanvraag: verwacht een JSON-object", number: nil, state: &state)
@@ -243,10 +248,10 @@ public final class ProfitSandbox: HTTPTransport {
         if apiKey.matches(key), environmentKey.matches(token) {
             Self.sendCode(in: &state, userId: user, description: nil, now: now, lifetime: otpLifetime)
         }
-        return HTTPResponse(status: 201)
+        return Reply(status: 201)
     }
 
-    private func otpValidation(_ request: HTTPRequest, now: Date, state: inout State) -> HTTPResponse {
+    private func otpValidation(_ request: OutgoingRequest, now: Date, state: inout State) -> Reply {
         guard request.method == .post else { return Self.profitError(405, "Methode niet toegestaan", number: nil, state: &state) }
         guard let fields = Self.jsonFields(request) else {
             return Self.profitError(400, "Ongeldige aanvraag: verwacht een JSON-object", number: nil, state: &state)
@@ -263,7 +268,7 @@ public final class ProfitSandbox: HTTPTransport {
         return .json(200, "{\"token\":\"\(xml)\\r\\n\"}")
     }
 
-    private func authorizedREST(_ request: HTTPRequest, components: [String], now: Date, state: inout State) -> HTTPResponse {
+    private func authorizedREST(_ request: OutgoingRequest, components: [String], now: Date, state: inout State) -> Reply {
         let check = Self.checkHeader(request, now: now, state: &state)
         guard case .valid(let index) = check else { return Self.tokenError(check, state: &state) }
         if state.isForbidden {
@@ -287,12 +292,12 @@ public final class ProfitSandbox: HTTPTransport {
 
     // MARK: - SOAP
 
-    private func soap(_ request: HTTPRequest, service: String, now: Date, state: inout State) -> (response: HTTPResponse, operation: String?) {
-        guard request.method == .post, request.headers[.contentType]?.lowercased().contains("text/xml") == true else {
+    private func soap(_ request: OutgoingRequest, service: String, now: Date, state: inout State) -> (response: Reply, operation: String?) {
+        guard request.method == .post, request.headerFields[.contentType]?.lowercased().contains("text/xml") == true else {
             return (Self.fault(415, "Client", "Expected a SOAP 1.1 POST with Content-Type text/xml"), nil)
         }
         let actionPrefix = "urn:Afas.Profit.Services/"
-        var action = request.headers[.soapAction] ?? ""
+        var action = request.headerFields[.soapAction] ?? ""
         if action.hasPrefix("\""), action.hasSuffix("\""), action.count >= 2 { action = String(action.dropFirst().dropLast()) }
         guard action.hasPrefix(actionPrefix) else {
             return (Self.fault(500, "Client", "Unknown SOAPAction"), nil)
@@ -334,7 +339,7 @@ public final class ProfitSandbox: HTTPTransport {
         case ("appconnectorget.asmx", "GetData"), ("appconnectorget.asmx", "GetDataWithOptions"),
              ("appconnectorversioninfo.asmx", "GetVersionInfo"):
             let check: TokenCheck
-            if request.headers.contains(.authorization) {
+            if request.headerFields.contains(.authorization) {
                 check = Self.checkHeader(request, now: now, state: &state)
             } else if let element = parameter("token") {
                 check = Self.checkXML(element, now: now, state: &state)
@@ -363,8 +368,8 @@ public final class ProfitSandbox: HTTPTransport {
         case rejected
     }
 
-    private static func checkHeader(_ request: HTTPRequest, now: Date, state: inout State) -> TokenCheck {
-        let values = request.headers.values(for: .authorization)
+    private static func checkHeader(_ request: OutgoingRequest, now: Date, state: inout State) -> TokenCheck {
+        let values = request.headerFields[values: .authorization]
         guard values.count == 1, let value = values.first else { return values.isEmpty ? .missing : .malformed }
         let prefix = "AfasToken "
         guard value.hasPrefix(prefix), let data = Data(base64Encoded: String(value.dropFirst(prefix.count))),
@@ -380,7 +385,7 @@ public final class ProfitSandbox: HTTPTransport {
         return .valid(index)
     }
 
-    private static func tokenError(_ check: TokenCheck, state: inout State) -> HTTPResponse {
+    private static func tokenError(_ check: TokenCheck, state: inout State) -> Reply {
         switch check {
         case .missing: return profitError(401, "Geen token opgegeven", number: nil, state: &state)
         case .malformed: return profitError(401, "Ongeldige token: verwacht AfasToken met Base64", number: nil, state: &state)
@@ -413,7 +418,7 @@ public final class ProfitSandbox: HTTPTransport {
         return xml
     }
 
-    private static func profitError(_ status: Int, _ message: String, number: String?, state: inout State, extra: [String: Int] = [:]) -> HTTPResponse {
+    private static func profitError(_ status: Int, _ message: String, number: String?, state: inout State, extra: [String: Int] = [:]) -> Reply {
         state.logCounter += 1
         var object: [String: Any] = [
             "externalMessage": message,
@@ -422,25 +427,25 @@ public final class ProfitSandbox: HTTPTransport {
         if let number { object["errorNumber"] = Int(number) ?? number }
         for (key, value) in extra { object[key] = value }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return HTTPResponse(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: data)
+        return Reply(status: status, headerFields: [.contentType: "application/json; charset=utf-8"], body: data)
     }
 
-    private static func soapResult(_ operation: String, _ text: String) -> HTTPResponse {
+    private static func soapResult(_ operation: String, _ text: String) -> Reply {
         let xml = #"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>"#
             + #"<\#(operation)Response xmlns="urn:Afas.Profit.Services"><\#(operation)Result>"# + SOAPMessage.escape(text)
             + "</\(operation)Result></\(operation)Response></soap:Body></soap:Envelope>"
-        return HTTPResponse(status: 200, headers: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
+        return Reply(status: 200, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
-    private static func fault(_ status: Int, _ code: String, _ message: String) -> HTTPResponse {
+    private static func fault(_ status: Int, _ code: String, _ message: String) -> Reply {
         let xml = #"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>"#
             + "<faultcode>soap:\(code)</faultcode><faultstring>\(SOAPMessage.escape(message))</faultstring></soap:Fault></soap:Body></soap:Envelope>"
-        return HTTPResponse(status: status, headers: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
+        return Reply(status: status, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
     /// The JSON object of a request, with lower-cased keys (Profit's binding ignores case).
-    private static func jsonFields(_ request: HTTPRequest) -> [String: String]? {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true,
+    private static func jsonFields(_ request: OutgoingRequest) -> [String: String]? {
+        guard request.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true,
               let body = request.body,
               let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return nil }
         var fields: [String: String] = [:]

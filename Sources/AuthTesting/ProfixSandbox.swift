@@ -1,4 +1,5 @@
 public import AuthCore
+public import HTTPTypes
 public import Foundation
 
 /// A behavioural fake of the Profix-it OAuth2 service, to put under a `ProfixProvider` (or
@@ -112,7 +113,7 @@ public final class ProfixSandbox: HTTPTransport {
         var codes: [String: Code] = [:]
         var accessTokens: [String: Date] = [:]
         var refreshTokens: [String: RefreshGrant] = [:]
-        var injectedTokenReplies: [HTTPResponse] = []
+        var injectedTokenReplies: [Reply] = []
         var counters = Counters()
     }
 
@@ -159,8 +160,8 @@ public final class ProfixSandbox: HTTPTransport {
 
     /// Makes the next `/token` call answer `response` (after counting it), for fault injection:
     /// a 503, an HTML page, a malformed body.
-    public func enqueueTokenReply(_ response: HTTPResponse) {
-        state.withLock { $0.injectedTokenReplies.append(response) }
+    public func enqueueTokenReply(_ response: MockTransport.Response) {
+        state.withLock { $0.injectedTokenReplies.append(Reply(response.head, body: response.body)) }
     }
 
     /// Invalidates every refresh token, as if an administrator revoked the grants.
@@ -240,7 +241,11 @@ public final class ProfixSandbox: HTTPTransport {
     // MARK: HTTPTransport
 
     /// Answers a request as the service would.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        try await handle(OutgoingRequest(request, body: body)).pair
+    }
+
+    private func handle(_ request: OutgoingRequest) async throws -> Reply {
         let path = request.url.path.lowercased()
         if path.hasSuffix("/token/changepassword") {
             return echoed(request, changePassword(request))
@@ -254,7 +259,7 @@ public final class ProfixSandbox: HTTPTransport {
         if path.hasSuffix("/authorization"), request.method == .get {
             do {
                 let location = try approve(authorizationURL: request.url)
-                return HTTPResponse(status: 302, headers: [.location: location.absoluteString])
+                return Reply(status: 302, headerFields: [.location: location.absoluteString])
             } catch {
                 return Self.oauthError(error.status ?? 400, "invalid_request")
             }
@@ -264,10 +269,10 @@ public final class ProfixSandbox: HTTPTransport {
 
     // MARK: Endpoints
 
-    private func token(_ request: HTTPRequest) -> HTTPResponse {
+    private func token(_ request: OutgoingRequest) -> Reply {
         let date = now()
         let lifetime = configuration.accessTokenLifetime.timeInterval
-        return state.withLock { state -> HTTPResponse in
+        return state.withLock { state -> Reply in
             state.counters.tokenRequests += 1
             if !state.injectedTokenReplies.isEmpty {
                 return state.injectedTokenReplies.removeFirst()
@@ -278,13 +283,13 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    private static func handleToken(_ request: HTTPRequest, state: inout State, date: Date, lifetime: TimeInterval) -> HTTPResponse {
+    private static func handleToken(_ request: OutgoingRequest, state: inout State, date: Date, lifetime: TimeInterval) -> Reply {
         guard let form = formBody(request) else { return oauthError(400, "invalid_request") }
         guard let clientID = form["client_id"], let client = state.clients[clientID],
               let secret = form["client_secret"], client.secret.matches(secret) else {
             return oauthError(401, "invalid_client")
         }
-        func issue(refresh: RefreshGrant?) -> HTTPResponse {
+        func issue(refresh: RefreshGrant?) -> Reply {
             let access = "AAEA" + randomToken(prefixLength: 0, bodyLength: 40)
             state.accessTokens[access] = date.addingTimeInterval(lifetime)
             var body = #"{"access_token":"\#(access)","token_type":"Bearer","expires_in":\#(Int(lifetime))"#
@@ -335,8 +340,8 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    private func changePassword(_ request: HTTPRequest) -> HTTPResponse {
-        state.withLock { state -> HTTPResponse in
+    private func changePassword(_ request: OutgoingRequest) -> Reply {
+        state.withLock { state -> Reply in
             state.counters.passwordChanges += 1
             guard let form = Self.formBody(request) else { return Self.oauthError(400, "invalid_request") }
             guard let clientID = form["client_id"], let client = state.clients[clientID],
@@ -357,15 +362,15 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    private func api(_ request: HTTPRequest) -> HTTPResponse {
+    private func api(_ request: OutgoingRequest) -> Reply {
         let date = now()
-        return state.withLock { state -> HTTPResponse in
-            let header = request.headers[.authorization] ?? ""
+        return state.withLock { state -> Reply in
+            let header = request.headerFields[.authorization] ?? ""
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer",
                   let expiresAt = state.accessTokens[String(parts[1])], date < expiresAt else {
                 state.counters.rejectedAPICalls += 1
-                return HTTPResponse(status: 401, headers: [.wwwAuthenticate: "Bearer"],
+                return Reply(status: 401, headerFields: [.wwwAuthenticate: "Bearer"],
                                     body: Data(#"{"message":"Authorization has been denied for this request."}"#.utf8))
             }
             state.counters.apiCalls += 1
@@ -376,9 +381,9 @@ public final class ProfixSandbox: HTTPTransport {
 
     // MARK: Helpers
 
-    private static func formBody(_ request: HTTPRequest) -> [String: String]? {
+    private static func formBody(_ request: OutgoingRequest) -> [String: String]? {
         guard request.method == .post,
-              let type = request.headers[.contentType]?.lowercased(),
+              let type = request.headerFields[.contentType]?.lowercased(),
               type.hasPrefix("application/x-www-form-urlencoded"),
               let body = request.body else { return nil }
         var form: [String: String] = [:]
@@ -391,16 +396,16 @@ public final class ProfixSandbox: HTTPTransport {
 
     /// `response`, with the request repeated in its error description when
     /// ``Configuration/echoesRequests`` is on and the answer is an error.
-    private func echoed(_ request: HTTPRequest, _ response: HTTPResponse) -> HTTPResponse {
+    private func echoed(_ request: OutgoingRequest, _ response: Reply) -> Reply {
         guard configuration.echoesRequests, response.status >= 400 || response.text.contains("\"error\"") else { return response }
         var object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
         let form = String(decoding: request.body ?? Data(), as: UTF8.self)
-        object["error_description"] = "could not process: \(form) (Authorization: \(request.headers[.authorization] ?? "none"))"
+        object["error_description"] = "could not process: \(form) (Authorization: \(request.headerFields[.authorization] ?? "none"))"
         guard let body = try? JSONSerialization.data(withJSONObject: object) else { return response }
-        return HTTPResponse(status: response.status, headers: response.headers, body: body)
+        return Reply(status: response.status, headerFields: response.headerFields, body: body)
     }
 
-    private static func oauthError(_ status: Int, _ code: String) -> HTTPResponse {
+    private static func oauthError(_ status: Int, _ code: String) -> Reply {
         .json(status, #"{"error":"\#(code)"}"#)
     }
 

@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 
 extension AuthError.Code {
     /// Profit refused the request for a functional reason (HTTP 500 with an `externalMessage`):

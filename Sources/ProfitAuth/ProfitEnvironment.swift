@@ -1,5 +1,6 @@
 public import Foundation
 public import AuthCore
+import HTTPTypes
 internal import AuthRuntime
 
 /// Where one AFAS Profit environment answers: the REST and SOAP base URLs.

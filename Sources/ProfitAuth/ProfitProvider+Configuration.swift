@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 import Foundation
 
 extension ProfitProvider {

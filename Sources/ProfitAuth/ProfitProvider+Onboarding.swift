@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 internal import AuthRuntime
 import Foundation
 
@@ -26,7 +27,7 @@ extension ProfitProvider {
     private func requestOTPUnscrubbed(userId: String, over channel: Channel) async throws {
         let keys = try requireKeys()
         let user = try Self.validatedUserId(userId)
-        let response: HTTPResponse
+        let response: Reply
         if channel == .soap {
             let request = ProfitSOAP.request(url: try environment.soapURL(ProfitSOAP.tokenService), operation: "GenerateOTP", parameters: [
                 ("userId", user), ("apiKey", keys.apiKey.revealed), ("environmentKey", keys.environmentKey.revealed),
@@ -38,7 +39,7 @@ extension ProfitProvider {
         } else {
             let request = try otpRequest("OtpRequest", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: nil))
             response = try await send(request)
-            if let error = Self.error(for: response) { throw error }
+            if let error = response.isSuccess ? nil : ProfitResponse.error(for: response) { throw error }
         }
     }
 
@@ -97,7 +98,7 @@ extension ProfitProvider {
             let request = try otpRequest("OtpValidation", OTPBody(apiKey: keys.apiKey.revealed, apiToken: keys.environmentKey.revealed, userId: user, otp: otp))
             let response = try await send(request, oneTime: true)
             try endpoint.checkSize(response)
-            if let error = Self.error(for: response) {
+            if let error = response.isSuccess ? nil : ProfitResponse.error(for: response) {
                 // 401, or Profit's functional error (a 500 with its error body), means the code or
                 // the keys were refused. 403 (IP restriction), 400 (missing elements) and a 500
                 // that is not Profit's keep their own meaning.
@@ -125,21 +126,16 @@ extension ProfitProvider {
         let otp: String?
     }
 
-    private func otpRequest(_ path: String, _ body: OTPBody) throws -> HTTPRequest {
+    private func otpRequest(_ path: String, _ body: OTPBody) throws -> OutgoingRequest {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data
         do { data = try encoder.encode(body) } catch {
             throw AuthError(.invalidRequest, provider: Self.providerName, message: "cannot encode the \(path) body")
         }
-        var headers: HTTPHeaders = [.contentType: "application/json", .accept: "application/json"]
-        if let integrationId = configuration.integrationId { headers["IntegrationId"] = integrationId }
-        if let language = configuration.acceptLanguage { headers[.acceptLanguage] = language }
-        let request = HTTPRequest(method: .post, url: try environment.restURL(path), headers: headers, body: data)
-        guard request.headers.isWellFormed else {
-            throw AuthError(.invalidRequest, provider: Self.providerName, message: "a header value is malformed")
-        }
-        return request
+        var fields: HTTPFields = [.contentType: "application/json", .accept: "application/json"]
+        try Self.addConfiguredFields(to: &fields, configuration: configuration)
+        return OutgoingRequest(method: .post, url: try environment.restURL(path), headerFields: fields, body: data)
     }
 
     /// The keys, trimmed (again: the properties may have been set after creation) and checked.

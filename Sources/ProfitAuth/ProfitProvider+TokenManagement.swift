@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 internal import AuthRuntime
 import Foundation
 
@@ -72,11 +73,11 @@ extension ProfitProvider {
 
     private nonisolated func tokenInfoUnscrubbed() async throws -> ProfitTokenInfo {
         let token = try await currentToken()
-        let request = try Self.authorized(
-            HTTPRequest(url: try environment.restURL("metainfo"), headers: [.accept: "application/json"]),
-            token: token, configuration: configuration)
+        var request = OutgoingRequest(url: try environment.restURL("metainfo"), headerFields: [.accept: "application/json"])
+        try Self.authorize(&request.head, body: &request.body, token: token, configuration: configuration)
         let response = try await send(request)
-        if let error = Self.error(for: response) {
+        if !response.isSuccess {
+            let error = ProfitResponse.error(for: response)
             if response.status == 401 { cell.parts.observer?.receive(.credentialRevoked(provider: Self.providerName)) }
             throw error
         }

@@ -1,4 +1,5 @@
 public import AuthCore
+public import HTTPTypes
 internal import AuthRuntime
 public import Foundation
 
@@ -114,16 +115,26 @@ public actor ProfitProvider: CredentialProvider {
     ///   ``AuthError/Code/notAuthenticated`` when there is no token,
     ///   ``AuthError/Code/storeFailure`` or ``AuthError/Code/storeCorrupt`` when the store fails,
     ///   ``AuthError/Code/invalidRequest`` when the `<token>` element cannot be placed.
-    public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        try SecureURLPolicy.check(request.url, provider: Self.providerName)
-        try audience.check(request.url, provider: Self.providerName)
+    public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
+        try SecureURLPolicy.check(request, provider: Self.providerName)
+        try audience.check(request, provider: Self.providerName)
         let token: ProfitToken
         if let cached = cell.cached() {
             token = cached
         } else {
             token = try await currentToken()
         }
-        return try Self.authorized(request, token: token, configuration: configuration)
+        try Self.authorize(&request, body: &body, token: token, configuration: configuration)
+    }
+
+    /// Adds the token to a request whose body is not at hand: the `AfasToken` header.
+    ///
+    /// - Throws: as ``authorize(_:body:)``, and ``AuthError/Code/invalidRequest`` for a SOAP
+    ///   request when ``Configuration/soapToken`` is ``SOAPTokenPlacement/element`` (the element
+    ///   goes into the body: use ``authorize(_:body:)``).
+    public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
+        var body: Data?
+        try await authorize(&request, body: &body)
     }
 
     /// Turns a rejection into a typed error; there is never a second attempt.
@@ -131,9 +142,9 @@ public actor ProfitProvider: CredentialProvider {
     /// - Throws: ``AuthError`` with ``AuthError/Code/revoked`` for 401 (invalid, deleted or expired
     ///   token) and ``AuthError/Code/forbidden`` for 403 (IP restriction), with Profit's
     ///   `externalMessage`, `errorNumber` and `profitLogReference` when the body has them.
-    public nonisolated func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
-        if response.status == 401 { cell.parts.observer?.receive(.credentialRevoked(provider: Self.providerName)) }
-        throw await SecretScrubbing.withSecrets(cell.cached().map { [$0.xml] } ?? []) { ProfitResponse.error(for: response) }
+    public nonisolated func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
+        if response.status == .unauthorized { cell.parts.observer?.receive(.credentialRevoked(provider: Self.providerName)) }
+        throw await SecretScrubbing.withSecrets(cell.cached().map { [$0.xml] } ?? []) { ProfitResponse.error(for: Reply(response, body: body)) }
     }
 
     /// The typed error a Profit response stands for, or `nil` for a 2xx.
@@ -146,8 +157,13 @@ public actor ProfitProvider: CredentialProvider {
     /// `retry_after`, else from the `Retry-After` header. The body's `externalMessage`,
     /// `errorNumber` and `profitLogReference` become ``AuthError/serverMessage``,
     /// ``AuthError/serverCode`` and ``AuthError/logReference``.
-    public nonisolated static func error(for response: HTTPResponse) -> AuthError? {
-        response.isSuccess ? nil : ProfitResponse.error(for: response)
+    public nonisolated static func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        response.isSuccess ? nil : ProfitResponse.error(for: Reply(response, body: body))
+    }
+
+    /// The typed error a Profit response stands for (see ``error(for:body:)``).
+    public nonisolated func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        Self.error(for: response, body: body)
     }
 
     /// Whether a token is available (in memory or in the store).
@@ -202,7 +218,7 @@ public actor ProfitProvider: CredentialProvider {
     /// (``AuthError/Code/connectionFailed``, ``AuthError/Code/dnsFailure``) or Profit asked for
     /// it (429, 503); a timeout or another failure is thrown as it is, and a 502, 504 or other
     /// 5xx is returned as it is (``RetryPolicy/forOneTimeRequests``).
-    nonisolated func send(_ request: HTTPRequest, oneTime: Bool = false) async throws -> HTTPResponse {
+    nonisolated func send(_ request: OutgoingRequest, oneTime: Bool = false) async throws -> Reply {
         let maximumWait = endpoint.retryPolicy.maximumRetryAfter
         return try await endpoint.send(request, retrying: oneTime ? .oneTime : .transient) { response throws(AuthError) in
             if response.status == 500 { return .final(response) }
@@ -210,29 +226,36 @@ public actor ProfitProvider: CredentialProvider {
             if .seconds(seconds) > maximumWait { throw ProfitResponse.error(for: response) }
             // The policy reads the wait from `Retry-After`: let the body's value decide it.
             var response = response
-            response.headers[.retryAfter] = String(seconds)
+            response.headerFields[.retryAfter] = String(seconds)
             return .policy(response)
         }
     }
 
-    /// `request` with the token and the configured extra headers.
-    static func authorized(_ request: HTTPRequest, token: ProfitToken, configuration: Configuration) throws(AuthError) -> HTTPRequest {
-        var request = request
-        if request.headers.contains(.soapAction), configuration.soapToken == .element {
-            request.body = try ProfitSOAP.insertingTokenElement(token.xml.revealed, into: request.body ?? Data())
+    /// Adds the token (header or SOAP `<token>` element) and the configured extra headers.
+    static func authorize(_ request: inout HTTPRequest, body: inout Data?, token: ProfitToken, configuration: Configuration) throws(AuthError) {
+        if request.headerFields[.soapAction] != nil, configuration.soapToken == .element {
+            guard let envelope = body else {
+                throw AuthError(.invalidRequest, provider: providerName,
+                                message: "the <token> element goes into the SOAP body: authorize the request together with its body")
+            }
+            body = try ProfitSOAP.insertingTokenElement(token.xml.revealed, into: envelope)
         } else {
-            request.headers[.authorization] = token.authorizationValue.revealed
+            request.headerFields.setCredential(token.authorizationValue.revealed, for: .authorization)
         }
-        if let integrationId = configuration.integrationId, !request.headers.contains("IntegrationId") {
-            request.headers["IntegrationId"] = integrationId
+        try addConfiguredFields(to: &request.headerFields, configuration: configuration)
+    }
+
+    /// The configured `IntegrationId` and `Accept-Language`, unless the request has its own.
+    static func addConfiguredFields(to fields: inout HTTPFields, configuration: Configuration) throws(AuthError) {
+        for (name, value) in [(HTTPField.Name.profitIntegrationId, configuration.integrationId), (.acceptLanguage, configuration.acceptLanguage)] {
+            guard let value, fields[name] == nil else { continue }
+            // A field value is legalised (a line break becomes a space); a configuration that
+            // needs that is wrong, and is refused rather than sent altered.
+            guard HTTPField.isValidValue(value) else {
+                throw AuthError(.invalidConfiguration, provider: providerName, message: "the configured \(name) holds characters a header cannot carry")
+            }
+            fields[name] = value
         }
-        if let language = configuration.acceptLanguage, !request.headers.contains(.acceptLanguage) {
-            request.headers[.acceptLanguage] = language
-        }
-        guard request.headers.isWellFormed else {
-            throw AuthError(.invalidRequest, provider: providerName, message: "a header name or value is malformed")
-        }
-        return request
     }
 
     static func storeError(_ error: any Error, _ message: String) -> AuthError {

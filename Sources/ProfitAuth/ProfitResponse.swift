@@ -1,8 +1,14 @@
 import AuthCore
+import HTTPTypes
 import AuthRuntime
 import Foundation
 
 /// Reading Profit's responses: error bodies, the OTP validation answer, metainfo.
+extension HTTPField.Name {
+    /// `X-PROFIT-ERROR`: the obsolete Base64 error header of older Profit versions.
+    static let profitError = HTTPField.Name.known("X-PROFIT-ERROR")
+}
+
 enum ProfitResponse {
     /// What a Profit error body says. All fields are optional: Profit is not consistent.
     struct ErrorBody: Equatable {
@@ -13,7 +19,7 @@ enum ProfitResponse {
     }
 
     /// Throws ``AuthError/Code/responseTooLarge`` for a body over `limit` bytes.
-    static func checkSize(_ response: HTTPResponse, limit: Int) throws(AuthError) {
+    static func checkSize(_ response: Reply, limit: Int) throws(AuthError) {
         guard response.body.count <= limit else {
             throw AuthError(.responseTooLarge, provider: ProfitProvider.providerName, status: response.status,
                             message: "the response is larger than \(limit) bytes")
@@ -22,7 +28,7 @@ enum ProfitResponse {
 
     /// Decodes `{"externalMessage", "errorNumber", "profitLogReference", "retry_after"}` from the body,
     /// falling back to the obsolete Base64 `X-PROFIT-ERROR` header for the message.
-    static func errorBody(of response: HTTPResponse) -> ErrorBody {
+    static func errorBody(of response: Reply) -> ErrorBody {
         var body = ErrorBody()
         if let object = jsonObject(response.body) {
             body.message = object.text("externalMessage") ?? object.text("message")
@@ -30,12 +36,12 @@ enum ProfitResponse {
             body.logReference = object.text("profitLogReference")
             body.retryAfter = retryAfterSeconds(in: object).map { .seconds($0) }
         }
-        if body.message == nil, let header = response.headers["X-PROFIT-ERROR"],
+        if body.message == nil, let header = response.headerFields[.profitError],
            let data = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)) {
             let text = String(decoding: data.prefix(2048), as: UTF8.self)
             if !text.isEmpty { body.message = text }
         }
-        if body.retryAfter == nil, let header = RetryPolicy.retryAfter(in: response, now: Date()) {
+        if body.retryAfter == nil, let header = RetryPolicy.retryAfter(in: response.response, now: Date()) {
             body.retryAfter = header
         }
         if body.message == nil, response.looksLikeHTML {
@@ -46,7 +52,7 @@ enum ProfitResponse {
 
     /// The body's `"retry_after": <seconds>` (or `retryAfter`), when it is a plausible wait
     /// (0 s up to a week); the `Retry-After` header is not read.
-    static func retryAfterInBody(of response: HTTPResponse) -> Int? {
+    static func retryAfterInBody(of response: Reply) -> Int? {
         jsonObject(response.body).flatMap(retryAfterSeconds(in:))
     }
 
@@ -57,7 +63,7 @@ enum ProfitResponse {
 
     /// Whether the body is Profit's JSON error object (it has `externalMessage` or `errorNumber`),
     /// as opposed to an empty body, an HTML page or a proxy's answer.
-    static func hasProfitErrorBody(_ response: HTTPResponse) -> Bool {
+    static func hasProfitErrorBody(_ response: Reply) -> Bool {
         guard let object = jsonObject(response.body) else { return false }
         return object.value("externalMessage") != nil || object.value("errorNumber") != nil
     }
@@ -69,7 +75,7 @@ enum ProfitResponse {
     /// 404 → ``AuthError/Code/unexpectedStatus``; 429 → ``AuthError/Code/rateLimited``;
     /// 500 → ``AuthError/Code/profitFunctionalError``; 501–599 →
     /// ``AuthError/Code/serviceUnavailable``; anything else → ``AuthError/Code/unexpectedStatus``.
-    static func error(for response: HTTPResponse) -> AuthError {
+    static func error(for response: Reply) -> AuthError {
         let body = errorBody(of: response)
         let code: AuthError.Code
         let fallback: String
@@ -105,7 +111,7 @@ enum ProfitResponse {
     }
 
     /// The token in an `OtpValidation` answer: `{"token": "<token>…</token>\r\n"}`.
-    static func tokenFromValidation(_ response: HTTPResponse) throws(AuthError) -> ProfitToken {
+    static func tokenFromValidation(_ response: Reply) throws(AuthError) -> ProfitToken {
         guard let object = jsonObject(response.body) else {
             throw AuthError.malformedResponse(
                 response.looksLikeHTML ? "OtpValidation answered with an HTML page, not JSON" : "OtpValidation did not answer with a JSON object",

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 
 /// Profit's SOAP conventions: namespace, actions, and the legacy `<token>` element.
@@ -10,7 +11,7 @@ enum ProfitSOAP {
     static func action(_ operation: String) -> String { "\(namespace)/\(operation)" }
 
     /// A request calling `operation` on `url` with escaped `parameters`.
-    static func request(url: URL, operation: String, parameters: [(String, String)]) -> HTTPRequest {
+    static func request(url: URL, operation: String, parameters: [(String, String)]) -> OutgoingRequest {
         let envelope = SOAPMessage.envelope(operation: operation, namespace: namespace, parameters: parameters)
         return SOAPMessage.request(url: url, action: action(operation), envelope: envelope)
     }
@@ -18,7 +19,7 @@ enum ProfitSOAP {
     /// The text of `<operation>Result`, after checking for a fault.
     ///
     /// A fault becomes `faultCode` (``AuthError/Code/invalidCredentials`` for the OTP operations).
-    static func result(of response: HTTPResponse, operation: String, faultCode: AuthError.Code, maxBytes: Int) throws(AuthError) -> String? {
+    static func result(of response: Reply, operation: String, faultCode: AuthError.Code, maxBytes: Int) throws(AuthError) -> String? {
         try ProfitResponse.checkSize(response, limit: maxBytes)
         let message: SOAPMessage
         do {

@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 import Foundation
 
 /// An AFAS Profit app-connector token, validated and ready to send.

@@ -1,5 +1,6 @@
 public import Foundation
 import AuthCore
+import HTTPTypes
 
 /// What is known about a Profit token: when it lapses (if ever) and where it came from.
 ///

@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 
 extension AuthError.Code {
     /// Profix-it refused to change the password; ``AuthError/serverMessage`` holds the service's

@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 internal import AuthRuntime
 public import Foundation
 

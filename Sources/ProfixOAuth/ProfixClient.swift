@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 public import Foundation
 
 /// The identity of an application registered with Profix-it, and where its Profix-it lives.

@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 
 extension ProfixProvider {
     /// How a ``ProfixProvider`` refreshes and what it accepts from the service.

@@ -1,6 +1,7 @@
 public import AuthCore
 internal import AuthRuntime
 public import Foundation
+public import HTTPTypes
 
 /// Gets, keeps, refreshes and injects Profix-it OAuth2 tokens for one credential.
 ///
@@ -124,18 +125,16 @@ public actor ProfixProvider: CredentialProvider {
     ///   ``AuthError/Code/insecureURL`` for a URL that may not carry the token,
     ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``, or the transient
     ///   error of a refresh that could not complete.
-    public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        try SecureURLPolicy.check(request.url, provider: Self.providerName)
-        try audience.check(request.url, provider: Self.providerName)
+    public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
+        try SecureURLPolicy.check(request, provider: Self.providerName)
+        try audience.check(request, provider: Self.providerName)
         let header: String
         if let cached = cell.cached() {
             header = cached
         } else {
             header = try await cell.current()
         }
-        var request = request
-        request.headers[.authorization] = header
-        return request
+        request.headerFields.setCredential(header, for: .authorization)
     }
 
     /// On a 401, refreshes once (or adopts a refresh that already happened) and asks for a retry.
@@ -147,9 +146,9 @@ public actor ProfixProvider: CredentialProvider {
     ///
     /// - Throws: ``AuthError/Code/reauthorizationRequired`` when the refresh is rejected; the
     ///   transient error when it could not complete.
-    public nonisolated func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
-        guard response.status == 401 else { return false }
-        let sent = request.headers[.authorization].map(Secret.init)
+    public nonisolated func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
+        guard response.status == .unauthorized else { return false }
+        let sent = request.headerFields[.authorization].map(Secret.init)
         return try await cell.recover(
             carried: { current in sent.map { $0.matches(Self.header(current)) } },
             minimumInterval: configuration.forcedRefreshInterval)
@@ -162,8 +161,13 @@ public actor ProfixProvider: CredentialProvider {
     /// ``AuthError/Code/serviceUnavailable``, anything else → ``AuthError/Code/unexpectedStatus``;
     /// an OAuth-style body's `error` and `error_description` become ``AuthError/serverCode`` and
     /// ``AuthError/serverMessage``.
-    public nonisolated static func error(for response: HTTPResponse) -> AuthError? {
-        response.isSuccess ? nil : ProfixTokenEndpoint.apiFailure(response)
+    public nonisolated static func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        response.isSuccess ? nil : ProfixTokenEndpoint.apiFailure(Reply(response, body: body))
+    }
+
+    /// The typed error a Profix-it API response stands for (see ``error(for:body:)``).
+    public nonisolated func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        Self.error(for: response, body: body)
     }
 
     // MARK: - State

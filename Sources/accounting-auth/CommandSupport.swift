@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -131,25 +132,25 @@ enum Environment {
 /// 403 that the provider turned into an error before returning it.
 final class ResponseRecorder: HTTPTransport {
     let base: any HTTPTransport
-    private let last = Locked<HTTPResponse?>(nil)
+    private let last = Locked<Reply?>(nil)
 
     init(base: any HTTPTransport) {
         self.base = base
     }
 
     /// The last response received, if any.
-    var lastResponse: HTTPResponse? { last.withLock { $0 } }
+    var lastResponse: Reply? { last.withLock { $0 } }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let response = try await base.send(request)
-        last.withLock { $0 = response }
-        return response
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        let reply = try await base.reply(request, body: body)
+        last.withLock { $0 = reply }
+        return reply.pair
     }
 }
 
 extension Console {
     /// Prints a response for `call`: the status line, then the body (never a request header).
-    func printResponse(_ response: HTTPResponse) {
+    func printResponse(_ response: Reply) {
         print("HTTP \(response.status)")
         print(response.text)
     }
@@ -158,17 +159,18 @@ extension Console {
 /// Sends `send`'s request and prints the answer, then throws the typed error for a failed
 /// status. An error thrown after an answer came (a 401 or 403 the provider turned into an
 /// error) still prints that answer first.
-func callPrinting(_ console: Console, recorder: ResponseRecorder, send: () async throws -> HTTPResponse,
-                  error: (HTTPResponse) -> AuthError?) async throws {
-    let response: HTTPResponse
+func callPrinting(_ console: Console, recorder: ResponseRecorder, send: () async throws -> (HTTPResponse, Data),
+                  error: (HTTPResponse, Data) -> AuthError?) async throws {
+    let response: Reply
     do {
-        response = try await send()
+        let (head, body) = try await send()
+        response = Reply(head, body: body)
     } catch {
         if let answered = recorder.lastResponse { console.printResponse(answered) }
         throw error
     }
     console.printResponse(response)
-    if let failure = error(response) { throw failure }
+    if let failure = error(response.response, response.body) { throw failure }
 }
 
 /// Runs a subcommand body, turning thrown errors into messages and exit codes.
@@ -205,4 +207,10 @@ func readSecretLine(prompt: String) -> String? {
         }
     }
     return Swift.readLine(strippingNewline: true)
+}
+
+/// The HTTP method a user typed, or a usage error.
+func httpMethod(_ text: String) throws -> HTTPRequest.Method {
+    guard let method = HTTPRequest.Method(text.uppercased()) else { throw UsageError("'\(text)' is not an HTTP method") }
+    return method
 }

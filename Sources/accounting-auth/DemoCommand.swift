@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 
@@ -56,7 +57,7 @@ enum DemoCommand {
         let current = Locked("token-1")
         let service = MockTransport { request in
             let expected = "Bearer " + current.withLock { $0 }
-            return request.headers[.authorization] == expected ? .json(200, #"{"ok":true}"#) : .json(401, #"{"error":"expired"}"#)
+            return request.headerFields[.authorization] == expected ? .json(200, #"{"ok":true}"#) : .json(401, #"{"error":"expired"}"#)
         }
         let provider = RotatingDemoProvider()
         let events = Locked<[AuthEvent]>([])
@@ -66,7 +67,7 @@ enum DemoCommand {
         )
         current.withLock { $0 = "token-2" }   // the service moved on; the provider still holds token-1
         guard let url = URL(string: "https://api.example.com/resource") else { return }
-        let response = try await client.send(HTTPRequest(url: url))
+        let response = try await client.reply(HTTPRequest(url: url))
         console.detail("requests sent: \(service.requestCount); final status: \(response.status); body: \(response.text)")
         for event in events.withLock({ $0 }) { console.detail("event: \(event)") }
 
@@ -85,13 +86,11 @@ enum DemoCommand {
 private actor RotatingDemoProvider: CredentialProvider {
     private var token = "token-1"
 
-    func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        var request = request
-        request.headers[.authorization] = "Bearer \(token)"
-        return request
+    func authorize(_ request: inout HTTPRequest) async throws {
+        request.headerFields[.authorization] = "Bearer \(token)"
     }
 
-    func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
+    func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
         token = "token-2"
         return true
     }

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import EconomicAuth
 import Foundation
@@ -171,13 +172,13 @@ enum EconomicCommand {
     static func call(_ arguments: [String], console: Console) async throws {
         let parsed = try ParsedArguments(arguments, valueOptions: valueOptions)
         if parsed.wantsHelp { return console.print(callUsage) }
-        let method = HTTPRequest.Method(rawValue: try parsed.positional(0, "METHOD"))
+        let method = try httpMethod(try parsed.positional(0, "METHOD"))
         let path = try parsed.positional(1, "path")
         let body = try parsed.option("body-file").map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         let recorder = ResponseRecorder(base: URLSessionTransport())
         let provider = try await makeProvider(parsed, transport: recorder)
         try await callPrinting(console, recorder: recorder, send: { try await provider.send(method, path: path, json: body) },
-                               error: EconomicProvider.error(for:))
+                               error: EconomicProvider.error(for:body:))
     }
 
     static func soap(_ arguments: [String], console: Console) async throws {
@@ -247,8 +248,8 @@ enum EconomicCommand {
         console.detail("link: \(URLDescription(link).text)?appPublicToken=…&locale=en-US&redirectUrl=…")
 
         console.step("The administrator approves; the sandbox's grant page redirects back with token=")
-        let page = try await sandbox.send(HTTPRequest(url: link))
-        guard let location = page.headers[.location] else { throw AuthError.malformedResponse("the grant page did not redirect", provider: "economic") }
+        let page = try await sandbox.reply(HTTPRequest(url: link))
+        guard let location = page.headerFields[.location] else { throw AuthError.malformedResponse("the grant page did not redirect", provider: "economic") }
         console.detail("HTTP \(page.status) → \(URLDescription(try url(location, "location")).text)?…&token=<redacted>")
 
         console.step("Capture the AgreementGrantToken from the callback (address, parameters and state checked)")
@@ -260,8 +261,8 @@ enum EconomicCommand {
         let provider = try app.provider(grantToken: callback.agreementGrantToken)
         let agreement = try await provider.validate()
         console.detail("agreement \(agreement.agreementNumber.map(String.init) ?? "-"): \(agreement.company?.name ?? "-"), currency \(agreement.baseCurrency ?? "-")")
-        let customers = try await provider.send(.get, path: "customers")
-        console.detail("GET /customers → HTTP \(customers.status), \(customers.body.count) bytes")
+        let (customers, customersBody) = try await provider.send(.get, path: "customers")
+        console.detail("GET /customers → HTTP \(customers.status.code), \(customersBody.count) bytes")
 
         console.step("SOAP: ConnectWithToken sets session cookies; later calls replay them")
         let events = EconomicDemoEvents()

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfitAuth
@@ -104,17 +105,19 @@ enum ProfitCommand {
             case "call":
                 guard arguments.count >= 2 else { throw UsageError("call needs <METHOD> <path>") }
                 let provider = try makeProvider(parsed, needsKeys: false)
-                var request = HTTPRequest(method: HTTPRequest.Method(rawValue: arguments[0]),
+                var request = HTTPRequest(method: try httpMethod(arguments[0]),
                                           url: try provider.environment.restURL(arguments[1]),
-                                          headers: [.accept: "application/json"])
+                                          headerFields: [.accept: "application/json"])
+                var body: Data?
                 if let file = parsed.option("body-file") {
                     guard let data = FileManager.default.contents(atPath: file) else { throw UsageError("cannot read \(file)") }
-                    request.body = data
-                    request.headers[.contentType] = "application/json"
+                    body = data
+                    request.headerFields[.contentType] = "application/json"
                 }
                 let recorder = ResponseRecorder(base: URLSessionTransport())
                 let client = AuthorizingTransport(base: recorder, provider: provider)
-                try await callPrinting(console, recorder: recorder, send: { try await client.send(request) }, error: ProfitProvider.error(for:))
+                try await callPrinting(console, recorder: recorder, send: { [request, body] in try await client.send(request, body: body) },
+                                       error: ProfitProvider.error(for:body:))
             case "token-info":
                 let provider = try makeProvider(parsed, needsKeys: false)
                 let info = try await provider.tokenInfo()
@@ -210,14 +213,14 @@ enum ProfitCommand {
 
         console.step("An authorized REST call: GET connectors/Profit_Debtors")
         let client = AuthorizingTransport(base: sandbox, provider: provider)
-        let rest = try await client.send(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?skip=0&take=10")))
+        let rest = try await client.reply(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?skip=0&take=10")))
         console.detail("HTTP \(rest.status): \(rest.text)")
 
         console.step("An authorized SOAP call: GetVersionInfo on appconnectorversioninfo.asmx (AfasToken header)")
         let envelope = SOAPMessage.envelope(operation: "GetVersionInfo", namespace: "urn:Afas.Profit.Services", parameters: [])
         let soapRequest = SOAPMessage.request(url: try environment.soapURL("appconnectorversioninfo.asmx"),
                                               action: "urn:Afas.Profit.Services/GetVersionInfo", envelope: envelope)
-        let soap = try await client.send(soapRequest)
+        let soap = try await client.reply(soapRequest.head, body: soapRequest.body)
         console.detail("HTTP \(soap.status): GetVersionInfoResult = \(try SOAPMessage(parsing: soap.body).text(of: "GetVersionInfoResult") ?? "-")")
 
         console.step("Token info: GET metainfo")
@@ -228,7 +231,7 @@ enum ProfitCommand {
         let other = ProfitProvider(environment: environment, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "DavidB"))
         let otherClient = AuthorizingTransport(base: sandbox, provider: other)
         let versionURL = try environment.restURL("ProfitVersion")
-        console.detail("GET ProfitVersion → HTTP \(try await otherClient.send(HTTPRequest(url: versionURL)).status)")
+        console.detail("GET ProfitVersion → HTTP \(try await otherClient.reply(HTTPRequest(url: versionURL)).status)")
 
         console.step("Revoke the token: SOAP DeleteToken on tokenconnector.asmx, then remove it locally")
         try await provider.deleteToken()

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfixOAuth
@@ -93,8 +94,8 @@ enum ProfixCommand {
                 let recorder = ResponseRecorder(base: transport)
                 let api = AuthorizingTransport(base: recorder, provider: provider)
                 try await callPrinting(console, recorder: recorder, send: {
-                    try await api.send(HTTPRequest(method: HTTPRequest.Method(rawValue: method), url: url))
-                }, error: ProfixProvider.error(for:))
+                    try await api.send(HTTPRequest(method: try httpMethod(method), url: url))
+                }, error: ProfixProvider.error(for:body:))
             default:
                 throw UsageError("unknown subcommand '\(subcommand)'")
             }
@@ -230,14 +231,14 @@ enum ProfixCommand {
 
         console.step("An authorized API call")
         let api = AuthorizingTransport(base: sandbox, provider: provider, observer: observer)
-        let response = try await api.send(HTTPRequest(url: apiURL))
+        let response = try await api.reply(HTTPRequest(url: apiURL))
         console.detail("HTTP \(response.status) \(response.text)")
 
         console.step("Ten minutes later: 100 concurrent calls share one refresh, and the refresh token rotates")
         time.withLock { $0 = $0.addingTimeInterval(600) }
         let before = sandbox.counters.refreshes
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<100 { group.addTask { try await api.send(HTTPRequest(url: apiURL)).status } }
+            for _ in 0..<100 { group.addTask { try await api.reply(HTTPRequest(url: apiURL)).status } }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
         let second = try await provider.credential()
@@ -260,7 +261,7 @@ enum ProfixCommand {
         let service = ProfixProvider(client: serviceClient, transport: sandbox, configuration: configuration, observer: observer, now: now)
         console.detail("\(try await service.requestClientCredentialsToken())")
         time.withLock { $0 = $0.addingTimeInterval(600) }
-        _ = try await service.authorize(HTTPRequest(url: serviceClient.region.baseURL.appendingPathComponent("api/v1/workorders")))
+        _ = try await service.authorized(HTTPRequest(url: serviceClient.region.baseURL.appendingPathComponent("api/v1/workorders")))
         console.detail("client-credentials grants so far: \(sandbox.counters.clientCredentialsGrants); refreshes used: none")
 
         console.step("Password grant with a demanded password change")

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -13,13 +14,11 @@ private actor CountingProvider: CredentialProvider {
 
     init(recovers: Bool) { self.recovers = recovers }
 
-    func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        var request = request
-        request.headers[.authorization] = "Bearer token-\(generation)"
-        return request
+    func authorize(_ request: inout HTTPRequest) async throws {
+        request.headerFields[.authorization] = "Bearer token-\(generation)"
     }
 
-    func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
+    func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
         recoverCalls += 1
         if recovers { generation += 1 }
         return recovers
@@ -32,12 +31,12 @@ private actor CountingProvider: CredentialProvider {
     @Test func addsCredentialsWithoutChangingTheCallersRequest() async throws {
         let mock = MockTransport(responses: [.json(200, "{}")])
         let client = AuthorizingTransport(base: mock, provider: CountingProvider(recovers: false))
-        let request = HTTPRequest(url: url, headers: ["Accept": "application/json"])
-        let response = try await client.send(request)
+        let request = HTTPRequest(url: url, headerFields: [HTTPField.Name("Accept")!: "application/json"])
+        let response = try await client.reply(request)
         #expect(response.status == 200)
-        #expect(mock.requests.first?.headers[.authorization] == "Bearer token-1")
-        #expect(mock.requests.first?.headers[.accept] == "application/json")
-        #expect(request.headers[.authorization] == nil)
+        #expect(mock.requests.first?.headerFields[.authorization] == "Bearer token-1")
+        #expect(mock.requests.first?.headerFields[.accept] == "application/json")
+        #expect(request.headerFields[.authorization] == nil)
     }
 
     @Test func retriesExactlyOnceAfter401WithNewCredentials() async throws {
@@ -46,10 +45,10 @@ private actor CountingProvider: CredentialProvider {
         let events = Recorder<AuthEvent>()
         let client = AuthorizingTransport(base: mock, provider: provider,
                                           observer: AuthEventObserver { e in events.append(e) })
-        let response = try await client.send(HTTPRequest(url: url))
+        let response = try await client.reply(HTTPRequest(url: url))
         #expect(response.status == 200)
         #expect(mock.requestCount == 2)
-        #expect(mock.requests.map { $0.headers[.authorization] } == ["Bearer token-1", "Bearer token-2"])
+        #expect(mock.requests.map { $0.headerFields[.authorization] } == ["Bearer token-1", "Bearer token-2"])
         #expect(await provider.recoverCalls == 1)
         #expect(events.values == [.retriedAfterRejection(provider: "test", status: 401)])
     }
@@ -58,7 +57,7 @@ private actor CountingProvider: CredentialProvider {
         let mock = MockTransport { _ in .json(401, "{}") }
         let provider = CountingProvider(recovers: true)
         let client = AuthorizingTransport(base: mock, provider: provider)
-        let error = await #expect(throws: AuthError.self) { try await client.send(HTTPRequest(url: self.url)) }
+        let error = await #expect(throws: AuthError.self) { try await client.reply(HTTPRequest(url: self.url)) }
         #expect(error?.code == .invalidCredentials)
         #expect(error?.status == 401)
         #expect(mock.requestCount == 2)
@@ -69,7 +68,7 @@ private actor CountingProvider: CredentialProvider {
         for (status, code) in [(401, AuthError.Code.invalidCredentials), (403, .forbidden)] {
             let mock = MockTransport { _ in .json(status, "{}") }
             let client = AuthorizingTransport(base: mock, provider: CountingProvider(recovers: false))
-            let error = await #expect(throws: AuthError.self) { try await client.send(HTTPRequest(url: self.url)) }
+            let error = await #expect(throws: AuthError.self) { try await client.reply(HTTPRequest(url: self.url)) }
             #expect(error?.code == code)
             #expect(mock.requestCount == 1)
         }
@@ -78,21 +77,20 @@ private actor CountingProvider: CredentialProvider {
     @Test func otherStatusesPassThrough() async throws {
         let mock = MockTransport(responses: [.json(500, "{}"), .json(404, "{}")])
         let client = AuthorizingTransport(base: mock, provider: CountingProvider(recovers: true))
-        #expect(try await client.send(HTTPRequest(url: url)).status == 500)
-        #expect(try await client.send(HTTPRequest(url: url)).status == 404)
+        #expect(try await client.reply(HTTPRequest(url: url)).status == 500)
+        #expect(try await client.reply(HTTPRequest(url: url)).status == 404)
         #expect(mock.requestCount == 2)
     }
 
     @Test func refusesPlainHTTPBeforeAuthorizingOrSending() async throws {
         let mock = MockTransport(responses: [.json(200, "{}")])
         let authorized = Recorder<Int>()
-        let provider = ClosureCredentialProvider { request in
+        let provider = ClosureCredentialProvider { _ in
             authorized.append(1)
-            return request
         }
         let client = AuthorizingTransport(base: mock, provider: provider)
         let insecure = try #require(URL(string: "http://api.example.com/items"))
-        let error = await #expect(throws: AuthError.self) { try await client.send(HTTPRequest(url: insecure)) }
+        let error = await #expect(throws: AuthError.self) { try await client.reply(HTTPRequest(url: insecure)) }
         #expect(error?.code == .insecureURL)
         #expect(mock.requestCount == 0)
         #expect(authorized.count == 0)
@@ -101,13 +99,11 @@ private actor CountingProvider: CredentialProvider {
     @Test func providerThatRedirectsToInsecureURLIsRefused() async throws {
         let mock = MockTransport(responses: [.json(200, "{}")])
         let provider = ClosureCredentialProvider { request in
-            var request = request
             request.url = URL(string: "http://evil.example.com/steal")!
-            request.headers[.authorization] = "Bearer x"
-            return request
+            request.headerFields[.authorization] = "Bearer x"
         }
         let client = AuthorizingTransport(base: mock, provider: provider)
-        let error = await #expect(throws: AuthError.self) { try await client.send(HTTPRequest(url: self.url)) }
+        let error = await #expect(throws: AuthError.self) { try await client.reply(HTTPRequest(url: self.url)) }
         #expect(error?.code == .insecureURL)
         #expect(mock.requestCount == 0)
     }
@@ -118,34 +114,36 @@ private actor CountingProvider: CredentialProvider {
         let seen = Recorder<String?>()
         let provider = ClosureCredentialProvider(
             authorize: { request in
-                var request = request
-                request.headers[.authorization] = "Bearer sent-token"
-                return request
+                request.headerFields[.authorization] = "Bearer sent-token"
             },
             recover: { _, rejected in
-                seen.append(rejected.headers[.authorization])
+                seen.append(rejected.headerFields[.authorization])
                 return false
             }
         )
         let client = AuthorizingTransport(base: MockTransport(responses: [.json(401, "{}")]), provider: provider)
-        await #expect(throws: AuthError.self) { try await client.send(HTTPRequest(url: URL(string: "https://api.example.com/x")!)) }
+        await #expect(throws: AuthError.self) { try await client.reply(HTTPRequest(url: URL(string: "https://api.example.com/x")!)) }
         #expect(seen.values == ["Bearer sent-token"])
     }
 }
 
-/// Header injection is refused by the authorizing transport itself, whatever transport is below.
+/// A header value cannot inject another header, whatever transport is below: swift-http-types
+/// legalises every field value (a CR, LF or NUL becomes a space), so what reaches the transport
+/// is one field without a line break.
 @Suite struct AuthorizingTransportHeaderTests {
-    @Test(arguments: ["Bearer a\r\nX-Evil: 1", "Bearer a\nb", "Bearer a\u{0}"])
-    func aProviderThatInjectsALineBreakNeverReachesTheTransport(_ value: String) async throws {
+    @Test(arguments: ["Bearer a\r\nX-Evil: 1", "Bearer a\nX-Evil: 1", "Bearer a\u{0}X-Evil: 1"])
+    func aProviderThatInjectsALineBreakCannotAddAHeader(_ value: String) async throws {
         let mock = MockTransport(responses: [.json(200, "{}")])
         let provider = ClosureCredentialProvider(name: "t") { request in
-            var request = request
-            request.headers[.authorization] = value
-            return request
+            request.headerFields[.authorization] = value
         }
         let client = AuthorizingTransport(base: mock, provider: provider)
         let url = try #require(URL(string: "https://api.example.com/x"))
-        await #expect(throws: AuthError(.invalidRequest)) { _ = try await client.send(HTTPRequest(url: url)) }
-        #expect(mock.requestCount == 0)
+        _ = try await client.reply(HTTPRequest(url: url))
+        let sent = try #require(mock.requests.first)
+        #expect(sent.headerFields[values: .authorization].count == 1)
+        #expect(sent.headerFields[HTTPField.Name("X-Evil")!] == nil)
+        let received = sent.headerFields[.authorization] ?? ""
+        #expect(!received.contains("\r") && !received.contains("\n") && !received.contains("\u{0}"))
     }
 }

@@ -1,5 +1,6 @@
 // The snippets of Docs/GettingStarted.md, compiled and run. Keep the two in sync.
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -7,10 +8,8 @@ import TestSupport
 
 private struct StaticBearer: CredentialProvider {
     let token: Secret
-    func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        var request = request
-        request.headers[.authorization] = "Bearer \(token.revealed)"
-        return request
+    func authorize(_ request: inout HTTPRequest) async throws {
+        request.headerFields[.authorization] = "Bearer \(token.revealed)"
     }
 }
 
@@ -53,9 +52,7 @@ private struct StaticBearer: CredentialProvider {
         // A provider that recovers from the first 401 (as the OAuth provider does by refreshing).
         let provider = ClosureCredentialProvider(
             authorize: { request in
-                var request = request
-                request.headers[.authorization] = "Bearer abc"
-                return request
+                request.headerFields[.authorization] = "Bearer abc"
             },
             recover: { _, _ in true }
         )
@@ -63,9 +60,9 @@ private struct StaticBearer: CredentialProvider {
         mock.enqueue(.json(401, #"{"error":"expired"}"#))
         mock.enqueue(.json(200, #"{"ok":true}"#))
         let client = AuthorizingTransport(base: mock, provider: provider)
-        let response = try await client.send(HTTPRequest(url: URL(string: "https://api.example.com/x")!))
+        let response = try await client.reply(HTTPRequest(url: URL(string: "https://api.example.com/x")!))
         #expect(response.status == 200)
         #expect(mock.requestCount == 2)
-        #expect(mock.requests.allSatisfy { $0.headers[.authorization] == "Bearer abc" })
+        #expect(mock.requests.allSatisfy { $0.headerFields[.authorization] == "Bearer abc" })
     }
 }

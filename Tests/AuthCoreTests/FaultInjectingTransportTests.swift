@@ -1,4 +1,5 @@
-import AuthCore
+@testable import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -12,7 +13,7 @@ import Testing
     /// A base that answers every request 200 with a JSON body and two header fields.
     static func base() -> MockTransport {
         MockTransport { _ in
-            HTTPResponse(status: 200, headers: [.contentType: "application/json", "X-Request-Id": "r-1"], body: body)
+            MockTransport.Response(status: 200, headerFields: [.contentType: "application/json", HTTPField.Name("X-Request-Id")!: "r-1"], body: body)
         }
     }
 
@@ -23,8 +24,8 @@ import Testing
     /// What one request produced, as comparable text.
     static func outcome(_ transport: FaultInjectingTransport<MockTransport>, _ request: HTTPRequest = request()) async -> String {
         do {
-            let response = try await transport.send(request)
-            let headers = response.headers.fields.map { "\($0.name.canonicalName)=\($0.value)" }.joined(separator: ",")
+            let response = try await transport.reply(request)
+            let headers = response.headerFields.map { "\($0.name.canonicalName)=\($0.value)" }.joined(separator: ",")
             return "\(response.status) [\(headers)] \(response.text)"
         } catch let error as AuthError {
             return "error \(error.code)"
@@ -39,8 +40,8 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         for _ in 0..<3 {
-            let response = try await faulty.send(Self.request())
-            #expect(response == (try await Self.base().send(Self.request())))
+            let response = try await faulty.reply(Self.request())
+            #expect(response == (try await Self.base().reply(Self.request())))
         }
         #expect(base.requestCount == 3)
         #expect(faulty.forwardedCount == 3)
@@ -53,7 +54,7 @@ import Testing
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.dropBeforeProcessing)
         do {
-            _ = try await faulty.send(Self.request())
+            _ = try await faulty.reply(Self.request())
             Issue.record("expected a dropped connection")
         } catch let error as AuthError {
             #expect(error.code == .connectionFailed)
@@ -64,7 +65,7 @@ import Testing
         #expect(faulty.receivedCount == 1)
         #expect(faulty.injected == [.dropBeforeProcessing])
         // The fault was used up: the next request passes.
-        #expect(try await faulty.send(Self.request()).status == 200)
+        #expect(try await faulty.reply(Self.request()).status == 200)
         #expect(base.requestCount == 1)
     }
 
@@ -72,7 +73,7 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.dropAfterProcessing)
-        await #expect(throws: AuthError(.connectionFailed)) { try await faulty.send(Self.request()) }
+        await #expect(throws: AuthError(.connectionFailed)) { try await faulty.reply(Self.request()) }
         #expect(base.requestCount == 1)   // the server saw (and processed) the request
         #expect(faulty.forwardedCount == 1)
         #expect(faulty.injected == [.dropAfterProcessing])
@@ -81,7 +82,7 @@ import Testing
     @Test func dropAfterProcessingPassesOnTheBasesOwnFailure() async throws {
         let faulty = FaultInjectingTransport(base: MockTransport.failing(.dnsFailure))
         faulty.inject(.dropAfterProcessing)
-        await #expect(throws: AuthError(.dnsFailure)) { try await faulty.send(Self.request()) }
+        await #expect(throws: AuthError(.dnsFailure)) { try await faulty.reply(Self.request()) }
         #expect(faulty.forwardedCount == 1)
     }
 
@@ -90,7 +91,7 @@ import Testing
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.timeout)
         do {
-            _ = try await faulty.send(Self.request())
+            _ = try await faulty.reply(Self.request())
             Issue.record("expected a timeout")
         } catch let error as AuthError {
             #expect(error.code == .timeout)
@@ -103,7 +104,7 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.delay(.milliseconds(1)))
-        let response = try await faulty.send(Self.request())
+        let response = try await faulty.reply(Self.request())
         #expect(response.status == 200)
         #expect(response.body == Self.body)
         #expect(base.requestCount == 1)
@@ -114,7 +115,7 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.delay(.seconds(30)))
-        let task = Task { try await faulty.send(Self.request()) }
+        let task = Task { try await faulty.reply(Self.request()) }
         task.cancel()
         await #expect(throws: AuthError(.cancelled)) { try await task.value }
         #expect(base.requestCount == 0)
@@ -125,11 +126,11 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.status(status, retryAfter: retryAfter))
-        let response = try await faulty.send(Self.request())
+        let response = try await faulty.reply(Self.request())
         #expect(response.status == status)
-        #expect(response.headers[.retryAfter] == retryAfter)
-        #expect(RetryPolicy.isTransient(response))
-        #expect(RetryPolicy.retryAfter(in: response, now: Date()) == retryAfter.flatMap(Int.init).map { .seconds($0) })
+        #expect(response.headerFields[.retryAfter] == retryAfter)
+        #expect(RetryPolicy.isTransient(response.response))
+        #expect(RetryPolicy.retryAfter(in: response.response, now: Date()) == retryAfter.flatMap(Int.init).map { .seconds($0) })
         #expect(response.hasJSONContentType)
         #expect(base.requestCount == 0)
     }
@@ -139,10 +140,10 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.truncateBody(keepBytes: keep))
-        let response = try await faulty.send(Self.request())
+        let response = try await faulty.reply(Self.request())
         #expect(base.requestCount == 1)   // the server processed the request
         #expect(response.status == 200)
-        #expect(response.headers[.contentType] == "application/json")
+        #expect(response.headerFields[.contentType] == "application/json")
         #expect(response.body == Self.body.prefix(max(0, keep)))
         if keep > 0, keep < Self.body.count {
             #expect((try? JSONSerialization.jsonObject(with: response.body)) == nil)
@@ -153,7 +154,7 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.htmlErrorPage(status: 502))
-        let response = try await faulty.send(Self.request())
+        let response = try await faulty.reply(Self.request())
         #expect(response.status == 502)
         #expect(response.looksLikeHTML)
         #expect(!response.hasJSONContentType)
@@ -165,12 +166,12 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.duplicateHeaders(value: "bogus"))
-        let response = try await faulty.send(Self.request())
+        let response = try await faulty.reply(Self.request())
         #expect(base.requestCount == 1)
-        #expect(response.headers.fields.count == 4)
-        #expect(response.headers.values(for: .contentType) == ["application/json", "bogus"])
-        #expect(response.headers.values(for: "x-request-id") == ["r-1", "bogus"])
-        #expect(response.headers[.contentType] == "application/json")   // the first value is the server's
+        #expect(response.headerFields.count == 4)
+        #expect(response.headerFields[values: .contentType] == ["application/json", "bogus"])
+        #expect(response.headerFields[values: HTTPField.Name("x-request-id")!] == ["r-1", "bogus"])
+        #expect(response.headerFields[values: .contentType].first == "application/json")   // the first value is the server's
         #expect(response.body == Self.body)
     }
 
@@ -178,7 +179,7 @@ import Testing
         let base = Self.base()
         let faulty = FaultInjectingTransport(base: base)
         faulty.inject(.oauthErrorIn200(error: "temporarily_unavailable"))
-        let response = try await faulty.send(Self.request())
+        let response = try await faulty.reply(Self.request())
         #expect(response.status == 200)
         #expect(response.hasJSONContentType)
         let object = try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: String])
@@ -193,17 +194,17 @@ import Testing
         faulty.inject(.timeout, times: 2, when: { $0.url.path == "/token" })
         faulty.inject(.status(503, retryAfter: nil))
         // An API request skips the token-only fault and takes the next matching one.
-        #expect(try await faulty.send(Self.request("/api")).status == 503)
-        await #expect(throws: AuthError(.timeout)) { try await faulty.send(Self.request()) }
-        await #expect(throws: AuthError(.timeout)) { try await faulty.send(Self.request()) }
-        #expect(try await faulty.send(Self.request()).status == 200)
+        #expect(try await faulty.reply(Self.request("/api")).status == 503)
+        await #expect(throws: AuthError(.timeout)) { try await faulty.reply(Self.request()) }
+        await #expect(throws: AuthError(.timeout)) { try await faulty.reply(Self.request()) }
+        #expect(try await faulty.reply(Self.request()).status == 200)
         #expect(faulty.injected == [.status(503, retryAfter: nil), .timeout, .timeout])
         #expect(faulty.receivedCount == 4)
         #expect(faulty.forwardedCount == 1)
 
         faulty.inject(.dropBeforeProcessing, times: 5)
         faulty.clearFaults()
-        #expect(try await faulty.send(Self.request()).status == 200)
+        #expect(try await faulty.reply(Self.request()).status == 200)
     }
 
     @Test func theCatalogueHoldsEveryKindOfFault() {
@@ -274,7 +275,7 @@ import Testing
     }
 
     @Test func requestsThatDoNotMatchNeitherGetFaultsNorShiftTheSequence() async {
-        let isToken: @Sendable (HTTPRequest) -> Bool = { $0.url.path == "/token" }
+        let isToken: @Sendable (MockTransport.Request) -> Bool = { $0.url.path == "/token" }
         let plain = FaultInjectingTransport(base: Self.base(), seed: 99, probability: 0.6, when: isToken)
         let mixed = FaultInjectingTransport(base: Self.base(), seed: 99, probability: 0.6, when: isToken)
         var plainOutcomes: [String] = []

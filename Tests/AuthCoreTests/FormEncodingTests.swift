@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 import Testing
 
@@ -30,9 +31,9 @@ import Testing
     }
 
     @Test func formRequestHasTheRightHeaders() throws {
-        let request = HTTPRequest.form(url: try #require(URL(string: "https://x.example/token")), [("a", "1")])
+        let request = OutgoingRequest.form(url: try #require(URL(string: "https://x.example/token")), [("a", "1")])
         #expect(request.method == .post)
-        #expect(request.headers[.contentType] == "application/x-www-form-urlencoded")
+        #expect(request.headerFields[.contentType] == "application/x-www-form-urlencoded")
         #expect(request.body == Data("a=1".utf8))
     }
 }

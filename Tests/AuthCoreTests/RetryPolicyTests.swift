@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -31,7 +32,7 @@ import TestSupport
         let mock = MockTransport(responses: [.json(503, "{}"), .json(502, "{}"), .json(200, "{}")])
         let request = HTTPRequest(url: URL(string: "https://x.example/token")!)
         let response = try await policy(maxAttempts: 3, slept: slept).run { try await mock.send(request) }
-        #expect(response.status == 200)
+        #expect(response.0.status == 200)
         #expect(mock.requestCount == 3)
         #expect(slept.values == [.milliseconds(75), .milliseconds(150)])
     }
@@ -41,7 +42,7 @@ import TestSupport
         let mock = MockTransport { _ in .json(500, "{}") }
         let request = HTTPRequest(url: URL(string: "https://x.example/token")!)
         let response = try await policy(maxAttempts: 4, slept: slept).run { try await mock.send(request) }
-        #expect(response.status == 500)
+        #expect(response.0.status == 500)
         #expect(mock.requestCount == 4)
         #expect(slept.count == 3)
     }
@@ -52,7 +53,7 @@ import TestSupport
             let mock = MockTransport { _ in .json(status, "{}") }
             let request = HTTPRequest(url: URL(string: "https://x.example/token")!)
             let response = try await policy(maxAttempts: 3, slept: slept).run { try await mock.send(request) }
-            #expect(response.status == status)
+            #expect(response.0.status.code == status)
             #expect(mock.requestCount == 1)
         }
     }
@@ -61,19 +62,19 @@ import TestSupport
         let slept = Recorder<Duration>()
         let date = "Mon, 12 Jan 1970 13:46:47 GMT"   // 7 s after the injected now (1,000,000 s)
         let mock = MockTransport(responses: [
-            .json(429, "{}", headers: ["Retry-After": "3"]),
-            .json(503, "{}", headers: ["Retry-After": date]),
+            .json(429, "{}", headerFields: [.retryAfter: "3"]),
+            .json(503, "{}", headerFields: [.retryAfter: date]),
             .json(200, "{}"),
         ])
         let request = HTTPRequest(url: URL(string: "https://x.example/token")!)
         let response = try await policy(maxAttempts: 3, slept: slept).run { try await mock.send(request) }
-        #expect(response.status == 200)
+        #expect(response.0.status == 200)
         #expect(slept.values == [.seconds(3), .seconds(7)])
     }
 
     @Test func tooLongRetryAfterBecomesRateLimitedWithoutSleeping() async throws {
         let slept = Recorder<Duration>()
-        let mock = MockTransport { _ in .json(429, "{}", headers: ["Retry-After": "3600"]) }
+        let mock = MockTransport { _ in .json(429, "{}", headerFields: [.retryAfter: "3600"]) }
         let request = HTTPRequest(url: URL(string: "https://x.example/token")!)
         let error = await #expect(throws: AuthError.self) {
             try await policy(maxAttempts: 3, slept: slept, maximumRetryAfter: .seconds(30)).run { try await mock.send(request) }
@@ -94,7 +95,7 @@ import TestSupport
         failing.enqueue(.json(200, "{}"))
         let request = HTTPRequest(url: URL(string: "https://x.example/token")!)
         let response = try await policy(maxAttempts: 3, slept: slept).run { try await failing.send(request) }
-        #expect(response.status == 200)
+        #expect(response.0.status == 200)
         #expect(failing.requestCount == 3)
 
         let fatal = MockTransport.failing(.tlsFailure)

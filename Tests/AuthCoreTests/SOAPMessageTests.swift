@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 import Testing
 
@@ -57,7 +58,7 @@ import Testing
 
     @Test func requestCarriesSOAPAction() throws {
         let request = SOAPMessage.request(url: try #require(URL(string: "https://x.example/s.asmx")), action: "urn:A/B", envelope: Data())
-        #expect(request.headers[.soapAction] == "\"urn:A/B\"")
-        #expect(request.headers[.contentType] == "text/xml; charset=utf-8")
+        #expect(request.headerFields[.soapAction] == "\"urn:A/B\"")
+        #expect(request.headerFields[.contentType] == "text/xml; charset=utf-8")
     }
 }

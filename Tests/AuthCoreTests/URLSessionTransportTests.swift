@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 import Testing
 import TestSupport
@@ -6,21 +7,21 @@ import TestSupport
 @Suite(.serialized) struct URLSessionTransportTests {
     @Test func getRoundTripsHeaders() async throws {
         let server = try LoopbackHTTPServer { request in
-            .text(200, "hello \(request.headers["X-Echo"] ?? "?")", headers: [("X-Reply", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+            .text(200, "hello \(request.headerFields[HTTPField.Name("X-Echo")!] ?? "?")", headers: [("X-Reply", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
         }
         defer { server.stop() }
         let transport = URLSessionTransport()
         let url = server.baseURL.appendingPathComponent("greet")
-        let response = try await transport.send(HTTPRequest(url: url, headers: ["X-Echo": "world", "Authorization": "Bearer abc"]))
+        let response = try await transport.reply(HTTPRequest(url: url, headerFields: [HTTPField.Name("X-Echo")!: "world", HTTPField.Name("Authorization")!: "Bearer abc"]))
         #expect(response.status == 200)
         #expect(response.text == "hello world")
-        #expect(response.headers["x-reply"] == "yes")
-        let cookies = response.headers.values(for: .setCookie).joined(separator: ",")
+        #expect(response.headerFields[HTTPField.Name("x-reply")!] == "yes")
+        let cookies = response.headerFields[values: .setCookie].joined(separator: ",")
         #expect(cookies.contains("a=1") && cookies.contains("b=2"))
         let received = try #require(server.requests.first)
         #expect(received.method == "GET")
         #expect(received.target == "/greet")
-        #expect(received.headers[.authorization] == "Bearer abc")
+        #expect(received.headerFields[.authorization] == "Bearer abc")
     }
 
     @Test func postSendsTheBody() async throws {
@@ -30,13 +31,13 @@ import TestSupport
         defer { server.stop() }
         let transport = URLSessionTransport()
         let body = Data(#"{"userId":"DavidB","n":[1,2,3]}"#.utf8)
-        let request = HTTPRequest(method: .post, url: server.baseURL.appendingPathComponent("OtpRequest"),
-                                  headers: [.contentType: "application/json"], body: body)
-        let response = try await transport.send(request)
+        let request = OutgoingRequest(method: .post, url: server.baseURL.appendingPathComponent("OtpRequest"),
+                                  headerFields: [.contentType: "application/json"], body: body)
+        let response = try await transport.reply(request)
         #expect(response.status == 201)
         #expect(response.body == body)
         #expect(server.requests.first?.method == "POST")
-        #expect(server.requests.first?.headers[.contentType] == "application/json")
+        #expect(server.requests.first?.headerFields[.contentType] == "application/json")
     }
 
     @Test func connectionRefusedIsTyped() async throws {
@@ -45,7 +46,7 @@ import TestSupport
         let url = server.baseURL
         server.stop()
         let transport = URLSessionTransport()
-        let error = await #expect(throws: AuthError.self) { try await transport.send(HTTPRequest(url: url)) }
+        let error = await #expect(throws: AuthError.self) { try await transport.reply(HTTPRequest(url: url)) }
         #expect(error?.code == .connectionFailed)
     }
 
@@ -57,12 +58,12 @@ import TestSupport
         let origin = try LoopbackHTTPServer { _ in .text(302, "moved", headers: [("Location", elsewhere)]) }
         defer { origin.stop() }
         let transport = URLSessionTransport()
-        let response = try await transport.send(HTTPRequest(url: origin.baseURL.appendingPathComponent("start"),
-                                                            headers: [.authorization: "Bearer must-not-travel"]))
+        let response = try await transport.reply(HTTPRequest(url: origin.baseURL.appendingPathComponent("start"),
+                                                            headerFields: [.authorization: "Bearer must-not-travel"]))
         #expect(response.status == 302)
-        #expect(response.headers[.location] == elsewhere)
+        #expect(response.headerFields[.location] == elsewhere)
         #expect(origin.requests.count == 1)
-        #expect(target.requests.allSatisfy { $0.headers[.authorization] == nil })
+        #expect(target.requests.allSatisfy { $0.headerFields[.authorization] == nil })
         #expect(target.requests.isEmpty)
     }
 
@@ -71,13 +72,13 @@ import TestSupport
             request.target == "/old" ? .text(301, "", headers: [("Location", "/new")]) : .text(200, "new place")
         }
         defer { server.stop() }
-        let response = try await URLSessionTransport().send(HTTPRequest(url: server.baseURL.appendingPathComponent("old")))
+        let response = try await URLSessionTransport().reply(HTTPRequest(url: server.baseURL.appendingPathComponent("old")))
         #expect(response.status == 200)
         #expect(response.text == "new place")
 
         var configuration = URLSessionTransport.Configuration()
         configuration.redirects = .none
-        let strict = try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL.appendingPathComponent("old")))
+        let strict = try await URLSessionTransport(configuration: configuration).reply(HTTPRequest(url: server.baseURL.appendingPathComponent("old")))
         #expect(strict.status == 301)
     }
 
@@ -88,11 +89,11 @@ import TestSupport
         var configuration = URLSessionTransport.Configuration()
         configuration.maxResponseBytes = 10_000
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+            try await URLSessionTransport(configuration: configuration).reply(HTTPRequest(url: server.baseURL))
         }
         #expect(error?.code == .responseTooLarge)
         configuration.maxResponseBytes = 300_000
-        let response = try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+        let response = try await URLSessionTransport(configuration: configuration).reply(HTTPRequest(url: server.baseURL))
         #expect(response.body.count == big.count)
     }
 
@@ -103,48 +104,42 @@ import TestSupport
         }
         defer { server.stop() }
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: .milliseconds(300)))
+            try await URLSessionTransport(configuration: .init(timeout: .milliseconds(300))).reply(HTTPRequest(url: server.baseURL))
         }
         #expect(error?.code == .timeout)
     }
 
-    @Test func headerInjectionIsRefusedBeforeSending() async throws {
-        let server = try LoopbackHTTPServer { _ in .text(200, "") }
-        defer { server.stop() }
-        let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, headers: ["X-A": "b\r\nX-Injected: 1"]))
-        }
-        #expect(error?.code == .invalidRequest)
-        #expect(server.requests.isEmpty)
-    }
-
     @Test func unknownHostIsADNSFailure() async throws {
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport().send(HTTPRequest(url: URL(string: "https://no-such-host.invalid/")!, timeout: .seconds(5)))
+            try await URLSessionTransport(configuration: .init(timeout: .seconds(5))).reply(HTTPRequest(url: URL(string: "https://no-such-host.invalid/")!))
         }
         #expect(error?.code == .dnsFailure || error?.code == .connectionFailed)
     }
 }
 
 @Suite(.serialized) struct URLSessionTransportInjectionTests {
-    @Test func aMethodThatWouldInjectHeadersIsRefusedBeforeSending() async throws {
+    /// swift-http-types cannot build a method that would inject headers, so none can reach the
+    /// wire; a header value's line break is legalised to a space before it is sent.
+    @Test func neitherAMethodNorAHeaderValueCanInjectHeaders() async throws {
+        #expect(HTTPRequest.Method("GET /a HTTP/1.1\r\nX-Injected: yes\r\nX-B:") == nil)
         let server = try LoopbackHTTPServer { _ in .text(200, "") }
         defer { server.stop() }
-        let request = HTTPRequest(method: HTTPRequest.Method(rawValue: "GET /a HTTP/1.1\r\nX-Injected: yes\r\nX-B:"), url: server.baseURL)
-        let error = await #expect(throws: AuthError.self) { try await URLSessionTransport().send(request) }
-        #expect(error?.code == .invalidRequest)
-        #expect(server.requests.isEmpty)
+        var request = HTTPRequest(url: server.baseURL)
+        request.headerFields[HTTPField.Name("X-A")!] = "b\r\nX-Injected: 1"
+        _ = try await URLSessionTransport().reply(request)
+        let received = try #require(server.requests.first)
+        #expect(received.headerFields[HTTPField.Name("X-Injected")!] == nil)
     }
 }
 
 @Suite(.serialized) struct URLSessionTransportDeadlineTests {
-    /// Sub-second and fractional deadlines hold: a request to a server that answers after 2.5 s
+    /// Sub-second and fractional deadlines hold: a request to a server that answers after 8 s
     /// ends with a timeout no earlier than its own deadline, not at once (FoundationNetworking
     /// truncates 300 ms to 0) and not at a whole second (1.5 s became 1 s).
     @Test(arguments: [300, 800, 1_500])
     func theDeadlineHoldsAtAnyLength(_ milliseconds: Int) async throws {
         let server = try LoopbackHTTPServer { _ in
-            Thread.sleep(forTimeInterval: 2.5)
+            Thread.sleep(forTimeInterval: 8)
             return .text(200, "late")
         }
         defer { server.stop() }
@@ -152,10 +147,10 @@ import TestSupport
         let clock = ContinuousClock()
         let start = clock.now
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: timeout))
+            try await URLSessionTransport(configuration: .init(timeout: timeout)).reply(HTTPRequest(url: server.baseURL))
         }
         let elapsed = clock.now - start
-        // Not at once and not early (the truncation bugs); the server answers only after 2.5 s, so
+        // Not at once and not early (the truncation bugs); the server answers only after 8 s, so
         // a deadline that never fired would show up as a 200, not a timeout. No upper bound on
         // time: a loaded machine may run the timer late.
         #expect(error?.code == .timeout)
@@ -178,7 +173,7 @@ import TestSupport
         let clock = ContinuousClock()
         let start = clock.now
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+            try await URLSessionTransport(configuration: configuration).reply(HTTPRequest(url: server.baseURL))
         }
         #expect(error?.code == .responseTooLarge)
         #expect(clock.now - start < .seconds(3))
@@ -195,7 +190,7 @@ import TestSupport
         var configuration = URLSessionTransport.Configuration()
         configuration.maxResponseBytes = 64 * 1_024
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport(configuration: configuration).send(HTTPRequest(url: server.baseURL))
+            try await URLSessionTransport(configuration: configuration).reply(HTTPRequest(url: server.baseURL))
         }
         #expect(error?.code == .responseTooLarge)
     }
@@ -207,7 +202,7 @@ import TestSupport
             return .text(200, "in time")
         }
         defer { server.stop() }
-        let response = try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: .milliseconds(900)))
+        let response = try await URLSessionTransport(configuration: .init(timeout: .milliseconds(900))).reply(HTTPRequest(url: server.baseURL))
         #expect(response.status == 200)
         #expect(response.text == "in time")
     }
@@ -222,7 +217,7 @@ import TestSupport
         let clock = ContinuousClock()
         let start = clock.now
         let error = await #expect(throws: AuthError.self) {
-            try await URLSessionTransport().send(HTTPRequest(url: server.baseURL, timeout: .milliseconds(700)))
+            try await URLSessionTransport(configuration: .init(timeout: .milliseconds(700))).reply(HTTPRequest(url: server.baseURL))
         }
         #expect(error?.code == .timeout)
         #expect(clock.now - start < .seconds(2.5))   // the body alone would take 3 s

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthRuntime
 import AuthTesting
 import Foundation
@@ -44,15 +45,13 @@ actor AcmeProvider: CredentialProvider {
     }
 
     // 5. The face: authorize from the snapshot, or let the cell load or refresh.
-    nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        try SecureURLPolicy.check(request.url, provider: name)
-        var request = request
+    nonisolated func authorize(_ request: inout HTTPRequest) async throws {
+        try SecureURLPolicy.check(request, provider: name)
         if let cached = cell.cached() {
-            request.headers[.authorization] = cached
+            request.headerFields.setCredential(cached, for: .authorization)
         } else {
-            request.headers[.authorization] = try await cell.current()
+            request.headerFields.setCredential(try await cell.current(), for: .authorization)
         }
-        return request
     }
 
     /// Acquires a token and stores it (the grant; later tokens come from the renewal).
@@ -73,7 +72,7 @@ enum AcmeWire {
         return try credential(from: response, now: now)
     }
 
-    static func credential(from response: HTTPResponse, now: Date) throws(AuthError) -> StoredCredential {
+    static func credential(from response: Reply, now: Date) throws(AuthError) -> StoredCredential {
         guard response.isSuccess else { throw AuthError.unexpectedStatus(response.status, provider: "acme") }
         guard let object = JSONValue.object(in: response.body), let token = object.text("access_token") else {
             throw AuthError.malformedResponse("no access_token", provider: "acme", status: response.status)
@@ -112,7 +111,7 @@ final class ManualClock: Sendable {
         clock.advance(600)
         let request = HTTPRequest(url: URL(string: "https://api.acme.example/items")!)
         let headers = try await withThrowingTaskGroup(of: String?.self) { group in
-            for _ in 0..<1_000 { group.addTask { try await acme.authorize(request).headers[.authorization] } }
+            for _ in 0..<1_000 { group.addTask { try await acme.authorized(request).headerFields[.authorization] } }
             return try await group.reduce(into: Set<String?>()) { $0.insert($1) }
         }
         #expect(calls.withLock { $0 } == 2)
@@ -126,8 +125,8 @@ final class ManualClock: Sendable {
         let first = AcmeProvider(clientID: "id", clientSecret: Secret("secret"), transport: server(calls), store: store, now: clock.now)
         try await first.signIn()
         let second = AcmeProvider(clientID: "id", clientSecret: Secret("secret"), transport: server(calls), store: store, now: clock.now)
-        let request = try await second.authorize(HTTPRequest(url: URL(string: "https://api.acme.example/items")!))
-        #expect(request.headers[.authorization] == "Bearer token-1")
+        let request = try await second.authorized(HTTPRequest(url: URL(string: "https://api.acme.example/items")!))
+        #expect(request.headerFields[.authorization] == "Bearer token-1")
         #expect(calls.withLock { $0 } == 1)
     }
 }

@@ -1,5 +1,6 @@
 // The code examples of Docs/EconomicAuth.md, compiled and run. Keep the two in sync.
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import EconomicAuth
 import Foundation
@@ -13,8 +14,8 @@ func docsValidateAgreement(appSecret: Secret, grant: Secret, transport: any HTTP
         transport: transport
     )
     let agreement = try await provider.validate()              // GET /self
-    let customers = try await provider.send(.get, path: "customers?pagesize=100")
-    _ = customers.body
+    let (response, customers) = try await provider.send(.get, path: "customers?pagesize=100")
+    _ = (response.status, customers)
     return agreement.agreementNumber
 }
 
@@ -98,8 +99,8 @@ func docsManyAgreements(appSecret: Secret, grants: [Secret], transport: any HTTP
         let sandbox = EconomicSandbox(appPublicToken: "my-app-public-token")
         let store = InMemoryTokenStore()
         let (link, pending) = try docsGrantLink(userID: "user 42 & co")
-        let page = try await sandbox.send(HTTPRequest(url: link))
-        let location = try #require(page.headers[.location].flatMap(URL.init(string:)))
+        let page = try await sandbox.reply(HTTPRequest(url: link))
+        let location = try #require(page.headerFields[.location].flatMap(URL.init(string:)))
         let reply = await handleEconomicRedirect(requestURL: location, pending: { state in
             pending.state?.matches(state) == true ? pending : nil
         }, store: store)

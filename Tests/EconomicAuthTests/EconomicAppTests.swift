@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 @testable import EconomicAuth
 import Foundation
@@ -19,8 +20,8 @@ import Testing
             }
             for try await (expected, actual) in group { #expect(actual == expected) }
         }
-        #expect(Set(sandbox.requests.compactMap { $0.headers[.economicAppSecretToken] }) == [sandbox.appSecretToken.revealed])
-        #expect(Set(sandbox.requests.compactMap { $0.headers[.economicAgreementGrantToken] }).count == 50)
+        #expect(Set(sandbox.requests.compactMap { $0.headerFields[.economicAppSecretToken] }) == [sandbox.appSecretToken.revealed])
+        #expect(Set(sandbox.requests.compactMap { $0.headerFields[.economicAgreementGrantToken] }).count == 50)
     }
 
     @Test func creatingTenThousandProvidersSendsNothing() throws {

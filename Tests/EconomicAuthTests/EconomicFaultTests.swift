@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 @testable import EconomicAuth
 import Foundation
@@ -86,12 +87,12 @@ struct EconomicFaultRow: Sendable, CustomTestStringConvertible {
         case providerSend, authorizingTransport
     }
 
-    static let isConnect: @Sendable (HTTPRequest) -> Bool = { ($0.headers[.soapAction] ?? "").contains("/ConnectWithToken") }
-    static let isOperation: @Sendable (HTTPRequest) -> Bool = { request in
-        request.headers.contains(.soapAction) && !isConnect(request)
+    static let isConnect: @Sendable (MockTransport.Request) -> Bool = { ($0.headerFields[.soapAction] ?? "").contains("/ConnectWithToken") }
+    static let isOperation: @Sendable (MockTransport.Request) -> Bool = { request in
+        request.headerFields.contains(.soapAction) && !isConnect(request)
     }
-    static let isSelf: @Sendable (HTTPRequest) -> Bool = { $0.url.path.hasSuffix("/self") }
-    static let isREST: @Sendable (HTTPRequest) -> Bool = { !$0.headers.contains(.soapAction) && !isSelf($0) }
+    static let isSelf: @Sendable (MockTransport.Request) -> Bool = { $0.url.path.hasSuffix("/self") }
+    static let isREST: @Sendable (MockTransport.Request) -> Bool = { !$0.headerFields.contains(.soapAction) && !isSelf($0) }
 
     @Test func tablesCoverTheWholeCatalogue() {
         #expect(Self.callTable.map(\.fault) == TransportFault.catalogue)
@@ -117,7 +118,7 @@ struct EconomicFaultRow: Sendable, CustomTestStringConvertible {
         }
 
         /// Runs `body` with `fault` on every matching request, then clears it.
-        func under<T>(_ fault: TransportFault, when matches: @escaping @Sendable (HTTPRequest) -> Bool,
+        func under<T>(_ fault: TransportFault, when matches: @escaping @Sendable (MockTransport.Request) -> Bool,
                       _ body: () async throws -> T) async -> Result<T, AuthError> {
             faulty.inject(fault, times: 3, when: matches)
             defer { faulty.clearFaults() }
@@ -253,8 +254,8 @@ struct EconomicFaultRow: Sendable, CustomTestStringConvertible {
         func call() async -> APIOutcome {
             do {
                 switch route {
-                case .providerSend: return .status(try await rig.provider.send(.get, path: "customers").status)
-                case .authorizingTransport: return .status(try await api.send(HTTPRequest(url: url)).status)
+                case .providerSend: return .status(try await rig.provider.send(.get, path: "customers").0.status.code)
+                case .authorizingTransport: return .status(try await api.reply(HTTPRequest(url: url)).status)
                 }
             } catch let error as AuthError {
                 return .error(error.code)

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 @testable import EconomicAuth
 import Foundation
@@ -107,18 +108,18 @@ import Testing
     @Test func sandboxGrantPageRedirectsWithTokenAndRefusesBadRequests() async throws {
         let sandbox = EconomicSandbox()
         let request = EconomicGrantRequest(appPublicToken: sandbox.appPublicToken, locale: .norwegian, redirectURL: try url("https://app.example.com/cb"))
-        let response = try await sandbox.send(HTTPRequest(url: request.url()))
+        let response = try await sandbox.reply(HTTPRequest(url: request.url()))
         #expect(response.status == 302)
-        let location = try #require(response.headers[.location])
+        let location = try #require(response.headerFields[.location])
         #expect(location.hasPrefix("https://app.example.com/cb?token="))
         let callback = try EconomicGrantCallback(url: url(location), expecting: request)
         #expect(sandbox.activeGrantCount == 1)
 
-        let unknownApp = try await sandbox.send(HTTPRequest(url: EconomicGrantRequest(appPublicToken: "other").url()))
+        let unknownApp = try await sandbox.reply(HTTPRequest(url: EconomicGrantRequest(appPublicToken: "other").url()))
         #expect(unknownApp.status == 400)
-        let badLocale = try await sandbox.send(HTTPRequest(url: EconomicGrantRequest(appPublicToken: sandbox.appPublicToken, locale: .init(rawValue: "xx-XX")).url()))
+        let badLocale = try await sandbox.reply(HTTPRequest(url: EconomicGrantRequest(appPublicToken: sandbox.appPublicToken, locale: .init(rawValue: "xx-XX")).url()))
         #expect(badLocale.status == 400)
-        let noRedirect = try await sandbox.send(HTTPRequest(url: EconomicGrantRequest(appPublicToken: sandbox.appPublicToken).url()))
+        let noRedirect = try await sandbox.reply(HTTPRequest(url: EconomicGrantRequest(appPublicToken: sandbox.appPublicToken).url()))
         #expect(noRedirect.status == 200)
         #expect(noRedirect.looksLikeHTML)
 
@@ -159,9 +160,9 @@ import Testing
             #expect(linkItems.filter { $0.0 == "redirectUrl" }.count == 1)
             #expect(try linkItems.first { $0.0 == "redirectUrl" }?.1 == request.redirectTarget()?.absoluteString)
 
-            let response = try await sandbox.send(HTTPRequest(url: link))
+            let response = try await sandbox.reply(HTTPRequest(url: link))
             #expect(response.status == 302)
-            let location = try #require(response.headers[.location])
+            let location = try #require(response.headerFields[.location])
             let callback = try EconomicGrantCallback(url: url(location), expecting: request)
             let expectedFixed = FormEncoding.queryItems(of: try url("https://x.example/" + existing)).map { EconomicGrantRequest.Parameter($0.0, $0.1) }
             #expect(callback.parameters == expectedFixed + parameters)

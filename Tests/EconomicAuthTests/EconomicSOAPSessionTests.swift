@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 @testable import EconomicAuth
 import Foundation
@@ -29,8 +30,8 @@ import Testing
         )
         try await session.connect()
         let sent = try #require(mock.requests.first)
-        #expect(sent.headers[.soapAction] == "\"http://e-conomic.com/ConnectWithToken\"")
-        #expect(sent.headers[.contentType]?.hasPrefix("text/xml") == true)
+        #expect(sent.headerFields[.soapAction] == "\"http://e-conomic.com/ConnectWithToken\"")
+        #expect(sent.headerFields[.contentType]?.hasPrefix("text/xml") == true)
         #expect(sent.url == EconomicEndpoints.soapURL)
         let body = String(decoding: sent.body ?? Data(), as: UTF8.self)
         #expect(body.contains(#"<ConnectWithToken xmlns="http://e-conomic.com"><token>grant&amp;x</token><appToken>app&lt;&amp;&gt;&quot;&apos;</appToken></ConnectWithToken>"#))
@@ -48,7 +49,7 @@ import Testing
         #expect(name.text(of: "Company_GetNameResult") == "Sandbox Company A/S")
         #expect(sandbox.connectCount == 1)
         let last = try #require(sandbox.requests.last)
-        let cookie = try #require(last.headers[.cookie])
+        let cookie = try #require(last.headerFields[.cookie])
         #expect(cookie.contains("ASP.NET_SessionId="))
         #expect(cookie.contains("BIGipServerapi-pool="))
         #expect(!cookie.contains("Expires"))
@@ -70,7 +71,7 @@ import Testing
     @Test func hundredConcurrentCallsOnAnExpiredSessionReconnectOnce() async throws {
         // A little transport latency makes the 100 calls overlap on the wire.
         let sandbox = sandbox
-        let slow = MockTransport(latency: .milliseconds(2)) { try await sandbox.send($0) }
+        let slow = MockTransport(latency: .milliseconds(2)) { MockTransport.Response(try await sandbox.reply($0.head, body: $0.body)) }
         let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
         let session = try EconomicSOAPSession(credentials: EconomicCredentials(appSecretToken: sandbox.appSecretToken, agreementGrantToken: grant), transport: slow)
         _ = try await session.call("Agreement_GetNumber")
@@ -174,14 +175,14 @@ import Testing
     }
 
     @Test(arguments: [
-        (HTTPResponse(status: 200, headers: [.contentType: "text/html"], body: Data("<html><body>Maintenance</body></html>".utf8)), AuthError.Code.malformedResponse),
-        (HTTPResponse(status: 503, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>down</html>".utf8)), .serviceUnavailable),
-        (HTTPResponse.json(200, #"{"ok":true}"#), .malformedResponse),
-        (HTTPResponse(status: 200, headers: [.contentType: "text/xml"], body: Data("<notsoap/>".utf8)), .malformedResponse),
-        (HTTPResponse(status: 200, headers: [.contentType: "text/xml"], body: Data("<soap:Envelope".utf8)), .malformedResponse),
-        (HTTPResponse(status: 200, headers: [.contentType: "text/xml"], body: Data(#"<!DOCTYPE x [<!ENTITY a "b">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>"#.utf8)), .malformedResponse),
+        (MockTransport.Response(status: 200, headerFields: [.contentType: "text/html"], body: Data("<html><body>Maintenance</body></html>".utf8)), AuthError.Code.malformedResponse),
+        (MockTransport.Response(status: 503, headerFields: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>down</html>".utf8)), .serviceUnavailable),
+        (MockTransport.Response.json(200, #"{"ok":true}"#), .malformedResponse),
+        (MockTransport.Response(status: 200, headerFields: [.contentType: "text/xml"], body: Data("<notsoap/>".utf8)), .malformedResponse),
+        (MockTransport.Response(status: 200, headerFields: [.contentType: "text/xml"], body: Data("<soap:Envelope".utf8)), .malformedResponse),
+        (MockTransport.Response(status: 200, headerFields: [.contentType: "text/xml"], body: Data(#"<!DOCTYPE x [<!ENTITY a "b">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>"#.utf8)), .malformedResponse),
     ])
-    func badConnectAnswersAreTyped(response: HTTPResponse, code: AuthError.Code) async throws {
+    func badConnectAnswersAreTyped(response: MockTransport.Response, code: AuthError.Code) async throws {
         let session = try EconomicSOAPSession(credentials: .demo, transport: MockTransport(responses: [response]))
         let error = try await #require(throws: AuthError.self) { try await session.connect() }
         #expect(error.code == code)
@@ -189,7 +190,7 @@ import Testing
     }
 
     @Test func connectWithoutCookieIsMalformed() async throws {
-        let response = HTTPResponse(status: 200, headers: [.contentType: "text/xml"], body: Self.connectOK.body)
+        let response = MockTransport.Response(status: 200, headerFields: [.contentType: "text/xml"], body: Self.connectOK.body)
         let session = try EconomicSOAPSession(credentials: .demo, transport: MockTransport(responses: [response]))
         await #expect(throws: AuthError(.malformedResponse)) { try await session.connect() }
     }
@@ -238,19 +239,19 @@ import Testing
         Data((#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>"# + body + "</soap:Body></soap:Envelope>").utf8)
     }
 
-    static let connectOK = HTTPResponse(
+    static let connectOK = MockTransport.Response(
         status: 200,
-        headers: HTTPHeaders([(.contentType, "text/xml; charset=utf-8"), (.setCookie, "ASP.NET_SessionId=s1; path=/; HttpOnly")]),
+        headerFields: [.contentType: "text/xml; charset=utf-8", .setCookie: "ASP.NET_SessionId=s1; path=/; HttpOnly"],
         body: envelope(#"<ConnectWithTokenResponse xmlns="http://e-conomic.com"><ConnectWithTokenResult>1</ConnectWithTokenResult></ConnectWithTokenResponse>"#)
     )
 
-    static func fault(_ text: String) -> HTTPResponse {
-        HTTPResponse(status: 500, headers: [.contentType: "text/xml; charset=utf-8"],
+    static func fault(_ text: String) -> MockTransport.Response {
+        MockTransport.Response(status: 500, headerFields: [.contentType: "text/xml; charset=utf-8"],
                      body: envelope("<soap:Fault><faultcode>soap:Server</faultcode><faultstring>\(SOAPMessage.escape(text))</faultstring></soap:Fault>"))
     }
 
-    static let numberReply = HTTPResponse(
-        status: 200, headers: [.contentType: "text/xml; charset=utf-8"],
+    static let numberReply = MockTransport.Response(
+        status: 200, headerFields: [.contentType: "text/xml; charset=utf-8"],
         body: envelope(#"<Agreement_GetNumberResponse xmlns="http://e-conomic.com"><Agreement_GetNumberResult>1000001</Agreement_GetNumberResult></Agreement_GetNumberResponse>"#)
     )
 

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 @testable import EconomicAuth
 import Foundation
@@ -7,7 +8,7 @@ import Testing
 /// A thousand concurrent SOAP calls find the session gone at once.
 @Suite struct EconomicStormTests {
     static let calls = 1_000
-    static let isConnect: @Sendable (HTTPRequest) -> Bool = { ($0.headers[.soapAction] ?? "").contains("/ConnectWithToken") }
+    static let isConnect: @Sendable (MockTransport.Request) -> Bool = { ($0.headerFields[.soapAction] ?? "").contains("/ConnectWithToken") }
 
     @Test func thousandCallsOnAnExpiredSessionReconnectOnce() async throws {
         let clock = TestClock()

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import EconomicAuth
 import Foundation
@@ -20,9 +21,9 @@ import Testing
     private func refuses(_ provider: some CredentialProvider, mock: MockTransport) async throws {
         for address in Self.foreign {
             let url = try #require(URL(string: address))
-            await #expect(throws: AuthError(.untrustedHost)) { _ = try await provider.authorize(HTTPRequest(url: url)) }
+            await #expect(throws: AuthError(.untrustedHost)) { _ = try await provider.authorized(HTTPRequest(url: url)) }
             await #expect(throws: AuthError(.untrustedHost)) {
-                _ = try await AuthorizingTransport(base: mock, provider: provider).send(HTTPRequest(url: url))
+                _ = try await AuthorizingTransport(base: mock, provider: provider).reply(HTTPRequest(url: url))
             }
         }
         #expect(mock.requestCount == 0)
@@ -37,13 +38,13 @@ import Testing
         try await refuses(provider, mock: MockTransport())
         #expect(mock.requestCount == grantCalls)
 
-        let own = try await provider.authorize(HTTPRequest(url: try #require(URL(string: "https://API.Profix-IT.nl./api/v1/items"))))
-        #expect(own.headers[.authorization] == "Bearer tok-1")
+        let own = try await provider.authorized(HTTPRequest(url: try #require(URL(string: "https://API.Profix-IT.nl./api/v1/items"))))
+        #expect(own.headerFields[.authorization] == "Bearer tok-1")
 
         let widened = ProfixProvider(client: client, transport: mock, configuration: .init(additionalHosts: ["files.profix-it.nl"]))
         try await widened.requestClientCredentialsToken()
-        let extra = try await widened.authorize(HTTPRequest(url: try #require(URL(string: "https://files.profix-it.nl/f/1"))))
-        #expect(extra.headers[.authorization] != nil)
+        let extra = try await widened.authorized(HTTPRequest(url: try #require(URL(string: "https://files.profix-it.nl/f/1"))))
+        #expect(extra.headerFields[.authorization] != nil)
     }
 
     @Test func profitSendsItsTokenOnlyToItsEnvironment() async throws {
@@ -52,8 +53,8 @@ import Testing
         let provider = ProfitProvider(environment: environment, transport: MockTransport())
         try await provider.addToken(token)
         try await refuses(provider, mock: MockTransport())
-        #expect(try await provider.authorize(HTTPRequest(url: environment.restURL("ProfitVersion"))).headers[.authorization] != nil)
-        #expect(try await provider.authorize(HTTPRequest(url: environment.soapURL("appconnectorget.asmx"))).headers[.authorization] != nil)
+        #expect(try await provider.authorized(HTTPRequest(url: environment.restURL("ProfitVersion"))).headerFields[.authorization] != nil)
+        #expect(try await provider.authorized(HTTPRequest(url: environment.soapURL("appconnectorget.asmx"))).headerFields[.authorization] != nil)
         #expect(provider.audience.hosts == ["12345.rest.afas.online", "12345.soap.afas.online"])
     }
 
@@ -61,8 +62,8 @@ import Testing
         let provider = try EconomicProvider(credentials: .demo, transport: MockTransport())
         try await refuses(provider, mock: MockTransport())
         for address in ["https://restapi.e-conomic.com/customers", "https://apis.e-conomic.com/q2capi/v5.1.0/invoices"] {
-            let authorized = try await provider.authorize(HTTPRequest(url: try #require(URL(string: address))))
-            #expect(authorized.headers[.economicAppSecretToken] == "demo")
+            let authorized = try await provider.authorized(HTTPRequest(url: try #require(URL(string: address))))
+            #expect(authorized.headerFields[.economicAppSecretToken] == "demo")
         }
     }
 

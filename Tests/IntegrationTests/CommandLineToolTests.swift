@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfitAuth
@@ -49,12 +50,12 @@ struct OneTimeMaterialTests {
         now.withLock { $0 = $0.addingTimeInterval(600) }
         #expect(Immutability.freeze(directory))
         let api = try #require(URL(string: "https://api.profix-it.nl/api/v1/workorders"))
-        await #expect(throws: AuthError(.storeFailure)) { _ = try await provider.authorize(HTTPRequest(url: api)) }
+        await #expect(throws: AuthError(.storeFailure)) { _ = try await provider.authorized(HTTPRequest(url: api)) }
         #expect(sandbox.counters.refreshes == 0)
         #expect(sandbox.accepts(refreshToken: try #require(before.refreshToken)))
 
         Immutability.restore(directory)
-        _ = try await provider.authorize(HTTPRequest(url: api))
+        _ = try await provider.authorized(HTTPRequest(url: api))
         #expect(sandbox.counters.refreshes == 1)
         #expect(try await store.load(provider.key) != before)
     }

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import EconomicAuth
 import Foundation
@@ -12,17 +13,18 @@ import TestSupport
 /// sandboxes' internals.
 final class WireTap<Base: HTTPTransport>: HTTPTransport {
     let base: Base
-    let exchanges = Recorder<(HTTPRequest, HTTPResponse?)>()
+    let exchanges = Recorder<(MockTransport.Request, MockTransport.Response?)>()
 
     init(_ base: Base) { self.base = base }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        let sent = MockTransport.Request(head: request, body: body)
         do {
-            let response = try await base.send(request)
-            exchanges.append((request, response))
-            return response
+            let (response, data) = try await base.send(request, body: body)
+            exchanges.append((sent, MockTransport.Response(status: response.status, headerFields: response.headerFields, body: data)))
+            return (response, data)
         } catch {
-            exchanges.append((request, nil))
+            exchanges.append((sent, nil))
             throw error
         }
     }
@@ -30,13 +32,13 @@ final class WireTap<Base: HTTPTransport>: HTTPTransport {
     /// Every credential value seen on the wire.
     var secrets: Set<String> {
         var found = Set<String>()
-        let credentialHeaders: [HTTPHeaders.Name] = [.authorization, "X-AppSecretToken", "X-AgreementGrantToken", .cookie]
+        let credentialHeaders: [HTTPField.Name] = [.authorization, .economicAppSecretToken, .economicAgreementGrantToken, .cookie]
         let fieldNames = ["client_secret", "password", "newpassword", "refresh_token", "code", "access_token",
                           "apiKey", "apiToken", "environmentKey", "otp", "token", "appToken",
                           "GetTokenFromOTPResult", "state"]
         for (request, response) in exchanges.values {
             for name in credentialHeaders {
-                for value in request.headers.values(for: name) {
+                for value in request.headerFields[values: name] {
                     found.insert(value)
                     if let space = value.firstIndex(of: " ") { found.insert(String(value[value.index(after: space)...])) }
                     for cookie in value.split(separator: ";") {
@@ -52,10 +54,10 @@ final class WireTap<Base: HTTPTransport>: HTTPTransport {
             }
             var bodies = [request.body ?? Data()]
             if let response { bodies.append(response.body) }
-            if let location = response?.headers[.location], let url = URL(string: location) {
+            if let location = response?.headerFields[.location], let url = URL(string: location) {
                 for (name, value) in FormEncoding.queryItems(of: url) where fieldNames.contains(name) { found.insert(value) }
             }
-            for cookie in response?.headers.values(for: .setCookie) ?? [] {
+            for cookie in response?.headerFields[values: .setCookie] ?? [] {
                 for part in cookie.split(separator: ",") {
                     let pair = part.split(separator: ";").first.map(String.init) ?? ""
                     if let eq = pair.firstIndex(of: "="), !pair.lowercased().contains("expires") {
@@ -65,7 +67,7 @@ final class WireTap<Base: HTTPTransport>: HTTPTransport {
             }
             for body in bodies {
                 let text = String(decoding: body, as: UTF8.self)
-                if request.headers[.contentType]?.contains("form") == true, body == request.body ?? Data() {
+                if request.headerFields[.contentType]?.contains("form") == true, body == request.body ?? Data() {
                     for (name, value) in FormEncoding.decode(text) where fieldNames.contains(name) { found.insert(value) }
                 }
                 if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
@@ -130,14 +132,14 @@ func renderings(of value: Any) -> [String] {
         await capture { try await provider.redeemOTP(code, userId: "DavidB") }
         await capture { try await provider.redeemOTP(code, userId: "DavidB") }                  // used twice
         let client = AuthorizingTransport(base: tap, provider: provider)
-        await capture { _ = try await client.send(HTTPRequest(url: try environment.restURL("ProfitVersion"))) }
+        await capture { _ = try await client.reply(HTTPRequest(url: try environment.restURL("ProfitVersion"))) }
         await capture { _ = try await provider.tokenInfo() }
         sandbox.revokeAllTokens()
-        await capture { _ = try await client.send(HTTPRequest(url: try environment.restURL("ProfitVersion"))) }
+        await capture { _ = try await client.reply(HTTPRequest(url: try environment.restURL("ProfitVersion"))) }
         await capture { try await provider.deleteToken() }
         let stored = try await store.load(provider.key)
         texts += renderings(of: provider) + renderings(of: stored as Any) + events.values
-        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + renderings(of: $0.0.headers) }
+        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + [$0.0.headerFields.redactedDescription] }
         let secrets = tap.secrets.union([apiKey.revealed, environmentKey.revealed, code.revealed])
         #expect(secrets.count >= 4)
         expectNoLeak(of: secrets, in: texts)
@@ -168,12 +170,12 @@ func renderings(of value: Any) -> [String] {
         await capture { _ = try await provider.exchange(callbackURL: callback, for: pending) }   // code used twice
         let api = AuthorizingTransport(base: tap, provider: provider)
         let url = try #require(URL(string: "https://api.profix-it.nl/api/v1/workorders"))
-        await capture { _ = try await api.send(HTTPRequest(url: url)) }
+        await capture { _ = try await api.reply(HTTPRequest(url: url)) }
         time.advance(700)
-        await capture { _ = try await api.send(HTTPRequest(url: url)) }                       // refresh + rotation
+        await capture { _ = try await api.reply(HTTPRequest(url: url)) }                       // refresh + rotation
         sandbox.revokeRefreshTokens()
         time.advance(700)
-        await capture { _ = try await api.send(HTTPRequest(url: url)) }                       // invalid_grant
+        await capture { _ = try await api.reply(HTTPRequest(url: url)) }                       // invalid_grant
         let user = ProfixProvider(client: passwordClient, transport: tap, store: store,
                                        key: TokenKey(provider: "profix", account: "planner"),
                                        observer: AuthEventObserver { events.append("\($0)") }, now: time.now)
@@ -186,7 +188,7 @@ func renderings(of value: Any) -> [String] {
         await capture { _ = try await user.logIn(username: "planner@example.com", password: Secret("second-Passw0rd-XYZ")) }
         texts += renderings(of: provider) + renderings(of: user) + renderings(of: client) + renderings(of: pending) + events.values
         texts += renderings(of: try await store.load(TokenKey(provider: "profix", account: "acme")) as Any)
-        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + renderings(of: $0.0.headers) }
+        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + [$0.0.headerFields.redactedDescription] }
         let secrets = tap.secrets.union(["CLIENT-SECRET-profix-4411", "PASSWORD-CLIENT-secret-77", "first-Passw0rd-XYZ", "second-Passw0rd-XYZ", "WRONG-password-000"])
         #expect(secrets.count >= 8)
         expectNoLeak(of: secrets, in: texts)
@@ -203,8 +205,8 @@ func renderings(of value: Any) -> [String] {
         }
         let request = EconomicGrantRequest(requestURL: sandbox.requestURL, redirectURL: URL(string: "https://app.example.com/cb?UserInMySystem=1"),
                                            state: EconomicGrantRequest.randomState())
-        let approval = try await tap.send(HTTPRequest(url: try request.url()))
-        let location = try #require(approval.headers[.location].flatMap(URL.init(string:)))
+        let approval = try await tap.reply(HTTPRequest(url: try request.url()))
+        let location = try #require(approval.headerFields[.location].flatMap(URL.init(string:)))
         let callback = try EconomicGrantCallback(url: location, expecting: request)
         let credentials = EconomicCredentials(appSecretToken: appSecret, agreementGrantToken: callback.agreementGrantToken)
         let provider = try EconomicProvider(credentials: credentials, transport: tap, observer: AuthEventObserver { events.append("\($0)") })
@@ -218,7 +220,7 @@ func renderings(of value: Any) -> [String] {
         await capture { _ = try await session.call("Agreement_GetNumber") }
         await capture { _ = try EconomicGrantCallback(url: URL(string: "https://app.example.com/cb?UserInMySystem=2&token=\(callback.agreementGrantToken.revealed)")!, expecting: request) }
         texts += renderings(of: provider) + renderings(of: session) + renderings(of: credentials) + renderings(of: callback) + renderings(of: request) + events.values
-        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + renderings(of: $0.0.headers) }
+        texts += tap.exchanges.values.flatMap { renderings(of: $0.0) + [$0.0.headerFields.redactedDescription] }
         let secrets = tap.secrets.union([appSecret.revealed, callback.agreementGrantToken.revealed])
         #expect(secrets.count >= 3)
         expectNoLeak(of: secrets, in: texts)

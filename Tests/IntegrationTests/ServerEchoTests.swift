@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfitAuth
@@ -47,7 +48,7 @@ private func texts(of error: any Error) -> [String] {
         let refreshToken = try #require(try await provider.credential()?.refreshToken)
         sandbox.revokeRefreshTokens()
         now.withLock { $0 = $0.addingTimeInterval(600) }
-        await capture { _ = try await provider.authorize(HTTPRequest(url: try #require(URL(string: "https://api.profix-it.nl/api/v1/x")))) }
+        await capture { _ = try await provider.authorized(HTTPRequest(url: try #require(URL(string: "https://api.profix-it.nl/api/v1/x")))) }
 
         let user = ProfixProvider(client: passwordClient, transport: sandbox, now: clock)
         await capture { _ = try await user.logIn(username: "ann@example.com", password: Secret("Wrong-Passw0rd-ann")) }
@@ -76,7 +77,7 @@ private func texts(of error: any Error) -> [String] {
         let token = try await provider.redeemOTP(code, userId: "DavidB")
         sandbox.revokeAllTokens()
         let client = AuthorizingTransport(base: sandbox, provider: provider)
-        do { _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("connectors/Profit_Debtors"))) } catch { errors.append(error) }
+        do { _ = try await client.reply(HTTPRequest(url: try provider.environment.restURL("connectors/Profit_Debtors"))) } catch { errors.append(error) }
         do { _ = try await provider.tokenInfo() } catch { errors.append(error) }
 
         #expect(errors.count == 4)

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -38,7 +39,7 @@ import ProfitAuth
 
         // 6. Make authorized calls
         let client = AuthorizingTransport(base: transport, provider: provider)
-        let response = try await client.send(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?take=10")))
+        let response = try await client.reply(HTTPRequest(url: try environment.restURL("connectors/Profit_Debtors?take=10")))
         #expect(response.status == 200)
 
         // 7. When the token stops working
@@ -82,7 +83,7 @@ import ProfitAuth
         sandbox.revokeAllTokens()   // an administrator deletes the token
         let client = AuthorizingTransport(base: sandbox, provider: provider)
         await #expect(throws: AuthError(.revoked)) {
-            _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+            _ = try await client.reply(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }
     }
 }

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -44,7 +45,7 @@ enum Fixtures {
     }
 
     /// The JSON object of a request body, as strings.
-    static func jsonFields(_ request: HTTPRequest) throws -> [String: String] {
+    static func jsonFields(_ request: MockTransport.Request) throws -> [String: String] {
         let body = try #require(request.body)
         return try #require(try JSONSerialization.jsonObject(with: body) as? [String: String])
     }

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -200,14 +201,14 @@ import TestSupport
     /// The `Authorization` value the provider sends, or `nil` when it has no token.
     static func header(_ provider: ProfitProvider) async throws -> String? {
         do {
-            return try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion"))).headers[.authorization]
+            return try await provider.authorized(HTTPRequest(url: try provider.environment.restURL("ProfitVersion"))).headerFields[.authorization]
         } catch let error as AuthError where error.code == .notAuthenticated {
             return nil
         }
     }
 
     static func call(_ provider: ProfitProvider, _ sandbox: ProfitSandbox) async throws -> Int {
-        try await AuthorizingTransport(base: sandbox, provider: provider).send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion"))).status
+        try await AuthorizingTransport(base: sandbox, provider: provider).reply(HTTPRequest(url: try provider.environment.restURL("ProfitVersion"))).status
     }
 }
 
@@ -353,8 +354,8 @@ final class HeldTransport: HTTPTransport {
         held?.resume()
     }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        if (request.headers[.soapAction] ?? "").contains("/" + operation) {
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        if (request.headerFields[.soapAction] ?? "").contains("/" + operation) {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let (pass, waiters) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
                     guard !state.didHold, !state.released else { return (true, []) }
@@ -367,6 +368,6 @@ final class HeldTransport: HTTPTransport {
                 for waiter in waiters { waiter.resume() }
             }
         }
-        return try await base.send(request)
+        return try await base.send(request, body: body)
     }
 }

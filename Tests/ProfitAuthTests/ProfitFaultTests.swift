@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -178,8 +179,8 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
     }
 
     /// Matches the REST path or the SOAP action of `operation`.
-    static func operation(_ name: String) -> @Sendable (HTTPRequest) -> Bool {
-        { $0.url.path.hasSuffix("/" + name) || ($0.headers[.soapAction] ?? "").contains("/" + name) }
+    static func operation(_ name: String) -> @Sendable (MockTransport.Request) -> Bool {
+        { $0.url.path.hasSuffix("/" + name) || ($0.headerFields[.soapAction] ?? "").contains("/" + name) }
     }
 
     /// A sandbox behind a fault injector, and a provider holding a token obtained through it.
@@ -205,10 +206,10 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
 
         func stored() async throws -> StoredCredential? { try await store.load(Fixtures.key) }
 
-        func request(_ api: API) throws -> HTTPRequest {
+        func request(_ api: API) throws -> OutgoingRequest {
             switch api {
             case .rest:
-                return HTTPRequest(url: try provider.environment.restURL("ProfitVersion"))
+                return OutgoingRequest(url: try provider.environment.restURL("ProfitVersion"))
             case .soap:
                 let envelope = SOAPMessage.envelope(operation: "GetVersionInfo", namespace: "urn:Afas.Profit.Services", parameters: [])
                 return SOAPMessage.request(url: try provider.environment.soapURL("appconnectorversioninfo.asmx"),
@@ -219,7 +220,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         /// One API call: its status, or the code it failed with.
         func call(_ kind: API = .rest) async -> APIOutcome {
             do {
-                return .status(try await api.send(try request(kind)).status)
+                return .status(try await api.reply(try request(kind)).status)
             } catch let error as AuthError {
                 return .error(error.code)
             } catch {
@@ -393,17 +394,19 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
             self.loss = loss
         }
 
-        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-            let response = try await base.send(request)
-            guard ProfitFaultTests.operation(operation)(request) else { return response }
+        func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+            let response = try await base.send(request, body: body)
+            guard ProfitFaultTests.operation(operation)(MockTransport.Request(head: request, body: body)) else { return response }
             guard count.withLock({ count -> Bool in
                 count += 1
                 return count == 1
             }) else { return response }
             switch loss {
             case .timeout: throw AuthError(.timeout, message: "the answer timed out")
-            case .gatewayTimeout: return HTTPResponse(status: 504, headers: [.contentType: "text/html"], body: Data("<html>504 Gateway Time-out</html>".utf8))
-            case .badGateway: return HTTPResponse(status: 502)
+            case .gatewayTimeout:
+                let page = MockTransport.Response(status: 504, headerFields: [.contentType: "text/html"], body: Data("<html>504 Gateway Time-out</html>".utf8))
+                return (page.head, page.body)
+            case .badGateway: return (MockTransport.Response(status: 502).head, Data())
             }
         }
     }
@@ -456,7 +459,7 @@ struct ProfitFaultRow: Sendable, CustomTestStringConvertible {
         let held = try await rig.onboard()
         let sent = rig.faulty.receivedCount
         let processed = rig.sandbox.calls.count
-        let isAPI: @Sendable (HTTPRequest) -> Bool = { request in
+        let isAPI: @Sendable (MockTransport.Request) -> Bool = { request in
             !["OtpRequest", "OtpValidation", "GenerateOTP", "GetTokenFromOTP", "DeleteToken"].contains { Self.operation($0)(request) }
         }
 

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -26,13 +27,13 @@ import TestSupport
         #expect(events.events.contains(.credentialAcquired(provider: "profit", grant: "otp-rest", expiresAt: nil)))
 
         let client = AuthorizingTransport(base: sandbox, provider: provider)
-        let response = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        let response = try await client.reply(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         #expect(response.status == 200)
         #expect(response.text.contains("Profit 6"))
     }
 
     @Test func otpRequestWireFormat() async throws {
-        let mock = MockTransport(responses: [HTTPResponse(status: 201)])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 201)])
         let provider = try Fixtures.provider(transport: mock, configuration: Fixtures.configuration {
             $0.integrationId = "12345_67890"
             $0.acceptLanguage = "en-us"
@@ -41,16 +42,16 @@ import TestSupport
         let request = try #require(mock.requests.first)
         #expect(request.method == .post)
         #expect(request.url.absoluteString == "https://12345.rest.afas.online/ProfitRestServices/OtpRequest")
-        #expect(request.headers[.contentType] == "application/json")
-        #expect(request.headers[.authorization] == nil)
-        #expect(request.headers["IntegrationId"] == "12345_67890")
-        #expect(request.headers[.acceptLanguage] == "en-us")
+        #expect(request.headerFields[.contentType] == "application/json")
+        #expect(request.headerFields[.authorization] == nil)
+        #expect(request.headerFields[.profitIntegrationId] == "12345_67890")
+        #expect(request.headerFields[.acceptLanguage] == "en-us")
         let object = try Fixtures.jsonFields(request)
         #expect(object == ["apiKey": Fixtures.apiKey.revealed, "apiToken": Fixtures.environmentKey.revealed, "userId": "DavidB"])
     }
 
     @Test func anySuccessStatusAcceptsTheRequest() async throws {
-        let mock = MockTransport(responses: [HTTPResponse(status: 200), HTTPResponse(status: 204)])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 200), MockTransport.Response(status: 204)])
         let provider = try Fixtures.provider(transport: mock)
         try await provider.requestOTP(userId: "DavidB")
         try await provider.requestOTP(userId: "DavidB")
@@ -90,22 +91,22 @@ import TestSupport
             #expect(error.serverMessage?.contains("activatiecode") == true)
         }
         #expect(try await store.load(Fixtures.key) == original)
-        let request = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
-        #expect(request.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        let request = try await provider.authorized(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        #expect(request.headerFields[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 
     /// Only 401 and a 500 with Profit's error body mean "code not accepted"; 403 (IP restriction)
     /// and 400 (missing elements) keep their own codes, and so does a 500 that is not Profit's.
     @Test(arguments: [
-        (HTTPResponse.json(401, #"{"externalMessage":"Ongeldige code"}"#), AuthError.Code.invalidCredentials),
+        (MockTransport.Response.json(401, #"{"externalMessage":"Ongeldige code"}"#), AuthError.Code.invalidCredentials),
         (.json(500, #"{"externalMessage":"De activatiecode is ongeldig of verlopen","errorNumber":-2146233079,"profitLogReference":"R-1"}"#), .invalidCredentials),
         (.json(403, #"{"externalMessage":"Toegang geweigerd: IP-adres niet toegestaan"}"#), .forbidden),
         (.json(400, #"{"externalMessage":"Ongeldige aanvraag: otp is verplicht"}"#), .invalidRequest),
-        (HTTPResponse(status: 500, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>error</html>".utf8)), .profitFunctionalError),
+        (MockTransport.Response(status: 500, headerFields: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>error</html>".utf8)), .profitFunctionalError),
         (.json(404, #"{"externalMessage":"Onbekende URL"}"#), .unexpectedStatus),
         (.json(429, #"{"externalMessage":"Te veel verzoeken"}"#), .rateLimited),
     ])
-    func validationStatusesKeepTheirMeaning(_ response: HTTPResponse, _ code: AuthError.Code) async throws {
+    func validationStatusesKeepTheirMeaning(_ response: MockTransport.Response, _ code: AuthError.Code) async throws {
         let store = InMemoryTokenStore()
         let original = StoredCredential(accessToken: Secret(Fixtures.tokenXML))
         try await store.save(original, for: Fixtures.key)
@@ -113,23 +114,23 @@ import TestSupport
         let provider = try Fixtures.provider(transport: mock, store: store, configuration: Fixtures.configuration { $0.retryPolicy = .none })
         let error = try await #require(throws: AuthError.self) { try await provider.redeemOTP(Secret("12345678"), userId: "DavidB") }
         #expect(error.code == code)
-        #expect(error.status == response.status)
+        #expect(error.status == response.status.code)
         #expect(error.provider == "profit")
         #expect(mock.requestCount == 1)
         #expect(try await store.load(Fixtures.key) == original)
     }
 
     @Test(arguments: [
-        HTTPResponse.json(200, #"{"token":""}"#),
-        HTTPResponse.json(200, #"{"token":"   \r\n"}"#),
-        HTTPResponse.json(200, #"{"other":"x"}"#),
-        HTTPResponse.json(200, #"{"token":"<token><version>1</version><data>nothex</data></token>"}"#),
-        HTTPResponse.json(200, #"["token"]"#),
-        HTTPResponse(status: 200, headers: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>proxy</html>".utf8)),
-        HTTPResponse(status: 200, body: Data("not json".utf8)),
-        HTTPResponse(status: 200),
+        MockTransport.Response.json(200, #"{"token":""}"#),
+        MockTransport.Response.json(200, #"{"token":"   \r\n"}"#),
+        MockTransport.Response.json(200, #"{"other":"x"}"#),
+        MockTransport.Response.json(200, #"{"token":"<token><version>1</version><data>nothex</data></token>"}"#),
+        MockTransport.Response.json(200, #"["token"]"#),
+        MockTransport.Response(status: 200, headerFields: [.contentType: "text/html"], body: Data("<!DOCTYPE html><html>proxy</html>".utf8)),
+        MockTransport.Response(status: 200, body: Data("not json".utf8)),
+        MockTransport.Response(status: 200),
     ])
-    func badValidationAnswersAreMalformed(_ response: HTTPResponse) async throws {
+    func badValidationAnswersAreMalformed(_ response: MockTransport.Response) async throws {
         let store = InMemoryTokenStore()
         let original = StoredCredential(accessToken: Secret(Fixtures.tokenXML))
         try await store.save(original, for: Fixtures.key)
@@ -141,7 +142,7 @@ import TestSupport
     }
 
     @Test func hugeBodyIsRefused() async throws {
-        let huge = HTTPResponse(status: 200, body: Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 1))
+        let huge = MockTransport.Response(status: 200, body: Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 1))
         let provider = try Fixtures.provider(transport: MockTransport(responses: [huge]))
         await #expect(throws: AuthError(.responseTooLarge)) {
             try await provider.redeemOTP(Secret("12345678"), userId: "DavidB")
@@ -187,7 +188,7 @@ import TestSupport
         #expect(try await provider.hasToken())
 
         // Keys changed after creation are trimmed too, and lower-case hex is accepted as it is.
-        let mock = MockTransport(responses: [HTTPResponse(status: 201)])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 201)])
         var later = Fixtures.keys
         later.apiKey = Secret(Fixtures.apiKey.revealed.lowercased() + "\r\n")
         let other = try Fixtures.provider(transport: mock, keys: later)
@@ -218,7 +219,7 @@ import TestSupport
     @Test(arguments: MalformedKeys.all)
     func malformedKeysAreRefusedBeforeSending(_ keys: MalformedKeys) async throws {
         let (apiKey, environmentKey) = (keys.apiKey, keys.environmentKey)
-        let mock = MockTransport(responses: [HTTPResponse(status: 201), HTTPResponse(status: 201)])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 201), MockTransport.Response(status: 201)])
         let provider = try Fixtures.provider(transport: mock, keys: .init(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey)))
         let requesting = try await #require(throws: AuthError.self) { try await provider.requestOTP(userId: "DavidB") }
         #expect(requesting.code == .invalidCredentialFormat)
@@ -248,7 +249,7 @@ import TestSupport
     }
 
     @Test func serviceUnavailableIsRetriedThenTyped() async throws {
-        let outage = HTTPResponse.json(503, #"{"externalMessage":"Onderhoud","retry_after":30}"#)
+        let outage = MockTransport.Response.json(503, #"{"externalMessage":"Onderhoud","retry_after":30}"#)
         let mock = MockTransport(responses: [outage, outage])
         let provider = try Fixtures.provider(transport: mock)
         do {
@@ -267,8 +268,8 @@ import TestSupport
     /// policy's sleep), not after the policy's own backoff.
     @Test func bodyRetryAfterSetsTheWaitBeforeTheRetry() async throws {
         let sleeps = Recorder<Duration>()
-        let outage = HTTPResponse.json(503, #"{"externalMessage":"Onderhoud","retry_after":7}"#)
-        let mock = MockTransport(responses: [outage, outage, HTTPResponse(status: 201)])
+        let outage = MockTransport.Response.json(503, #"{"externalMessage":"Onderhoud","retry_after":7}"#)
+        let mock = MockTransport(responses: [outage, outage, MockTransport.Response(status: 201)])
         let provider = try Fixtures.provider(transport: mock, configuration: Fixtures.configuration {
             $0.retryPolicy = RetryPolicy(maxAttempts: 3, sleep: { sleeps.append($0) })
         })
@@ -326,13 +327,13 @@ import TestSupport
     @Test func injectsTheHeaderOnRESTAndSOAP() async throws {
         let provider = try Fixtures.provider(transport: MockTransport())
         try await provider.addToken(try ProfitToken(Fixtures.hex))
-        let rest = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("connectors/Profit_Debtors")))
-        #expect(rest.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        let rest = try await provider.authorized(HTTPRequest(url: try provider.environment.restURL("connectors/Profit_Debtors")))
+        #expect(rest.headerFields[.authorization] == "AfasToken " + Fixtures.tokenBase64)
         let soapRequest = SOAPMessage.request(url: try provider.environment.soapURL("appconnectorget.asmx"),
                                               action: "urn:Afas.Profit.Services/GetData",
                                               envelope: SOAPMessage.envelope(operation: "GetData", namespace: "urn:Afas.Profit.Services", parameters: [("connectorId", "X")]))
-        let soap = try await provider.authorize(soapRequest)
-        #expect(soap.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        let soap = try await provider.authorized(soapRequest)
+        #expect(soap.headerFields[.authorization] == "AfasToken " + Fixtures.tokenBase64)
         #expect(soap.body == soapRequest.body)
     }
 
@@ -343,45 +344,45 @@ import TestSupport
         try await provider.addToken(token)
         let envelope = SOAPMessage.envelope(operation: "GetData", namespace: "urn:Afas.Profit.Services", parameters: [("connectorId", "Profit_Debtors")])
         let request = SOAPMessage.request(url: try provider.environment.soapURL("appconnectorget.asmx"), action: "urn:Afas.Profit.Services/GetData", envelope: envelope)
-        let authorized = try await provider.authorize(request)
-        #expect(authorized.headers[.authorization] == nil)
+        let authorized = try await provider.authorized(request)
+        #expect(authorized.headerFields[.authorization] == nil)
         let body = String(decoding: try #require(authorized.body), as: UTF8.self)
         #expect(body.contains("<GetData xmlns=\"urn:Afas.Profit.Services\"><token>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;"))
-        let response = try await AuthorizingTransport(base: sandbox, provider: provider).send(request)
+        let response = try await AuthorizingTransport(base: sandbox, provider: provider).reply(request)
         #expect(response.status == 200)
         #expect(try SOAPMessage(parsing: response.body).text(of: "GetDataResult")?.contains("Sandbox Trading BV") == true)
         // REST requests still get the header.
-        let rest = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
-        #expect(rest.headers[.authorization] == token.authorizationValue.revealed)
+        let rest = try await provider.authorized(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+        #expect(rest.headerFields[.authorization] == token.authorizationValue.revealed)
     }
 
     @Test(arguments: ["http://12345.rest.afas.online/ProfitRestServices/ProfitVersion", "ftp://12345.rest.afas.online/x",
                       "http://10.0.0.8/ProfitRestServices/ProfitVersion", "file:///etc/passwd"])
     func tokenGoesOnlyToSecureURLs(_ address: String) async throws {
         let url = try #require(URL(string: address))
-        let mock = MockTransport(responses: [HTTPResponse(status: 200)])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 200)])
         // From the store (first call) and from the cached fast path (second call).
         let store = InMemoryTokenStore()
         try await store.save(StoredCredential(accessToken: Secret(Fixtures.tokenXML)), for: Fixtures.key)
         let provider = try Fixtures.provider(transport: mock, store: store)
         for _ in 0..<2 {
-            await #expect(throws: AuthError(.insecureURL)) { _ = try await provider.authorize(HTTPRequest(url: url)) }
-            await #expect(throws: AuthError(.insecureURL)) { _ = try await AuthorizingTransport(base: mock, provider: provider).send(HTTPRequest(url: url)) }
+            await #expect(throws: AuthError(.insecureURL)) { _ = try await provider.authorized(HTTPRequest(url: url)) }
+            await #expect(throws: AuthError(.insecureURL)) { _ = try await AuthorizingTransport(base: mock, provider: provider).reply(HTTPRequest(url: url)) }
         }
         #expect(mock.requestCount == 0)
         // Loopback http stays allowed for tests and local sandboxes (a host the app adds).
         let localURL = try #require(URL(string: "http://127.0.0.1:8080/ProfitRestServices/ProfitVersion"))
-        await #expect(throws: AuthError(.untrustedHost)) { _ = try await provider.authorize(HTTPRequest(url: localURL)) }
+        await #expect(throws: AuthError(.untrustedHost)) { _ = try await provider.authorized(HTTPRequest(url: localURL)) }
         var configuration = Fixtures.configuration()
         configuration.additionalHosts = ["127.0.0.1"]
-        let local = try await Fixtures.provider(transport: mock, store: store, configuration: configuration).authorize(HTTPRequest(url: localURL))
-        #expect(local.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        let local = try await Fixtures.provider(transport: mock, store: store, configuration: configuration).authorized(HTTPRequest(url: localURL))
+        #expect(local.headerFields[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 
     @Test func withoutATokenAuthorizeIsTyped() async throws {
         let provider = try Fixtures.provider(transport: MockTransport())
         await #expect(throws: AuthError(.notAuthenticated)) {
-            _ = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+            _ = try await provider.authorized(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }
     }
 
@@ -391,7 +392,7 @@ import TestSupport
         let provider = try Fixtures.provider(transport: MockTransport(), store: store)
         let url = try provider.environment.restURL("ProfitVersion")
         let headers = try await withThrowingTaskGroup(of: String?.self) { group in
-            for _ in 0..<20 { group.addTask { try await provider.authorize(HTTPRequest(url: url)).headers[.authorization] } }
+            for _ in 0..<20 { group.addTask { try await provider.authorized(HTTPRequest(url: url)).headerFields[.authorization] } }
             var all: [String?] = []
             for try await header in group { all.append(header) }
             return all
@@ -407,7 +408,7 @@ import TestSupport
         try await store.save(junk, for: Fixtures.key)
         let provider = try Fixtures.provider(transport: MockTransport(), store: store)
         await #expect(throws: AuthError(.storeCorrupt)) {
-            _ = try await provider.authorize(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+            _ = try await provider.authorized(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }
         #expect(try await store.load(Fixtures.key) == junk)
     }
@@ -420,11 +421,11 @@ import TestSupport
         try await provider.addToken(token)
         let client = AuthorizingTransport(base: sandbox, provider: provider)
         let url = try provider.environment.restURL("ProfitVersion")
-        #expect(try await client.send(HTTPRequest(url: url)).status == 200)
+        #expect(try await client.reply(HTTPRequest(url: url)).status == 200)
         sandbox.revoke(token)
         let before = sandbox.calls.count
         do {
-            _ = try await client.send(HTTPRequest(url: url))
+            _ = try await client.reply(HTTPRequest(url: url))
             Issue.record("expected an error")
         } catch let error as AuthError {
             #expect(error.code == .revoked)
@@ -444,7 +445,7 @@ import TestSupport
         sandbox.setIPRestricted(true)
         let client = AuthorizingTransport(base: sandbox, provider: provider)
         await #expect(throws: AuthError(.forbidden)) {
-            _ = try await client.send(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
+            _ = try await client.reply(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
         }
     }
 
@@ -456,31 +457,31 @@ import TestSupport
         (599, .serviceUnavailable), (302, .unexpectedStatus), (600, .unexpectedStatus),
     ])
     func errorForMapsEveryStatusAsDocumented(_ status: Int, _ code: AuthError.Code) throws {
-        let error = try #require(ProfitProvider.error(for: HTTPResponse(status: status)))
+        let error = try #require(typedError(ProfitProvider.error(for:body:), MockTransport.Response(status: .init(code: status))))
         #expect(error.code == code)
         #expect(error.status == status)
-        let header = try #require(ProfitProvider.error(for: HTTPResponse(status: status, headers: [.retryAfter: "9"])))
+        let header = try #require(typedError(ProfitProvider.error(for:body:), MockTransport.Response(status: .init(code: status), headerFields: [.retryAfter: "9"])))
         #expect(header.retryAfter == .seconds(9))
-        let body = try #require(ProfitProvider.error(for: .json(status, #"{"retry_after":4}"#, headers: [.retryAfter: "9"])))
+        let body = try #require(typedError(ProfitProvider.error(for:body:), .json(status, #"{"retry_after":4}"#, headerFields: [.retryAfter: "9"])))
         #expect(body.retryAfter == .seconds(4))
     }
 
     @Test func errorBodiesDecode() throws {
-        let functional = try #require(ProfitProvider.error(for: .json(500, #"{"externalMessage":"Veld ontbreekt","errorNumber":12,"profitLogReference":"REF-9"}"#)))
+        let functional = try #require(typedError(ProfitProvider.error(for:body:), .json(500, #"{"externalMessage":"Veld ontbreekt","errorNumber":12,"profitLogReference":"REF-9"}"#)))
         #expect(functional.code == .profitFunctionalError)
         #expect(functional.serverMessage == "Veld ontbreekt")
         #expect(functional.serverCode == "12")
         #expect(functional.logReference == "REF-9")
-        let header = HTTPResponse(status: 500, headers: ["X-PROFIT-ERROR": Data("Oude fout".utf8).base64EncodedString()])
-        #expect(ProfitProvider.error(for: header)?.serverMessage == "Oude fout")
-        let unavailable = try #require(ProfitProvider.error(for: .json(503, #"{"retry_after":"12"}"#)))
+        let header = MockTransport.Response(status: 500, headerFields: [.profitError: Data("Oude fout".utf8).base64EncodedString()])
+        #expect(typedError(ProfitProvider.error(for:body:), header)?.serverMessage == "Oude fout")
+        let unavailable = try #require(typedError(ProfitProvider.error(for:body:), .json(503, #"{"retry_after":"12"}"#)))
         #expect(unavailable.code == .serviceUnavailable && unavailable.retryAfter == .seconds(12))
-        #expect(ProfitProvider.error(for: HTTPResponse(status: 400))?.code == .invalidRequest)
-        #expect(ProfitProvider.error(for: HTTPResponse(status: 404))?.code == .unexpectedStatus)
-        #expect(ProfitProvider.error(for: HTTPResponse(status: 403))?.code == .forbidden)
-        let html = HTTPResponse(status: 502, headers: [.contentType: "text/html"], body: Data("<html>bad gateway</html>".utf8))
-        #expect(ProfitProvider.error(for: html)?.serverMessage?.contains("HTML") == true)
-        #expect(ProfitProvider.error(for: HTTPResponse(status: 204)) == nil)
+        #expect(typedError(ProfitProvider.error(for:body:), MockTransport.Response(status: 400))?.code == .invalidRequest)
+        #expect(typedError(ProfitProvider.error(for:body:), MockTransport.Response(status: 404))?.code == .unexpectedStatus)
+        #expect(typedError(ProfitProvider.error(for:body:), MockTransport.Response(status: 403))?.code == .forbidden)
+        let html = MockTransport.Response(status: 502, headerFields: [.contentType: "text/html"], body: Data("<html>bad gateway</html>".utf8))
+        #expect(typedError(ProfitProvider.error(for:body:), html)?.serverMessage?.contains("HTML") == true)
+        #expect(typedError(ProfitProvider.error(for:body:), MockTransport.Response(status: 204)) == nil)
     }
 }
 
@@ -523,13 +524,13 @@ import TestSupport
     }
 
     @Test func deleteTokenRequestIsEscapedSOAP() async throws {
-        let mock = MockTransport(responses: [HTTPResponse(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><DeleteTokenResponse xmlns="urn:Afas.Profit.Services"><DeleteTokenResult/></DeleteTokenResponse></soap:Body></soap:Envelope>"#.utf8))])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><DeleteTokenResponse xmlns="urn:Afas.Profit.Services"><DeleteTokenResult/></DeleteTokenResponse></soap:Body></soap:Envelope>"#.utf8))])
         let provider = try Fixtures.provider(transport: mock)
         try await provider.addToken(try ProfitToken(Fixtures.hex))
         try await provider.deleteToken()
         let request = try #require(mock.requests.first)
         #expect(request.url.absoluteString == "https://12345.soap.afas.online/profitservices/tokenconnector.asmx")
-        #expect(request.headers[.soapAction] == "\"urn:Afas.Profit.Services/DeleteToken\"")
+        #expect(request.headerFields[.soapAction] == "\"urn:Afas.Profit.Services/DeleteToken\"")
         let body = String(decoding: try #require(request.body), as: UTF8.self)
         #expect(body.contains("<token>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;\(Fixtures.hex)&lt;/data&gt;&lt;/token&gt;</token>"))
     }
@@ -554,14 +555,14 @@ import TestSupport
         try await provider.addToken(try sandbox.issueToken(for: "DavidB"))
         #expect(try await provider.tokenInfo().expiresAt == nil)
 
-        let mock = MockTransport(responses: [.json(200, #"{"info":{"tokenExpiry":"soon"}}"#), HTTPResponse(status: 200, body: Data("<html/>".utf8)),
+        let mock = MockTransport(responses: [.json(200, #"{"info":{"tokenExpiry":"soon"}}"#), MockTransport.Response(status: 200, body: Data("<html/>".utf8)),
                                              .json(200, #"{"info":{"tokenExpiry":"2026-03-01T00:00:00"}}"#)])
         let other = try Fixtures.provider(transport: mock)
         try await other.addToken(try ProfitToken(Fixtures.hex))
         await #expect(throws: AuthError(.malformedResponse)) { _ = try await other.tokenInfo() }
         await #expect(throws: AuthError(.malformedResponse)) { _ = try await other.tokenInfo() }
         #expect(try await other.tokenInfo().expiresAt == ProfitResponse.parseDate("2026-03-01T00:00:00Z"))
-        #expect(mock.requests.first?.headers[.authorization] == "AfasToken " + Fixtures.tokenBase64)
+        #expect(mock.requests.first?.headerFields[.authorization] == "AfasToken " + Fixtures.tokenBase64)
     }
 }
 

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -24,18 +25,18 @@ import Testing
         let envelope = SOAPMessage.envelope(operation: "GetVersionInfo", namespace: "urn:Afas.Profit.Services", parameters: [])
         let request = SOAPMessage.request(url: try provider.environment.soapURL("appconnectorversioninfo.asmx"),
                                           action: "urn:Afas.Profit.Services/GetVersionInfo", envelope: envelope)
-        let response = try await AuthorizingTransport(base: sandbox, provider: provider).send(request)
+        let response = try await AuthorizingTransport(base: sandbox, provider: provider).reply(request)
         #expect(try SOAPMessage(parsing: response.body).text(of: "GetVersionInfoResult") == "Profit 6 (sandbox)")
     }
 
     @Test func hostileValuesAreEscapedOnTheWire() async throws {
-        let mock = MockTransport(responses: [HTTPResponse(status: 200, body: Data(#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GenerateOTPResponse xmlns="urn:Afas.Profit.Services"><GenerateOTPResult/></GenerateOTPResponse></s:Body></s:Envelope>"#.utf8))])
+        let mock = MockTransport(responses: [MockTransport.Response(status: 200, body: Data(#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GenerateOTPResponse xmlns="urn:Afas.Profit.Services"><GenerateOTPResult/></GenerateOTPResponse></s:Body></s:Envelope>"#.utf8))])
         let provider = try Fixtures.provider(transport: mock, configuration: Fixtures.configuration { $0.deviceDescription = Self.hostile })
         try await provider.requestOTP(userId: "A<B&C]]>D", over: .soap)
         let request = try #require(mock.requests.first)
         #expect(request.url.absoluteString == "https://12345.soap.afas.online/profitservices/tokenconnector.asmx")
-        #expect(request.headers[.soapAction] == "\"urn:Afas.Profit.Services/GenerateOTP\"")
-        #expect(request.headers[.contentType] == "text/xml; charset=utf-8")
+        #expect(request.headerFields[.soapAction] == "\"urn:Afas.Profit.Services/GenerateOTP\"")
+        #expect(request.headerFields[.contentType] == "text/xml; charset=utf-8")
         let body = String(decoding: try #require(request.body), as: UTF8.self)
         #expect(body.contains("<GenerateOTP xmlns=\"urn:Afas.Profit.Services\">"))
         #expect(body.contains("<userId>A&lt;B&amp;C]]&gt;D</userId>"))
@@ -76,13 +77,13 @@ import Testing
     }
 
     @Test(arguments: [
-        HTTPResponse(status: 200, body: Data("<html><body>login</body></html>".utf8)),
-        HTTPResponse(status: 200, body: Data("{\"token\":1}".utf8)),
-        HTTPResponse(status: 200, body: Data(#"<!DOCTYPE x [<!ENTITY a "b">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>"#.utf8)),
-        HTTPResponse(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetTokenFromOTPResponse><GetTokenFromOTPResult>garbage</GetTokenFromOTPResult></GetTokenFromOTPResponse></soap:Body></soap:Envelope>"#.utf8)),
-        HTTPResponse(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Other/></soap:Body></soap:Envelope>"#.utf8)),
+        MockTransport.Response(status: 200, body: Data("<html><body>login</body></html>".utf8)),
+        MockTransport.Response(status: 200, body: Data("{\"token\":1}".utf8)),
+        MockTransport.Response(status: 200, body: Data(#"<!DOCTYPE x [<!ENTITY a "b">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"/>"#.utf8)),
+        MockTransport.Response(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><GetTokenFromOTPResponse><GetTokenFromOTPResult>garbage</GetTokenFromOTPResult></GetTokenFromOTPResponse></soap:Body></soap:Envelope>"#.utf8)),
+        MockTransport.Response(status: 200, body: Data(#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Other/></soap:Body></soap:Envelope>"#.utf8)),
     ])
-    func badSOAPAnswersAreMalformed(_ response: HTTPResponse) async throws {
+    func badSOAPAnswersAreMalformed(_ response: MockTransport.Response) async throws {
         let provider = try Fixtures.provider(transport: MockTransport(responses: [response]))
         await #expect(throws: AuthError(.malformedResponse)) {
             try await provider.redeemOTP(Secret("12345678"), userId: "DavidB", over: .soap)

@@ -1,14 +1,16 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
+import TestSupport
 @testable import ProfitAuth
 
 @Suite struct ProfitSandboxTests {
-    private func get(_ sandbox: ProfitSandbox, _ path: String, authorization: String?) async throws -> HTTPResponse {
+    private func get(_ sandbox: ProfitSandbox, _ path: String, authorization: String?) async throws -> Reply {
         var request = HTTPRequest(url: try Fixtures.environment().restURL(path))
-        if let authorization { request.headers[.authorization] = authorization }
-        return try await sandbox.send(request)
+        if let authorization { request.headerFields[.authorization] = authorization }
+        return try await sandbox.reply(request)
     }
 
     @Test func checksTheHeaderExactly() async throws {
@@ -33,9 +35,9 @@ import Testing
         let sandbox = Fixtures.sandbox()
         for (user, key) in [("DavidB", Fixtures.apiKey.revealed), ("Unknown", Fixtures.apiKey.revealed), ("NoMail", Fixtures.apiKey.revealed), ("DavidB", "wrong")] {
             let body = #"{"apiKey":"\#(key)","apiToken":"\#(Fixtures.environmentKey.revealed)","userid":"\#(user)"}"#
-            let request = HTTPRequest(method: .post, url: try Fixtures.environment().restURL("otprequest"),
-                                      headers: [.contentType: "application/json"], body: Data(body.utf8))
-            let response = try await sandbox.send(request)
+            let request = OutgoingRequest(method: .post, url: try Fixtures.environment().restURL("otprequest"),
+                                      headerFields: [.contentType: "application/json"], body: Data(body.utf8))
+            let response = try await sandbox.reply(request)
             #expect(response.status == 201)
             #expect(response.body.isEmpty)
         }
@@ -47,9 +49,9 @@ import Testing
     @Test func rejectsNonJSONAndWrongMethods() async throws {
         let sandbox = Fixtures.sandbox()
         let url = try Fixtures.environment().restURL("OtpRequest")
-        #expect(try await sandbox.send(HTTPRequest(method: .post, url: url, headers: [.contentType: "application/json"], body: Data("nope".utf8))).status == 400)
-        #expect(try await sandbox.send(HTTPRequest(method: .post, url: url, headers: [.contentType: "text/plain"], body: Data("{}".utf8))).status == 400)
-        #expect(try await sandbox.send(HTTPRequest(method: .get, url: url)).status == 405)
+        #expect(try await sandbox.reply(OutgoingRequest(method: .post, url: url, headerFields: [.contentType: "application/json"], body: Data("nope".utf8))).status == 400)
+        #expect(try await sandbox.reply(OutgoingRequest(method: .post, url: url, headerFields: [.contentType: "text/plain"], body: Data("{}".utf8))).status == 400)
+        #expect(try await sandbox.reply(HTTPRequest(method: .get, url: url)).status == 405)
     }
 
     @Test func expiredTokensAndOutages() async throws {
@@ -62,7 +64,7 @@ import Testing
         sandbox.setUnavailable(retryAfter: 15)
         let outage = try await get(sandbox, "metainfo", authorization: nil)
         #expect(outage.status == 503)
-        #expect(ProfitProvider.error(for: outage)?.retryAfter == .seconds(15))
+        #expect(ProfitProvider.error(for: outage.response, body: outage.body)?.retryAfter == .seconds(15))
         sandbox.setUnavailable(retryAfter: nil)
         #expect(try await get(sandbox, "metainfo", authorization: nil).status == 401)
     }
@@ -74,10 +76,10 @@ import Testing
             ("userId", "DavidB"), ("apiKey", Fixtures.apiKey.revealed), ("environmentKey", Fixtures.environmentKey.revealed), ("description", "d"),
         ])
         var wrongAction = SOAPMessage.request(url: url, action: "urn:Afas.Profit.Services/GetTokenFromOTP", envelope: envelope)
-        #expect(try await sandbox.send(wrongAction).status == 500)
-        wrongAction.headers[.contentType] = "application/json"
-        #expect(try await sandbox.send(wrongAction).status == 415)
-        #expect(try await sandbox.send(SOAPMessage.request(url: url, action: "urn:Afas.Profit.Services/GenerateOTP", envelope: envelope)).status == 200)
+        #expect(try await sandbox.reply(wrongAction).status == 500)
+        wrongAction.headerFields[.contentType] = "application/json"
+        #expect(try await sandbox.reply(wrongAction).status == 415)
+        #expect(try await sandbox.reply(SOAPMessage.request(url: url, action: "urn:Afas.Profit.Services/GenerateOTP", envelope: envelope)).status == 200)
         #expect(sandbox.outbox.count == 1)
     }
 
@@ -86,7 +88,7 @@ import Testing
         let envelope = SOAPMessage.envelope(operation: "GetVersionInfo", namespace: "urn:Afas.Profit.Services", parameters: [])
         let request = SOAPMessage.request(url: try Fixtures.environment().soapURL("appconnectorversioninfo.asmx"),
                                           action: "urn:Afas.Profit.Services/GetVersionInfo", envelope: envelope)
-        let response = try await sandbox.send(request)
+        let response = try await sandbox.reply(request)
         #expect(response.status == 401)
         #expect(try SOAPMessage(parsing: response.body).fault?.message == "Ongeldige token")
     }

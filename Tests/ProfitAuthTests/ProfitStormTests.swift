@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import Testing
@@ -34,7 +35,7 @@ import Testing
 
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<Self.requests {
-                group.addTask { try await api.send(HTTPRequest(url: url)).status }
+                group.addTask { try await api.reply(HTTPRequest(url: url)).status }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfixOAuth
@@ -52,7 +53,7 @@ import Testing
 
         // 4.
         let api = AuthorizingTransport(base: transport, provider: provider)
-        let response = try await api.send(HTTPRequest(url: URL(string: "https://api.profix-it.nl/api/v1/workorders")!))
+        let response = try await api.reply(HTTPRequest(url: URL(string: "https://api.profix-it.nl/api/v1/workorders")!))
         #expect(response.status == 200)
 
         // 5.

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 @testable import ProfixOAuth
 import Testing

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -32,7 +33,7 @@ import Testing
         let adopted = try await b.refresh()
         #expect(adopted == rotated)
         #expect(sandbox.counters.refreshes == 1)
-        #expect(try await AuthorizingTransport(base: sandbox, provider: b).send(HTTPRequest(url: Fixture.apiURL)).status == 200)
+        #expect(try await AuthorizingTransport(base: sandbox, provider: b).reply(HTTPRequest(url: Fixture.apiURL)).status == 200)
     }
 
     /// What the profix-worker processes rely on: a coordinated refresh of a still-valid pair is a
@@ -84,7 +85,7 @@ import Testing
             for provider in providers {
                 for _ in 0..<20 {
                     group.addTask {
-                        try await AuthorizingTransport(base: sandbox, provider: provider).send(HTTPRequest(url: Fixture.apiURL)).status
+                        try await AuthorizingTransport(base: sandbox, provider: provider).reply(HTTPRequest(url: Fixture.apiURL)).status
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -31,9 +32,9 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
 /// sleeping) runs out; then the fault clears and a later call must recover.
 @Suite struct ProfixFaultTests {
     static let maxAttempts = 3
-    static let isToken: @Sendable (HTTPRequest) -> Bool = { $0.url.path.hasSuffix("/token") }
-    static let isChangePassword: @Sendable (HTTPRequest) -> Bool = { $0.url.path.hasSuffix("/token/ChangePassword") }
-    static let isAPI: @Sendable (HTTPRequest) -> Bool = { !$0.url.path.lowercased().contains("/token") }
+    static let isToken: @Sendable (MockTransport.Request) -> Bool = { $0.url.path.hasSuffix("/token") }
+    static let isChangePassword: @Sendable (MockTransport.Request) -> Bool = { $0.url.path.hasSuffix("/token/ChangePassword") }
+    static let isAPI: @Sendable (MockTransport.Request) -> Bool = { !$0.url.path.lowercased().contains("/token") }
 
     /// `/token` (code exchange, refresh, client credentials, password grant).
     ///
@@ -170,7 +171,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         /// One API call: its status, or the code it failed with.
         func call() async -> APIOutcome {
             do {
-                return .status(try await api.send(HTTPRequest(url: Fixture.apiURL(for: provider.client))).status)
+                return .status(try await api.reply(HTTPRequest(url: Fixture.apiURL(for: provider.client))).status)
             } catch let error as AuthError {
                 return .error(error.code)
             } catch {
@@ -180,7 +181,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         }
 
         /// Runs `body` with `fault` on every matching request, then clears it; returns the error code.
-        func under<T>(_ fault: TransportFault, when matches: @escaping @Sendable (HTTPRequest) -> Bool,
+        func under<T>(_ fault: TransportFault, when matches: @escaping @Sendable (MockTransport.Request) -> Bool,
                       _ body: () async throws -> T) async -> Result<T, AuthError> {
             faulty.inject(fault, times: ProfixFaultTests.maxAttempts, when: matches)
             defer { faulty.clearFaults() }
@@ -488,7 +489,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
             clock.advance(600)
             let tokenCalls = sandbox.counters.tokenRequests
             do {
-                _ = try await api.send(HTTPRequest(url: Fixture.apiURL))
+                _ = try await api.reply(HTTPRequest(url: Fixture.apiURL))
             } catch let error as AuthError {
                 #expect(allowed.contains(error.code), "unexpected \(error.code)")
             }
@@ -507,12 +508,12 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         faultsOn.withLock { $0 = false }
         clock.advance(600)
         do {
-            _ = try await api.send(HTTPRequest(url: Fixture.apiURL))
+            _ = try await api.reply(HTTPRequest(url: Fixture.apiURL))
         } catch let error as AuthError where error.code == .reauthorizationRequired {
             try await grant()
             faultsOn.withLock { $0 = false }
         }
-        #expect(try await api.send(HTTPRequest(url: Fixture.apiURL)).status == 200)
+        #expect(try await api.reply(HTTPRequest(url: Fixture.apiURL)).status == 200)
         // Re-authorization only ever follows an answer the server sent but the client lost.
         let lostAnswers = faulty.injected.filter {
             switch $0 {

@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfixOAuth
@@ -96,7 +97,7 @@ import Testing
         #expect(sandbox.accepts(accessToken: final.accessToken))
         let check = ProfixProvider(client: client, transport: URLSessionTransport(), store: try FileTokenStore(directory: folder))
         let api = AuthorizingTransport(base: URLSessionTransport(), provider: check)
-        #expect(try await api.send(HTTPRequest(url: server.baseURL.appendingPathComponent("api/v1/workorders"))).status == 200)
+        #expect(try await api.reply(HTTPRequest(url: server.baseURL.appendingPathComponent("api/v1/workorders"))).status == 200)
         try await check.refresh()
         #expect(sandbox.counters.refreshes == rotations + 1)
         #expect(sandbox.counters.tokenErrors == 0)
@@ -133,14 +134,14 @@ final class TokenLedger: HTTPTransport {
     var redeemedRefreshTokens: [Secret] { entries.withLock { $0.redeemed } }
     var rejectedRefreshes: Int { entries.withLock { $0.rejected } }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        guard request.url.path.lowercased().hasSuffix("/token") else { return try await base.send(request) }
-        let form = FormEncoding.decode(String(decoding: request.body ?? Data(), as: UTF8.self))
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        guard request.url?.path.lowercased().hasSuffix("/token") == true else { return try await base.send(request, body: body) }
+        let form = FormEncoding.decode(String(decoding: body ?? Data(), as: UTF8.self))
         let presented = form.first { $0.0 == "refresh_token" }.map { Secret($0.1) }
         // The sandbox handles one /token call at a time under its lock, and the server one
         // request at a time, so recording after the answer keeps the issue order.
-        let response = try await base.send(request)
-        let json = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let (response, data) = try await base.send(request, body: body)
+        let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         let issued = (json?["refresh_token"] as? String).map { Secret($0) }
         entries.withLock { entries in
             if let presented {
@@ -148,6 +149,6 @@ final class TokenLedger: HTTPTransport {
             }
             if let issued { entries.issued.append(issued) }
         }
-        return response
+        return (response, data)
     }
 }

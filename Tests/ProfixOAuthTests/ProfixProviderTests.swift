@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -19,7 +20,7 @@ import Testing
         #expect(stored.attributes["grant"] == "authorization_code")
 
         let api = AuthorizingTransport(base: sandbox, provider: provider)
-        let response = try await api.send(HTTPRequest(url: Fixture.apiURL))
+        let response = try await api.reply(HTTPRequest(url: Fixture.apiURL))
         #expect(response.status == 200)
         #expect(sandbox.counters.codeExchanges == 1)
         #expect(sandbox.counters.apiCalls == 1)
@@ -64,8 +65,8 @@ import Testing
         let first = try await provider.requestClientCredentialsToken()
         #expect(first.refreshToken == nil)
         clock.advance(600)
-        let request = try await provider.authorize(HTTPRequest(url: Fixture.apiURL(for: Fixture.serviceClient)))
-        #expect(request.headers[.authorization] != "Bearer " + first.accessToken.revealed)
+        let request = try await provider.authorized(HTTPRequest(url: Fixture.apiURL(for: Fixture.serviceClient)))
+        #expect(request.headerFields[.authorization] != "Bearer " + first.accessToken.revealed)
         #expect(sandbox.counters.clientCredentialsGrants == 2)
         #expect(sandbox.counters.refreshes == 0)
     }
@@ -109,10 +110,10 @@ import Testing
     @Test func notAuthenticatedBeforeAnyGrantAndInsecureURLsRefused() async throws {
         let sandbox = Fixture.sandbox(clock)
         let provider = Fixture.provider(sandbox: sandbox, clock: clock)
-        await #expect(throws: AuthError(.notAuthenticated)) { try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        await #expect(throws: AuthError(.notAuthenticated)) { try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
         try await Fixture.authorize(provider, sandbox: sandbox)
         await #expect(throws: AuthError(.insecureURL)) {
-            try await provider.authorize(HTTPRequest(url: URL(string: "http://api.profix-it.nl/x")!))
+            try await provider.authorized(HTTPRequest(url: URL(string: "http://api.profix-it.nl/x")!))
         }
     }
 
@@ -122,7 +123,7 @@ import Testing
         try await Fixture.authorize(Fixture.provider(sandbox: sandbox, clock: clock, store: store), sandbox: sandbox)
         let calls = sandbox.counters.tokenRequests
         let second = Fixture.provider(sandbox: sandbox, clock: clock, store: store)
-        let response = try await AuthorizingTransport(base: sandbox, provider: second).send(HTTPRequest(url: Fixture.apiURL))
+        let response = try await AuthorizingTransport(base: sandbox, provider: second).reply(HTTPRequest(url: Fixture.apiURL))
         #expect(response.status == 200)
         #expect(sandbox.counters.tokenRequests == calls)
     }
@@ -134,7 +135,7 @@ import Testing
         try await Fixture.authorize(provider, sandbox: sandbox)
         try await provider.signOut()
         #expect(try await store.load(provider.key) == nil)
-        await #expect(throws: AuthError(.notAuthenticated)) { try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        await #expect(throws: AuthError(.notAuthenticated)) { try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
     }
 }
 
@@ -148,10 +149,10 @@ import Testing
             let provider = Fixture.provider(sandbox: sandbox, clock: clock)
             try await Fixture.authorize(provider, sandbox: sandbox)
             clock.advance(lifetime - leeway - 1)
-            _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+            _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
             #expect(sandbox.counters.refreshes == 0, "lifetime \(lifetime): refreshed too early")
             clock.advance(1)
-            _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+            _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
             #expect(sandbox.counters.refreshes == 1, "lifetime \(lifetime): not refreshed at the leeway")
         }
     }
@@ -162,10 +163,10 @@ import Testing
                                         configuration: .init(refreshLeeway: .seconds(120), retryPolicy: noSleepRetry))
         try await Fixture.authorize(provider, sandbox: sandbox)
         clock.advance(479)
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         #expect(sandbox.counters.refreshes == 0)
         clock.advance(1)
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         #expect(sandbox.counters.refreshes == 1)
     }
 
@@ -178,7 +179,7 @@ import Testing
         let api = AuthorizingTransport(base: sandbox, provider: provider)
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<1000 {
-                group.addTask { try await api.send(HTTPRequest(url: Fixture.apiURL)).status }
+                group.addTask { try await api.reply(HTTPRequest(url: Fixture.apiURL)).status }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
@@ -200,7 +201,7 @@ import Testing
         clock.advance(560)
         let api = AuthorizingTransport(base: LoggingTransport(base: sandbox, log: log), provider: provider)
         _ = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<50 { group.addTask { try await api.send(HTTPRequest(url: Fixture.apiURL)).status } }
+            for _ in 0..<50 { group.addTask { try await api.reply(HTTPRequest(url: Fixture.apiURL)).status } }
             return try await group.reduce(0) { $0 + $1 }
         }
         let new = try #require(try await provider.credential())
@@ -234,7 +235,7 @@ import Testing
             for _ in 0..<200 {
                 group.addTask {
                     do {
-                        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+                        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
                         return nil
                     } catch let error as AuthError {
                         return error.code
@@ -250,7 +251,7 @@ import Testing
         #expect(sandbox.counters.tokenRequests == before + 1)
 
         // No retry loop: later calls fail at once without network traffic.
-        await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
         await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.refresh() }
         #expect(sandbox.counters.tokenRequests == before + 1)
         #expect(await provider.requiresReauthorization)
@@ -260,17 +261,17 @@ import Testing
 
         // A new grant recovers.
         try await Fixture.authorize(provider, sandbox: sandbox)
-        #expect(try await AuthorizingTransport(base: sandbox, provider: provider).send(HTTPRequest(url: Fixture.apiURL)).status == 200)
+        #expect(try await AuthorizingTransport(base: sandbox, provider: provider).reply(HTTPRequest(url: Fixture.apiURL)).status == 200)
     }
 
-    @Test(arguments: [HTTPResponse(status: 401), .json(400, "{}"), .json(401, #"{"error":"invalid_client"}"#)])
-    func rejectedRefreshStatusesRequireReauthorization(_ reply: HTTPResponse) async throws {
+    @Test(arguments: [MockTransport.Response(status: 401), .json(400, "{}"), .json(401, #"{"error":"invalid_client"}"#)])
+    func rejectedRefreshStatusesRequireReauthorization(_ reply: MockTransport.Response) async throws {
         let sandbox = Fixture.sandbox(clock)
         let provider = Fixture.provider(sandbox: sandbox, clock: clock)
         try await Fixture.authorize(provider, sandbox: sandbox)
         clock.advance(600)
         sandbox.enqueueTokenReply(reply)
-        await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
         #expect(sandbox.counters.tokenRequests == 2)
     }
 
@@ -283,18 +284,18 @@ import Testing
         let stored = try await store.load(provider.key)
         clock.advance(600)
         for _ in 0..<3 { sandbox.enqueueTokenReply(.json(503, #"{"message":"down"}"#)) }
-        await #expect(throws: AuthError(.serviceUnavailable)) { try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        await #expect(throws: AuthError(.serviceUnavailable)) { try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
         #expect(sandbox.counters.tokenRequests == 4)   // one grant + three attempts
         #expect(try await store.load(provider.key) == stored)
         #expect(!(await provider.requiresReauthorization))
         #expect(events.all.contains(.refreshFailed(provider: "profix", code: .serviceUnavailable, willRetry: true)))
         // The next request refreshes with the same refresh token.
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         #expect(sandbox.counters.refreshes == 1)
     }
 
-    static let badRefreshReplies: [HTTPResponse] = [
-        HTTPResponse(status: 200, headers: [.contentType: "text/html"], body: Data("<html>maintenance</html>".utf8)),
+    static let badRefreshReplies: [MockTransport.Response] = [
+        MockTransport.Response(status: 200, headerFields: [.contentType: "text/html"], body: Data("<html>maintenance</html>".utf8)),
         .json(200, #"{"token_type":"Bearer","expires_in":600,"refresh_token":"x"}"#),
         .json(200, #"{"access_token":"a","expires_in":"soon","refresh_token":"x"}"#),
         .json(200, #"{"access_token":"a","expires_in":-1,"refresh_token":"x"}"#),
@@ -302,7 +303,7 @@ import Testing
     ]
 
     @Test(arguments: badRefreshReplies)
-    func malformedRefreshResponsesLeaveTheStoredPairUntouched(_ reply: HTTPResponse) async throws {
+    func malformedRefreshResponsesLeaveTheStoredPairUntouched(_ reply: MockTransport.Response) async throws {
         let sandbox = Fixture.sandbox(clock)
         let store = InMemoryTokenStore()
         let provider = Fixture.provider(sandbox: sandbox, clock: clock, store: store)
@@ -311,7 +312,7 @@ import Testing
         clock.advance(600)
         sandbox.enqueueTokenReply(reply)
         await #expect {
-            try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+            try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         } throws: { error in
             guard let error = error as? AuthError else { return false }
             return error.code == .malformedResponse || error.code == .responseTooLarge
@@ -357,16 +358,16 @@ import Testing
         try await Fixture.authorize(provider, sandbox: sandbox)
         store.setFailing(true)
         clock.advance(600)
-        await #expect(throws: AuthError(.storeFailure)) { _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        await #expect(throws: AuthError(.storeFailure)) { _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
         #expect(sandbox.counters.refreshes == 1)
-        let request = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        let request = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         let current = try #require(try await provider.credential())
-        #expect(request.headers[.authorization] == "Bearer " + current.accessToken.revealed)
+        #expect(request.headerFields[.authorization] == "Bearer " + current.accessToken.revealed)
         #expect(sandbox.accepts(accessToken: current.accessToken))
         #expect(events.all.contains(.storeFailed(provider: "profix", code: .storeFailure)))
         store.setFailing(false)
         clock.advance(600)
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))   // the in-memory pair still refreshes
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))   // the in-memory pair still refreshes
         #expect(sandbox.counters.refreshes == 2)
     }
 
@@ -378,7 +379,7 @@ import Testing
         clock.advance(10)   // past the forced-refresh interval
         sandbox.revokeAccessTokens()
         let api = AuthorizingTransport(base: sandbox, provider: provider, observer: events.observer)
-        let response = try await api.send(HTTPRequest(url: Fixture.apiURL))
+        let response = try await api.reply(HTTPRequest(url: Fixture.apiURL))
         #expect(response.status == 200)
         #expect(sandbox.counters.refreshes == 1)
         #expect(sandbox.counters.rejectedAPICalls == 1)
@@ -393,7 +394,7 @@ import Testing
         sandbox.revokeAccessTokens()
         let api = AuthorizingTransport(base: sandbox, provider: provider)
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<100 { group.addTask { try await api.send(HTTPRequest(url: Fixture.apiURL)).status } }
+            for _ in 0..<100 { group.addTask { try await api.reply(HTTPRequest(url: Fixture.apiURL)).status } }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
         #expect(statuses.allSatisfy { $0 == 200 })
@@ -410,7 +411,7 @@ import Testing
         let old = try #require(try await provider.credential())
         clock.advance(490)   // inside the soft window (480...540)
         var headers: [String?] = []
-        for _ in 0..<20 { headers.append(try await provider.authorize(HTTPRequest(url: Fixture.apiURL)).headers[.authorization]) }
+        for _ in 0..<20 { headers.append(try await provider.authorized(HTTPRequest(url: Fixture.apiURL)).headerFields[.authorization]) }
         #expect(headers.first == "Bearer " + old.accessToken.revealed)   // served at once, not after a refresh
         for await event in events.stream {
             if case .credentialRefreshed = event { break }
@@ -418,7 +419,7 @@ import Testing
         #expect(sandbox.counters.refreshes == 1)
         let new = try #require(try await provider.credential())
         #expect(new.accessToken != old.accessToken)
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         #expect(sandbox.counters.refreshes == 1)
     }
 
@@ -430,7 +431,7 @@ import Testing
                                         onCredentialChange: { pair in if let pair { pairs.withLock { $0.append(pair) } } })
         try await Fixture.authorize(provider, sandbox: sandbox)
         clock.advance(600)
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         let received = pairs.withLock { $0 }
         #expect(received.count == 2)
         #expect(received.last == (try await provider.credential()))

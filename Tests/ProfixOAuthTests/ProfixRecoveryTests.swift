@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -14,19 +15,19 @@ import TestSupport
         let sandbox = Fixture.sandbox(clock)
         let provider = Fixture.provider(sandbox: sandbox, clock: clock)
         try await Fixture.authorize(provider, sandbox: sandbox)
-        let old = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
+        let old = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
         clock.advance(10)
         try await provider.refresh()
         #expect(sandbox.counters.refreshes == 1)
 
         // The old token's rejection: someone already refreshed, so just retry.
-        #expect(try await provider.recover(from: HTTPResponse(status: 401), to: old))
+        #expect(try await provider.recover(from: MockTransport.Response(status: 401), to: old))
         #expect(sandbox.counters.refreshes == 1)
 
         // The current token's rejection (10 s after the refresh: inside the old 5 s heuristic's
         // reach only by chance) refreshes now.
-        let current = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))
-        #expect(try await provider.recover(from: HTTPResponse(status: 401), to: current))
+        let current = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))
+        #expect(try await provider.recover(from: MockTransport.Response(status: 401), to: current))
         #expect(sandbox.counters.refreshes == 2)
     }
 
@@ -87,7 +88,7 @@ import TestSupport
     func accessTokenCharactersAreChecked(_ token: String) throws {
         let body = try JSONSerialization.data(withJSONObject: ["access_token": token, "token_type": "Bearer", "expires_in": 600])
         let error = #expect(throws: AuthError.self) {
-            try ProfixTokenEndpoint.parseToken(HTTPResponse(status: 200, headers: [.contentType: "application/json"], body: body), maxBytes: 1 << 20)
+            try ProfixTokenEndpoint.parseToken(Reply(status: 200, headerFields: [.contentType: "application/json"], body: body), maxBytes: 1 << 20)
         }
         #expect(error?.code == .malformedResponse)
     }
@@ -116,17 +117,17 @@ import TestSupport
         try await Fixture.authorize(provider, sandbox: sandbox)
         clock.advance(600)
         sandbox.enqueueTokenReply(.json(403, #"{"message":"licence"}"#))
-        let first = await #expect(throws: AuthError.self) { _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+        let first = await #expect(throws: AuthError.self) { _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
         #expect(first?.code == .forbidden)
         let tokenCalls = sandbox.counters.tokenRequests
         for _ in 0..<20 {
-            let again = await #expect(throws: AuthError.self) { _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL)) }
+            let again = await #expect(throws: AuthError.self) { _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL)) }
             #expect(again?.code == .forbidden)
         }
         #expect(sandbox.counters.tokenRequests == tokenCalls)   // no /token call during the cooldown
         #expect(await provider.requiresReauthorization == false)
         clock.advance(61)
-        _ = try await provider.authorize(HTTPRequest(url: Fixture.apiURL))   // tries again, succeeds
+        _ = try await provider.authorized(HTTPRequest(url: Fixture.apiURL))   // tries again, succeeds
         #expect(sandbox.counters.tokenRequests == tokenCalls + 1)
         #expect(sandbox.counters.refreshes == 1)
     }

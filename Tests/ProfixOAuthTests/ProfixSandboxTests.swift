@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 import ProfixOAuth
@@ -8,15 +9,15 @@ import Testing
     let clock = TestClock()
     let tokenURL = URL(string: "https://api.profix-it.nl/token")!
 
-    private func post(_ sandbox: ProfixSandbox, _ pairs: [(String, String)]) async throws -> HTTPResponse {
-        try await sandbox.send(.form(url: tokenURL, pairs))
+    private func post(_ sandbox: ProfixSandbox, _ pairs: [(String, String)]) async throws -> Reply {
+        try await sandbox.reply(.form(url: tokenURL, pairs))
     }
 
     @Test func acceptsOnlyFormBodies() async throws {
         let sandbox = Fixture.sandbox(clock)
-        let json = HTTPRequest(method: .post, url: tokenURL, headers: [.contentType: "application/json"],
+        let json = OutgoingRequest(method: .post, url: tokenURL, headerFields: [.contentType: "application/json"],
                                body: Data(#"{"grant_type":"client_credentials"}"#.utf8))
-        let response = try await sandbox.send(json)
+        let response = try await sandbox.reply(json)
         #expect(response.status == 400)
         #expect(response.text.contains("invalid_request"))
     }
@@ -54,19 +55,19 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         let token = try #require(object?["access_token"] as? String)
         #expect(object?["refresh_token"] == nil)
-        let call = HTTPRequest(url: Fixture.apiURL, headers: [.authorization: "Bearer \(token)"])
-        #expect(try await sandbox.send(call).status == 200)
+        let call = HTTPRequest(url: Fixture.apiURL, headerFields: [.authorization: "Bearer \(token)"])
+        #expect(try await sandbox.reply(call).status == 200)
         clock.advance(600)
-        #expect(try await sandbox.send(call).status == 401)
+        #expect(try await sandbox.reply(call).status == 401)
     }
 
     @Test func authorizationEndpointRedirectsWithACode() async throws {
         let sandbox = Fixture.sandbox(clock)
         let url = URL(string: "https://api.profix-it.nl/Authorization?client_id=\(Fixture.codeClient.clientID)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fprofix%2Fcallback")!
-        let response = try await sandbox.send(HTTPRequest(url: url))
+        let response = try await sandbox.reply(HTTPRequest(url: url))
         #expect(response.status == 302)
-        #expect(response.headers[.location]?.hasPrefix("https://app.example.com/profix/callback?code=") == true)
+        #expect(response.headerFields[.location]?.hasPrefix("https://app.example.com/profix/callback?code=") == true)
         let mismatch = URL(string: "https://api.profix-it.nl/Authorization?client_id=\(Fixture.codeClient.clientID)&redirect_uri=https%3A%2F%2Fevil.example.com")!
-        #expect(try await sandbox.send(HTTPRequest(url: mismatch)).status == 400)
+        #expect(try await sandbox.reply(HTTPRequest(url: mismatch)).status == 400)
     }
 }

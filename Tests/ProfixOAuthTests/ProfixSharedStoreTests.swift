@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -15,7 +16,7 @@ import Testing
     }
 
     private func call(_ provider: ProfixProvider, _ sandbox: ProfixSandbox) async throws -> Int {
-        try await AuthorizingTransport(base: sandbox, provider: provider).send(HTTPRequest(url: Fixture.apiURL)).status
+        try await AuthorizingTransport(base: sandbox, provider: provider).reply(HTTPRequest(url: Fixture.apiURL)).status
     }
 
     /// Both tokens expire at the same moment in every round and both providers call at once:

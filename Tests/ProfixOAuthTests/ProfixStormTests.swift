@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -10,13 +11,13 @@ import Testing
 /// `swift test --sanitize=thread --scratch-path .build-tsan -Xswiftc -DAUTH_TSAN_LOCKS --filter Storm`.
 @Suite struct ProfixStormTests {
     static let requests = 10_000
-    static let isToken: @Sendable (HTTPRequest) -> Bool = { $0.url.path.hasSuffix("/token") }
+    static let isToken: @Sendable (MockTransport.Request) -> Bool = { $0.url.path.hasSuffix("/token") }
 
     /// Sends `count` authorized API requests at once; returns their statuses.
     static func storm<Base: HTTPTransport>(_ api: AuthorizingTransport<Base, ProfixProvider>, count: Int = requests) async throws -> [Int] {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<count {
-                group.addTask { try await api.send(HTTPRequest(url: Fixture.apiURL)).status }
+                group.addTask { try await api.reply(HTTPRequest(url: Fixture.apiURL)).status }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
@@ -90,7 +91,7 @@ import Testing
         clock.advance(600)
         gate.close()
 
-        let leader = Task { try await api.send(HTTPRequest(url: Fixture.apiURL)).status }
+        let leader = Task { try await api.reply(HTTPRequest(url: Fixture.apiURL)).status }
         await gate.waitForArrival()   // the refresh is in flight, started by `leader`
         let started = Countdown(Self.requests)
         var waiters: [Task<Int, any Error>] = []
@@ -98,7 +99,7 @@ import Testing
         for _ in 0..<Self.requests {
             waiters.append(Task {
                 started.tick()
-                return try await api.send(HTTPRequest(url: Fixture.apiURL)).status
+                return try await api.reply(HTTPRequest(url: Fixture.apiURL)).status
             })
         }
         await started.wait()
@@ -176,8 +177,8 @@ final class TokenGate: HTTPTransport {
         }
     }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        if request.url.path.hasSuffix("/token") {
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        if request.url?.path.hasSuffix("/token") == true {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let (pass, watchers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
                     guard state.closed else { return (true, []) }
@@ -190,7 +191,7 @@ final class TokenGate: HTTPTransport {
                 if pass { continuation.resume() }
             }
         }
-        return try await base.send(request)
+        return try await base.send(request, body: body)
     }
 }
 

@@ -1,10 +1,11 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 @testable import ProfixOAuth
 import Testing
 
 @Suite struct ProfixTokenEndpointTests {
-    private func form(_ request: HTTPRequest) -> [String: String] {
+    private func form(_ request: OutgoingRequest) -> [String: String] {
         var result: [String: String] = [:]
         for (name, value) in FormEncoding.decode(String(decoding: request.body ?? Data(), as: UTF8.self)) { result[name] = value }
         return result
@@ -16,7 +17,7 @@ import Testing
         let body = String(decoding: try #require(request.body), as: UTF8.self)
         #expect(request.method == .post)
         #expect(request.url.absoluteString == "https://api.profix-it.nl/token")
-        #expect(request.headers[.contentType] == "application/x-www-form-urlencoded")
+        #expect(request.headerFields[.contentType] == "application/x-www-form-urlencoded")
         for raw in ["!", "&", "%", "+"] where code.contains(raw) && raw != "%" {
             #expect(!body.contains("code=" + code))   // never sent raw
         }
@@ -52,22 +53,22 @@ import Testing
     }
 
     @Test func parsesTheDocumentedSuccess() throws {
-        let response = HTTPResponse.json(200, #"{"access_token":"AAEAAGx","token_type":"Bearer","expires_in":600,"refresh_token":"Gcp7!IAAA"}"#)
+        let response = Reply.json(200, #"{"access_token":"AAEAAGx","token_type":"Bearer","expires_in":600,"refresh_token":"Gcp7!IAAA"}"#)
         let result = try ProfixTokenEndpoint.parseToken(response, maxBytes: 1 << 20)
         #expect(result == .tokens(ProfixTokenResponse(accessToken: Secret("AAEAAGx"), refreshToken: Secret("Gcp7!IAAA"), expiresIn: 600)))
     }
 
     @Test func acceptsNumericStringLifetimeAndFormBodies() throws {
-        let json = HTTPResponse.json(200, #"{"access_token":"a","token_type":"bearer","expires_in":"600"}"#)
+        let json = Reply.json(200, #"{"access_token":"a","token_type":"bearer","expires_in":"600"}"#)
         #expect(try ProfixTokenEndpoint.parseToken(json, maxBytes: 1 << 20) == .tokens(ProfixTokenResponse(accessToken: Secret("a"), expiresIn: 600)))
-        let formBody = HTTPResponse(status: 200, headers: [.contentType: "application/x-www-form-urlencoded"],
+        let formBody = Reply(status: 200, headerFields: [.contentType: "application/x-www-form-urlencoded"],
                                     body: Data("access_token=b%21&expires_in=60".utf8))
         #expect(try ProfixTokenEndpoint.parseToken(formBody, maxBytes: 1 << 20) == .tokens(ProfixTokenResponse(accessToken: Secret("b!"), expiresIn: 60)))
     }
 
-    static let malformed: [(String, HTTPResponse, AuthError.Code)] = [
-        ("html page", HTTPResponse(status: 200, headers: [.contentType: "text/html"], body: Data("<html><body>Login</body></html>".utf8)), .malformedResponse),
-        ("html 502", HTTPResponse(status: 502, body: Data("<!DOCTYPE html><html>Bad gateway</html>".utf8)), .serviceUnavailable),
+    static let malformed: [(String, Reply, AuthError.Code)] = [
+        ("html page", Reply(status: 200, headerFields: [.contentType: "text/html"], body: Data("<html><body>Login</body></html>".utf8)), .malformedResponse),
+        ("html 502", Reply(status: 502, body: Data("<!DOCTYPE html><html>Bad gateway</html>".utf8)), .serviceUnavailable),
         ("missing access_token", .json(200, #"{"token_type":"Bearer","expires_in":600,"refresh_token":"r"}"#), .malformedResponse),
         ("empty access_token", .json(200, #"{"access_token":"","expires_in":600}"#), .malformedResponse),
         ("expires_in word", .json(200, #"{"access_token":"a","expires_in":"ten minutes"}"#), .malformedResponse),
@@ -77,13 +78,13 @@ import Testing
         ("token_type mac", .json(200, #"{"access_token":"a","token_type":"mac"}"#), .malformedResponse),
         ("refresh_token number", .json(200, #"{"access_token":"a","refresh_token":42}"#), .malformedResponse),
         ("2xx with error", .json(200, #"{"error":"invalid_grant"}"#), .invalidGrant),
-        ("not json", HTTPResponse(status: 200, body: Data("OK".utf8)), .malformedResponse),
+        ("not json", Reply(status: 200, body: Data("OK".utf8)), .malformedResponse),
         ("json array", .json(200, "[1,2]"), .malformedResponse),
         ("huge body", .json(200, #"{"access_token":""# + String(repeating: "x", count: 1 << 20) + #""}"#), .responseTooLarge),
     ]
 
     @Test(arguments: malformed)
-    func rejectsMalformedResponses(_ name: String, _ response: HTTPResponse, _ code: AuthError.Code) {
+    func rejectsMalformedResponses(_ name: String, _ response: Reply, _ code: AuthError.Code) {
         #expect {
             _ = try ProfixTokenEndpoint.parseToken(response, maxBytes: 1 << 20)
         } throws: { error in
@@ -104,15 +105,15 @@ import Testing
         (418, "", .unexpectedStatus),
     ])
     func mapsErrorStatuses(_ status: Int, _ body: String, _ code: AuthError.Code) {
-        let response = HTTPResponse(status: status, headers: [.contentType: "application/json"], body: Data(body.utf8))
+        let response = Reply(status: status, headerFields: [.contentType: "application/json"], body: Data(body.utf8))
         #expect(throws: AuthError(code)) { try ProfixTokenEndpoint.parseToken(response, maxBytes: 1 << 20) }
     }
 
     @Test func recognisesRequiredPasswordChangeOnlyForThePasswordGrant() throws {
-        let response = HTTPResponse.json(200, #"{"userid": 123, "RequireChangePassword": true}"#)
+        let response = Reply.json(200, #"{"userid": 123, "RequireChangePassword": true}"#)
         #expect(try ProfixTokenEndpoint.parseToken(response, maxBytes: 1024, allowsPasswordChange: true) == .passwordChangeRequired(userID: "123"))
         #expect(throws: AuthError(.malformedResponse)) { try ProfixTokenEndpoint.parseToken(response, maxBytes: 1024) }
-        let noUser = HTTPResponse.json(400, #"{"RequireChangePassword": true}"#)
+        let noUser = Reply.json(400, #"{"RequireChangePassword": true}"#)
         #expect(throws: AuthError(.malformedResponse)) { try ProfixTokenEndpoint.parseToken(noUser, maxBytes: 1024, allowsPasswordChange: true) }
     }
 

@@ -11,6 +11,7 @@
 // one summary line on stdout and exits 0, or exits 1 at the first error (the summary still
 // printed) and 64 for bad usage. Nothing secret is ever printed.
 import AuthCore
+import HTTPTypes
 import Foundation
 import ProfixOAuth
 #if canImport(Glibc)
@@ -89,9 +90,9 @@ func run() async throws {
         tally.withLock { tally in
             if tally.refreshedEvents > before { tally.rotations += 1 } else { tally.adopted += 1 }
         }
-        let response = try await api.send(HTTPRequest(url: apiURL))
+        let (response, _) = try await api.send(HTTPRequest(url: apiURL))
         guard response.status == 200 else {
-            throw AuthError(.transportFailure, status: response.status, message: "the API answered \(response.status)")
+            throw AuthError(.transportFailure, status: response.status.code, message: "the API answered \(response.status.code)")
         }
         tally.withLock { $0.apiCalls += 1 }
     }

@@ -1,4 +1,5 @@
 public import AuthCore
+public import HTTPTypes
 public import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ public final class LoopbackHTTPServer: Sendable {
         public var method: String
         /// The request target: path and query as sent.
         public var target: String
-        public var headers: HTTPHeaders
+        public var headerFields: HTTPFields
         public var body: Data
     }
 
@@ -127,12 +128,11 @@ public final class LoopbackHTTPServer: Sendable {
         var lines = head.components(separatedBy: "\r\n")
         let requestLine = lines.removeFirst().split(separator: " ")
         guard requestLine.count >= 2 else { return }
-        var headers = HTTPHeaders()
+        var headers = HTTPFields()
         for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = String(line[..<colon])
+            guard let colon = line.firstIndex(of: ":"), let name = HTTPField.Name(String(line[..<colon])) else { continue }
             let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            headers.add(HTTPHeaders.Name(name), value)
+            headers.append(HTTPField(name: name, value: value))
         }
         let length = Int(headers[.contentLength] ?? "0") ?? 0
         var body = Array(buffer[(end + 4)...])
@@ -141,7 +141,7 @@ public final class LoopbackHTTPServer: Sendable {
             if n <= 0 { break }
             body.append(contentsOf: chunk[0..<n])
         }
-        let request = Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: Data(body.prefix(length)))
+        let request = Request(method: String(requestLine[0]), target: String(requestLine[1]), headerFields: headers, body: Data(body.prefix(length)))
         log.withLock { $0.append(request) }
         let response = handler(request)
         var text = "HTTP/1.1 \(response.status) Status\r\n"

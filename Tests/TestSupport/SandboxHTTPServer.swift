@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 public import Foundation
 import Dispatch
 
@@ -23,17 +24,17 @@ public final class SandboxHTTPServer: Sendable {
                   let url = URL(string: base.absoluteString + received.target) else {
                 return .text(400, "bad request target")
             }
-            var headers = received.headers
+            var headers = received.headerFields
             headers[.contentLength] = nil
-            let request = HTTPRequest(method: HTTPRequest.Method(rawValue: received.method), url: url, headers: headers,
-                                      body: received.body.isEmpty ? nil : received.body)
-            switch Self.wait(for: transport, request) {
-            case .success(let response):
+            guard let method = HTTPRequest.Method(received.method) else { return .text(400, "bad method") }
+            let request = HTTPRequest(method: method, url: url, headerFields: headers)
+            switch Self.wait(for: transport, request, body: received.body.isEmpty ? nil : received.body) {
+            case .success(let (response, body)):
                 var fields: [(String, String)] = []
-                for field in response.headers where field.name != .contentLength && field.name != "Connection" {
+                for field in response.headerFields where field.name != .contentLength && field.name != .connection {
                     fields.append((field.name.rawName, field.value))
                 }
-                return LoopbackHTTPServer.Response(status: response.status, headers: fields, body: response.body)
+                return LoopbackHTTPServer.Response(status: response.status.code, headers: fields, body: body)
             case .failure:
                 failures.withLock { $0 += 1 }
                 return .text(502, "the served transport failed")
@@ -56,13 +57,13 @@ public final class SandboxHTTPServer: Sendable {
 
     /// Runs `transport.send(request)` to completion and blocks the calling (non-concurrency)
     /// thread until it has an answer.
-    private static func wait(for transport: any HTTPTransport, _ request: HTTPRequest) -> Result<HTTPResponse, any Error> {
-        let outcome = Locked<Result<HTTPResponse, any Error>?>(nil)
+    private static func wait(for transport: any HTTPTransport, _ request: HTTPRequest, body: Data?) -> Result<(HTTPResponse, Data), any Error> {
+        let outcome = Locked<Result<(HTTPResponse, Data), any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task.detached {
-            let result: Result<HTTPResponse, any Error>
+            let result: Result<(HTTPResponse, Data), any Error>
             do {
-                result = .success(try await transport.send(request))
+                result = .success(try await transport.send(request, body: body))
             } catch {
                 result = .failure(error)
             }

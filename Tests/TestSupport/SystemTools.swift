@@ -1,4 +1,7 @@
 public import Foundation
+public import AuthCore
+public import AuthTesting
+public import HTTPTypes
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,5 +50,38 @@ public enum OtherUser {
     /// Runs `/bin/sh -c script` as `nobody`; returns its exit status.
     public static func run(_ script: String) -> Int32 {
         runProgram("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/bin/sh", "-c", script])
+    }
+}
+
+/// What a provider's `error(for:body:)` makes of a scripted answer.
+public func typedError(_ mapper: (HTTPResponse, Data) -> AuthError?, _ response: MockTransport.Response) -> AuthError? {
+    mapper(response.head, response.body)
+}
+
+extension CredentialProvider {
+    /// The request (head and body) with credentials added, as the authorizing transports add them.
+    package func authorized(_ request: OutgoingRequest) async throws -> OutgoingRequest {
+        var copy = request
+        try await authorize(&copy.head, body: &copy.body)
+        return copy
+    }
+
+    /// ``CredentialProvider/recover(from:body:to:)`` with a scripted answer.
+    package func recover(from response: MockTransport.Response, to request: HTTPRequest) async throws -> Bool {
+        try await recover(from: response.head, body: response.body, to: request)
+    }
+}
+
+extension HTTPTransport {
+    /// Sends a scripted request (head and body) and returns the answer as one value.
+    package func send(_ request: OutgoingRequest) async throws -> (HTTPResponse, Data) {
+        try await send(request.head, body: request.body)
+    }
+}
+
+extension Reply {
+    /// The scripted answer as the package's parsers read it.
+    package init(_ response: MockTransport.Response) {
+        self.init(response.head, body: response.body)
     }
 }

@@ -1,19 +1,20 @@
+public import Foundation
+public import HTTPTypes
+
 /// Something that adds credentials to requests and knows what to do when they are rejected.
 ///
-/// Each provider module (`ProfitAuth`, `ProfixOAuth`, `EconomicAuth`) offers one; wrap a
-/// transport with it through ``AuthorizingTransport``.
+/// Each provider module (`ProfitAuth`, `ProfixOAuth`, `EconomicAuth`) offers one; send requests
+/// through it with ``AuthorizedClient`` (or the generic ``AuthorizingTransport``).
 ///
 /// ### Implement a custom provider
-/// Only ``authorize(_:)`` is required. Return a copy of the request with credentials added; never
-/// mutate shared state from it without synchronisation (providers are usually actors).
+/// Only ``authorize(_:)`` is required: add the credentials to the request. Never mutate shared
+/// state from it without synchronisation (providers are usually actors).
 ///
 /// ```swift
 /// struct StaticBearer: CredentialProvider {
 ///     let token: Secret
-///     func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-///         var request = request
-///         request.headers[.authorization] = "Bearer \(token.revealed)"
-///         return request
+///     func authorize(_ request: inout HTTPRequest) async throws {
+///         request.headerFields[.authorization] = "Bearer \(token.revealed)"
 ///     }
 /// }
 /// ```
@@ -23,11 +24,15 @@ public protocol CredentialProvider: Sendable {
     /// The default is the type's name.
     var name: String { get }
 
-    /// Returns `request` with credentials added.
+    /// Adds credentials to `request`.
     ///
     /// - Throws: ``AuthError`` when no credential can be had (for example
     ///   ``AuthError/Code/notAuthenticated`` or ``AuthError/Code/reauthorizationRequired``).
-    func authorize(_ request: HTTPRequest) async throws -> HTTPRequest
+    func authorize(_ request: inout HTTPRequest) async throws
+
+    /// Adds credentials to `request` and, for a provider that puts them in the body (AFAS Profit's
+    /// legacy SOAP `<token>` element), to `body`. The default calls ``authorize(_:)``.
+    func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws
 
     /// Called when the service answered 401 or 403 to an authorized request.
     ///
@@ -36,32 +41,77 @@ public protocol CredentialProvider: Sendable {
     /// from a rejection of the current one (refresh now).
     ///
     /// Return `true` when new credentials were obtained and the request is worth sending once
-    /// more; return `false` to let ``AuthorizingTransport`` report the rejection; or throw a more
-    /// specific ``AuthError``. The default returns `false`.
-    func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool
+    /// more; return `false` to let the client report the rejection; or throw a more specific
+    /// ``AuthError``. The default returns `false`.
+    func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool
+
+    /// The typed error a non-2xx answer of the provider's service stands for, or `nil` for a 2xx.
+    ///
+    /// The providers read their service's error bodies (error codes, messages, log references;
+    /// never a secret). The default maps the status alone: 400 → ``AuthError/Code/invalidRequest``,
+    /// 401 → ``AuthError/Code/invalidCredentials``, 403 → ``AuthError/Code/forbidden``, 429 →
+    /// ``AuthError/Code/rateLimited``, 5xx → ``AuthError/Code/serviceUnavailable``, anything else →
+    /// ``AuthError/Code/unexpectedStatus``.
+    func error(for response: HTTPResponse, body: Data) -> AuthError?
 }
 
 extension CredentialProvider {
     /// The type's name.
     public var name: String { String(describing: Self.self) }
 
+    /// Calls ``authorize(_:)``; the body is left as it is.
+    public func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
+        try await authorize(&request)
+    }
+
     /// Does not recover: the rejection is reported.
-    public func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
+    public func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
         false
+    }
+
+    /// Maps the status alone (see ``CredentialProvider/error(for:body:)``).
+    public func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        AuthError.forStatus(response, provider: name)
+    }
+
+    /// A copy of `request` with credentials added.
+    public func authorized(_ request: HTTPRequest) async throws -> HTTPRequest {
+        var copy = request
+        try await authorize(&copy)
+        return copy
     }
 }
 
-/// A provider backed by a closure, for one-offs and tests.
+extension AuthError {
+    /// The error a non-2xx status stands for when nothing more is known, or `nil` for a 2xx.
+    public static func forStatus(_ response: HTTPResponse, provider: String?) -> AuthError? {
+        guard !response.isSuccess else { return nil }
+        let status = response.status.code
+        let code: AuthError.Code
+        switch status {
+        case 400: code = .invalidRequest
+        case 401: code = .invalidCredentials
+        case 403: code = .forbidden
+        case 429: code = .rateLimited
+        case 500...599: code = .serviceUnavailable
+        default: code = .unexpectedStatus
+        }
+        return AuthError(code, provider: provider, status: status, message: "the service answered HTTP \(status)",
+                         retryAfter: RetryPolicy.retryAfter(in: response, now: Date()))
+    }
+}
+
+/// A provider backed by closures, for one-offs and tests.
 public struct ClosureCredentialProvider: CredentialProvider {
     /// The name given at creation.
     public let name: String
-    private let authorizeHandler: @Sendable (HTTPRequest) async throws -> HTTPRequest
+    private let authorizeHandler: @Sendable (inout HTTPRequest) async throws -> Void
     private let recoverHandler: @Sendable (HTTPResponse, HTTPRequest) async throws -> Bool
 
     /// Creates a provider from closures; `recover` defaults to "do not recover".
     public init(
         name: String = "custom",
-        authorize: @escaping @Sendable (HTTPRequest) async throws -> HTTPRequest,
+        authorize: @escaping @Sendable (inout HTTPRequest) async throws -> Void,
         recover: @escaping @Sendable (HTTPResponse, HTTPRequest) async throws -> Bool = { _, _ in false }
     ) {
         self.name = name
@@ -70,12 +120,12 @@ public struct ClosureCredentialProvider: CredentialProvider {
     }
 
     /// Calls the `authorize` closure.
-    public func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        try await authorizeHandler(request)
+    public func authorize(_ request: inout HTTPRequest) async throws {
+        try await authorizeHandler(&request)
     }
 
     /// Calls the `recover` closure.
-    public func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
+    public func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
         try await recoverHandler(response, request)
     }
 }

@@ -1,31 +1,31 @@
-public import Foundation
+package import Foundation
 
 /// `application/x-www-form-urlencoded` bodies and URL query components.
 ///
 /// Encoding is strict: every byte except the unreserved characters `A–Z a–z 0–9 - . _ ~` is
 /// percent-encoded (so `!`, `+`, `%`, `&`, `=` and spaces in codes and secrets survive), except
 /// that a form body writes a space as `+`. Decoding is lenient.
-public enum FormEncoding {
+package enum FormEncoding {
     /// Encodes name/value pairs as a form body, in order.
-    public static func encode(_ pairs: [(String, String)]) -> String {
+    package static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { encodeComponent($0.0, spaceAsPlus: true) + "=" + encodeComponent($0.1, spaceAsPlus: true) }
             .joined(separator: "&")
     }
 
     /// Encodes name/value pairs as form body bytes.
-    public static func body(_ pairs: [(String, String)]) -> Data {
+    package static func body(_ pairs: [(String, String)]) -> Data {
         Data(encode(pairs).utf8)
     }
 
     /// Decodes a form body: `+` is a space and `%XX` a byte. Pairs without `=` get an empty value.
-    public static func decode(_ text: String) -> [(String, String)] {
+    package static func decode(_ text: String) -> [(String, String)] {
         decodePairs(text, plusIsSpace: true)
     }
 
     /// Percent-encodes one query or form component.
     ///
     /// - Parameter spaceAsPlus: write a space as `+` (form bodies) instead of `%20`.
-    public static func encodeComponent(_ text: String, spaceAsPlus: Bool = false) -> String {
+    package static func encodeComponent(_ text: String, spaceAsPlus: Bool = false) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -45,7 +45,7 @@ public enum FormEncoding {
 
     /// Decodes `%XX` escapes (and `+` as a space when `plusIsSpace`); returns `nil` for a broken
     /// escape or bytes that are not UTF-8.
-    public static func decodeComponent(_ text: String, plusIsSpace: Bool = false) -> String? {
+    package static func decodeComponent(_ text: String, plusIsSpace: Bool = false) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = text.utf8.makeIterator()
@@ -67,7 +67,7 @@ public enum FormEncoding {
 
     /// The query of `url` as decoded pairs, in order. `+` stays a `+` (RFC 3986), because codes
     /// and tokens may hold one; `%2B` and `%20` decode as usual. Broken escapes keep the raw text.
-    public static func queryItems(of url: URL) -> [(String, String)] {
+    package static func queryItems(of url: URL) -> [(String, String)] {
         guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
               let query = components.percentEncodedQuery else { return [] }
         return decodePairs(query, plusIsSpace: false)
@@ -94,15 +94,5 @@ public enum FormEncoding {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - 87
         default: return nil
         }
-    }
-}
-
-extension HTTPRequest {
-    /// A `POST` with a form-encoded body and `Content-Type: application/x-www-form-urlencoded`.
-    public static func form(url: URL, _ pairs: [(String, String)], headers: HTTPHeaders = [:]) -> HTTPRequest {
-        var headers = headers
-        headers[.contentType] = "application/x-www-form-urlencoded"
-        if headers[.accept] == nil { headers[.accept] = "application/json" }
-        return HTTPRequest(method: .post, url: url, headers: headers, body: FormEncoding.body(pairs))
     }
 }

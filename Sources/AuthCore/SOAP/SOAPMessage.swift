@@ -1,4 +1,5 @@
 public import Foundation
+package import HTTPTypes
 
 /// SOAP 1.1 envelopes: building requests with escaped values and reading responses and faults.
 ///
@@ -112,10 +113,10 @@ public struct SOAPMessage: Sendable {
     }
 
     /// A `POST` of `envelope` with `Content-Type: text/xml; charset=utf-8` and `SOAPAction: "<action>"`.
-    public static func request(url: URL, action: String, envelope: Data, headers: HTTPHeaders = [:]) -> HTTPRequest {
-        var headers = headers
-        headers[.contentType] = "text/xml; charset=utf-8"
-        headers[.soapAction] = "\"\(action)\""
-        return HTTPRequest(method: .post, url: url, headers: headers, body: envelope)
+    package static func request(url: URL, action: String, envelope: Data, headerFields: HTTPFields = [:]) -> OutgoingRequest {
+        var fields = headerFields
+        fields[.contentType] = "text/xml; charset=utf-8"
+        fields[.soapAction] = "\"\(action)\""
+        return OutgoingRequest(method: .post, url: url, headerFields: fields, body: envelope)
     }
 }

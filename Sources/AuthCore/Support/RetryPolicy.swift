@@ -1,4 +1,5 @@
 public import Foundation
+public import HTTPTypes
 
 /// Bounded exponential backoff with jitter for transient failures.
 ///
@@ -96,7 +97,8 @@ public struct RetryPolicy: Sendable {
 
     /// Whether a response is worth retrying.
     public static func isTransient(_ response: HTTPResponse) -> Bool {
-        response.status == 429 || (response.status >= 500 && response.status != 501 && response.status <= 599)
+        let status = response.status.code
+        return status == 429 || (status >= 500 && status != 501 && status <= 599)
     }
 
     /// Runs `operation`, retrying transient failures.
@@ -106,18 +108,19 @@ public struct RetryPolicy: Sendable {
     ///
     /// - Throws: the operation's error; ``AuthError/Code/rateLimited`` when `Retry-After` asks for a
     ///   longer wait than ``maximumRetryAfter``; ``AuthError/Code/cancelled`` when the task is cancelled.
-    public func run(_ operation: () async throws -> HTTPResponse) async throws -> HTTPResponse {
+    public func run(_ operation: () async throws -> (HTTPResponse, Data)) async throws -> (HTTPResponse, Data) {
         var attempt = 1
         while true {
             let delay: Duration
             let code: AuthError.Code
             do {
-                let response = try await operation()
-                guard Self.isTransient(response), attempt < maxAttempts else { return response }
-                guard retriesAmbiguousFailures || response.status == 429 || response.status == 503 else { return response }
+                let answer = try await operation()
+                let response = answer.0
+                guard Self.isTransient(response), attempt < maxAttempts else { return answer }
+                guard retriesAmbiguousFailures || response.status == .tooManyRequests || response.status == .serviceUnavailable else { return answer }
                 if let retryAfter = Self.retryAfter(in: response, now: now()) {
                     if retryAfter > maximumRetryAfter {
-                        throw AuthError(.rateLimited, provider: providerName, status: response.status,
+                        throw AuthError(.rateLimited, provider: providerName, status: response.status.code,
                                         message: "the service asked to wait longer than the retry policy allows",
                                         retryAfter: retryAfter)
                     }
@@ -125,7 +128,7 @@ public struct RetryPolicy: Sendable {
                 } else {
                     delay = self.delay(afterAttempt: attempt, randomValue: random())
                 }
-                code = response.status == 429 ? .rateLimited : .serviceUnavailable
+                code = response.status == .tooManyRequests ? .rateLimited : .serviceUnavailable
             } catch let error as AuthError where error.isTransient && error.code != .rateLimited && attempt < maxAttempts
                         && (retriesAmbiguousFailures || error.code == .connectionFailed || error.code == .dnsFailure) {
                 delay = self.delay(afterAttempt: attempt, randomValue: random())
@@ -143,7 +146,7 @@ public struct RetryPolicy: Sendable {
 
     /// Reads `Retry-After` (delta seconds or an HTTP date) from a response.
     public static func retryAfter(in response: HTTPResponse, now: Date) -> Duration? {
-        guard let value = response.headers[.retryAfter]?.trimmingWhitespace(), !value.isEmpty else { return nil }
+        guard let value = response.headerFields[.retryAfter]?.trimmingWhitespace(), !value.isEmpty else { return nil }
         if let seconds = Int(value) { return .seconds(max(0, seconds)) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -1,15 +1,20 @@
-/// A transport that adds credentials to every request and recovers once from a rejection.
+public import Foundation
+public import HTTPTypes
+
+/// A transport that adds credentials to every request and recovers once from a rejection,
+/// generic over its base transport and provider (see ``AuthorizedClient`` for the form an app
+/// keeps in a property).
 ///
 /// It checks that the URL may carry credentials (``SecureURLPolicy``), asks the provider to
 /// authorize a copy of the request, and sends it through the base transport. When the service
-/// answers 401 or 403 it asks the provider to ``CredentialProvider/recover(from:to:)``; if the
-/// provider obtained new credentials the request is authorized and sent exactly once more. A
+/// answers 401 or 403 it asks the provider to ``CredentialProvider/recover(from:body:to:)``; if
+/// the provider obtained new credentials the request is authorized and sent exactly once more. A
 /// rejection that is not recovered, or a second rejection, becomes an ``AuthError``:
 /// ``AuthError/Code/invalidCredentials`` for 401 and ``AuthError/Code/forbidden`` for 403.
 ///
 /// ```swift
 /// let client = AuthorizingTransport(base: URLSessionTransport(), provider: provider)
-/// let response = try await client.send(HTTPRequest(url: url))
+/// let (response, body) = try await client.send(HTTPRequest(url: url))
 /// ```
 public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProvider>: HTTPTransport {
     /// The transport that moves the bytes.
@@ -17,7 +22,6 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     /// The provider that adds credentials.
     public let provider: Provider
     private let observer: AuthEventObserver?
-    private var providerName: String { provider.name }
 
     /// Creates a transport.
     ///
@@ -35,48 +39,64 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 
     /// Sends `request` with credentials, recovering at most once from 401/403.
     ///
+    /// - Returns: The answer, whatever its status besides a rejection.
     /// - Throws: ``AuthError`` with ``AuthError/Code/insecureURL`` before sending to a URL that
     ///   may not carry credentials; ``AuthError/Code/invalidCredentials`` or
     ///   ``AuthError/Code/forbidden`` after an unrecovered rejection; whatever the provider or the
     ///   base transport throws.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try SecureURLPolicy.check(request.url, provider: providerName)
-        let first = try await provider.authorize(request)
-        try checkAuthorized(first)
-        let response = try await base.send(first)
-        guard Self.isRejection(response.status) else { return response }
-
-        guard try await provider.recover(from: response, to: first) else {
-            throw rejection(response, afterRetry: false)
-        }
-        observer?.receive(.retriedAfterRejection(provider: providerName, status: response.status))
-        let second = try await provider.authorize(request)
-        try checkAuthorized(second)
-        let retried = try await base.send(second)
-        if Self.isRejection(retried.status) {
-            throw rejection(retried, afterRetry: true)
-        }
-        return retried
+    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer)
     }
 
-    /// What the provider returned must still go to a URL that may carry credentials, and carry
-    /// no header a line break could split: any transport, not only ``URLSessionTransport``, then
-    /// gets only well-formed headers.
-    private func checkAuthorized(_ request: HTTPRequest) throws(AuthError) {
-        try SecureURLPolicy.check(request.url, provider: providerName)
-        guard request.method.isValid, request.headers.isWellFormed else {
-            throw AuthError(.invalidRequest, provider: providerName,
-                            message: "the authorized request has a malformed method, header name or header value (CR, LF or NUL)")
+    /// Like ``send(_:body:)``, but an answer that is not 2xx throws the provider's typed error
+    /// (``CredentialProvider/error(for:body:)``).
+    public func fetch(_ request: HTTPRequest, body: Data? = nil) async throws -> (HTTPResponse, Data) {
+        try AuthorizationFlow.requireSuccess(try await send(request, body: body), from: provider)
+    }
+}
+
+/// What every authorizing client does, written once for the generic and the stored form.
+enum AuthorizationFlow {
+    static func send(
+        _ request: HTTPRequest, body: Data?, base: some HTTPTransport, provider: some CredentialProvider,
+        observer: AuthEventObserver?
+    ) async throws -> (HTTPResponse, Data) {
+        let name = provider.name
+        try SecureURLPolicy.check(request, provider: name)
+        var first = request
+        var firstBody = body
+        try await provider.authorize(&first, body: &firstBody)
+        try SecureURLPolicy.check(first, provider: name)
+        let (response, data) = try await base.send(first, body: firstBody)
+        guard isRejection(response.status) else { return (response, data) }
+
+        guard try await provider.recover(from: response, body: data, to: first) else {
+            throw rejection(response, provider: name, afterRetry: false)
         }
+        observer?.receive(.retriedAfterRejection(provider: name, status: response.status.code))
+        var second = request
+        var secondBody = body
+        try await provider.authorize(&second, body: &secondBody)
+        try SecureURLPolicy.check(second, provider: name)
+        let (retried, retriedData) = try await base.send(second, body: secondBody)
+        if isRejection(retried.status) {
+            throw rejection(retried, provider: name, afterRetry: true)
+        }
+        return (retried, retriedData)
     }
 
-    static func isRejection(_ status: Int) -> Bool { status == 401 || status == 403 }
+    static func requireSuccess(_ answer: (HTTPResponse, Data), from provider: some CredentialProvider) throws -> (HTTPResponse, Data) {
+        if let error = provider.error(for: answer.0, body: answer.1) { throw error }
+        return answer
+    }
 
-    private func rejection(_ response: HTTPResponse, afterRetry: Bool) -> AuthError {
-        let code: AuthError.Code = response.status == 403 ? .forbidden : .invalidCredentials
+    static func isRejection(_ status: HTTPResponse.Status) -> Bool { status == .unauthorized || status == .forbidden }
+
+    private static func rejection(_ response: HTTPResponse, provider: String, afterRetry: Bool) -> AuthError {
+        let code: AuthError.Code = response.status == .forbidden ? .forbidden : .invalidCredentials
         let message = afterRetry
             ? "the service rejected the request again after new credentials were obtained"
             : "the service rejected the credentials"
-        return AuthError(code, provider: providerName, status: response.status, message: message)
+        return AuthError(code, provider: provider, status: response.status.code, message: message)
     }
 }

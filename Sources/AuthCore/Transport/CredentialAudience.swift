@@ -1,4 +1,5 @@
 public import Foundation
+public import HTTPTypes
 
 /// The hosts a provider sends its credentials to, and no others.
 ///
@@ -50,6 +51,16 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
             throw AuthError(.untrustedHost, provider: provider,
                             message: "\(URLDescription(url).text) is not a host this provider sends credentials to; add it to the provider's configuration (additionalHosts) if it should be")
         }
+    }
+
+    /// Throws unless credentials may go to `request`'s host.
+    ///
+    /// - Throws: ``AuthError/Code/untrustedHost``.
+    public func check(_ request: HTTPRequest, provider: String?) throws(AuthError) {
+        guard let url = request.url else {
+            throw AuthError(.untrustedHost, provider: provider, message: "the request has no host this provider sends credentials to")
+        }
+        try check(url, provider: provider)
     }
 
     /// The hosts, sorted.

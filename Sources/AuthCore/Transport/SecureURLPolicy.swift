@@ -1,4 +1,5 @@
 public import Foundation
+public import HTTPTypes
 
 /// The rule that decides where credentials may be sent.
 ///
@@ -14,6 +15,16 @@ public enum SecureURLPolicy {
     }
 
     /// Whether `url` may carry credentials.
+    /// Throws unless `request`'s URL may carry credentials (a request without a URL may not).
+    ///
+    /// - Throws: ``AuthError/Code/insecureURL``.
+    public static func check(_ request: HTTPRequest, provider: String? = nil) throws(AuthError) {
+        guard let url = request.url else {
+            throw AuthError(.insecureURL, provider: provider, message: "credentials go only to a request with an https (or loopback http) URL")
+        }
+        try check(url, provider: provider)
+    }
+
     public static func allows(_ url: URL) -> Bool {
         // Fast path for the common case: an absolute `https://host…` URL (the scheme is what the
         // string starts with). Everything else takes the full check below.

@@ -1,4 +1,6 @@
-import Foundation
+public import Foundation
+public import HTTPTypes
+import HTTPTypesFoundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -39,9 +41,17 @@ public final class URLSessionTransport: HTTPTransport {
         public var maxResponseBytes: Int? = 8 << 20
         /// Which redirects are followed. Default ``RedirectPolicy/sameOrigin``.
         public var redirects: RedirectPolicy = .sameOrigin
-        /// Creates the default configuration.
-        public init() {}
+        /// Creates a configuration; every parameter has the documented default.
+        public init(timeout: Duration = .seconds(30), maxResponseBytes: Int? = 8 << 20, redirects: RedirectPolicy = .sameOrigin) {
+            self.timeout = timeout
+            self.maxResponseBytes = maxResponseBytes
+            self.redirects = redirects
+        }
     }
+
+    /// One transport with the default configuration, shared by every client that does not bring
+    /// its own (a `URLSession` per client would waste connections).
+    public static let shared = URLSessionTransport()
 
     private let session: URLSession
     private let delegate: SessionDelegate
@@ -65,29 +75,25 @@ public final class URLSessionTransport: HTTPTransport {
         session.invalidateAndCancel()
     }
 
-    /// Sends `request`.
+    /// Sends `request` with `body` and returns the response and its body.
     ///
-    /// - Throws: ``AuthError`` with ``AuthError/Code/invalidRequest`` for a header or method that
-    ///   would inject another header, or a transport code when no response arrived.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        guard request.headers.isWellFormed else {
-            throw AuthError(.invalidRequest, message: "a header name is invalid or a header value holds CR, LF or NUL")
+    /// - Throws: ``AuthError`` with ``AuthError/Code/invalidRequest`` for a request without a URL
+    ///   Foundation can send; ``AuthError/Code/timeout`` when the whole exchange takes longer than
+    ///   ``Configuration/timeout``; ``AuthError/Code/responseTooLarge`` past
+    ///   ``Configuration/maxResponseBytes``; ``AuthError/Code/connectionFailed``,
+    ///   ``AuthError/Code/dnsFailure``, ``AuthError/Code/tlsFailure``, ``AuthError/Code/cancelled``
+    ///   or ``AuthError/Code/transportFailure`` when no answer came.
+    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        guard var urlRequest = URLRequest(httpRequest: request) else {
+            throw AuthError(.invalidRequest, message: "the request has no URL Foundation can send")
         }
-        guard request.method.isValid else {
-            throw AuthError(.invalidRequest, message: "the HTTP method is not a valid token")
-        }
-        var urlRequest = URLRequest(url: request.url)
-        urlRequest.httpMethod = request.method.rawValue
         urlRequest.httpShouldHandleCookies = false
-        urlRequest.timeoutInterval = Self.foundationTimeout(for: request.timeout ?? configuration.timeout)
-        for field in request.headers {
-            urlRequest.addValue(field.value, forHTTPHeaderField: field.name.rawName)
-        }
-        urlRequest.httpBody = request.body
+        urlRequest.timeoutInterval = Self.foundationTimeout(for: configuration.timeout)
+        urlRequest.httpBody = body
 
         let task = session.dataTask(with: urlRequest)
         let limit = configuration.maxResponseBytes
-        let timeout = request.timeout ?? configuration.timeout
+        let timeout = configuration.timeout
         let delegate = self.delegate
         // The total deadline: URLSession's timeout restarts whenever a byte arrives.
         let deadline = Task {
@@ -96,7 +102,7 @@ public final class URLSessionTransport: HTTPTransport {
         }
         defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(HTTPResponse, Data), any Error>) in
                 delegate.register(task: task, continuation: continuation, limit: limit)
                 task.resume()
             }
@@ -105,7 +111,6 @@ public final class URLSessionTransport: HTTPTransport {
         }
     }
 
-    /// Maps a Foundation networking error to an ``AuthError``.
     /// URLSession's own timeout, set past the transport's deadline so that only the deadline
     /// fires: FoundationNetworking on Linux truncates a timeout to whole seconds (300 ms would
     /// fire at once, 1.5 s at 1 s, while the server still works on the request), and restarts it
@@ -114,6 +119,7 @@ public final class URLSessionTransport: HTTPTransport {
         (max(0, timeout.timeInterval)).rounded(.up) + 2
     }
 
+    /// Maps a Foundation networking error to an ``AuthError``.
     static func map(_ error: any Error) -> AuthError {
         let nsError = error as NSError
         let detail = TransportFailure(domain: nsError.domain, code: nsError.code)
@@ -152,7 +158,7 @@ public struct TransportFailure: Error, Sendable, Equatable {
 /// Collects each task's response and body and resumes its continuation when the task ends.
 private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable {
     private struct Pending {
-        var continuation: CheckedContinuation<HTTPResponse, any Error>
+        var continuation: CheckedContinuation<(HTTPResponse, Data), any Error>
         var limit: Int?
         var body = Data()
         var failure: AuthError?
@@ -165,7 +171,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
         self.redirects = redirects
     }
 
-    func register(task: URLSessionTask, continuation: CheckedContinuation<HTTPResponse, any Error>, limit: Int?) {
+    func register(task: URLSessionTask, continuation: CheckedContinuation<(HTTPResponse, Data), any Error>, limit: Int?) {
         pending.withLock { $0[task.taskIdentifier] = Pending(continuation: continuation, limit: limit) }
     }
 
@@ -228,16 +234,11 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
             entry.continuation.resume(throwing: URLSessionTransport.map(error))
             return
         }
-        guard let http = task.response as? HTTPURLResponse else {
+        guard let http = task.response as? HTTPURLResponse, let response = http.httpResponse else {
             entry.continuation.resume(throwing: AuthError(.transportFailure, message: "the response is not HTTP"))
             return
         }
-        var headers = HTTPHeaders()
-        for (name, value) in http.allHeaderFields {
-            guard let name = name as? String else { continue }
-            headers.add(HTTPHeaders.Name(name), "\(value)")
-        }
-        entry.continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers, body: entry.body))
+        entry.continuation.resume(returning: (response, entry.body))
     }
 
     static func sameOrigin(_ a: URL, _ b: URL) -> Bool {

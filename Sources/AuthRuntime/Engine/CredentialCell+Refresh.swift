@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 
 /// The refresh path: single-flight, under the store's lock, with the refused-pair fallback.

@@ -1,4 +1,5 @@
 package import AuthCore
+import HTTPTypes
 package import Foundation
 
 /// One credential, kept, refreshed and served: the engine every provider module runs on.

@@ -1,4 +1,5 @@
 package import AuthCore
+import HTTPTypes
 import Foundation
 
 /// Sends a provider's own requests (token endpoints, OTP calls, SOAP session calls): the one
@@ -23,9 +24,9 @@ package struct EndpointClient: Sendable {
     /// What a provider makes of one answer before the retry policy sees it.
     package enum Verdict: Sendable {
         /// Let the retry policy decide (it retries 5xx and 429).
-        case policy(HTTPResponse)
+        case policy(Reply)
         /// Return this answer as it is, without retrying.
-        case final(HTTPResponse)
+        case final(Reply)
     }
 
     /// The provider named in errors and events.
@@ -56,12 +57,12 @@ package struct EndpointClient: Sendable {
     /// - Throws: ``AuthError/Code/insecureURL`` before sending to a URL that may not carry
     ///   credentials; transport errors named after the provider; what `screen` throws.
     package func send(
-        _ request: HTTPRequest,
+        _ request: OutgoingRequest,
         retrying: Retrying = .transient,
-        screen: (@Sendable (HTTPResponse) throws(AuthError) -> Verdict)? = nil
-    ) async throws(AuthError) -> HTTPResponse {
-        try SecureURLPolicy.check(request.url, provider: provider)
-        struct Final: Error { let response: HTTPResponse }
+        screen: (@Sendable (Reply) throws(AuthError) -> Verdict)? = nil
+    ) async throws(AuthError) -> Reply {
+        try SecureURLPolicy.check(request.head, provider: provider)
+        struct Final: Error { let reply: Reply }
         // Not an `AuthError`, so the retry policy cannot mistake the screen's verdict for a
         // transient failure and retry it.
         struct Stop: Error { let error: AuthError }
@@ -73,18 +74,19 @@ package struct EndpointClient: Sendable {
         }
         let transport = self.transport
         do {
-            return try await policy.run {
-                let response = try await transport.send(request)
-                guard let screen else { return response }
+            let answer = try await policy.run {
+                let reply = try await transport.reply(request.head, body: request.body)
+                guard let screen else { return reply.pair }
                 let verdict: Verdict
-                do throws(AuthError) { verdict = try screen(response) } catch { throw Stop(error: error) }
+                do throws(AuthError) { verdict = try screen(reply) } catch { throw Stop(error: error) }
                 switch verdict {
-                case .policy(let screened): return screened
-                case .final(let final): throw Final(response: final)
+                case .policy(let screened): return screened.pair
+                case .final(let final): throw Final(reply: final)
                 }
             }
+            return Reply(answer.0, body: answer.1)
         } catch let final as Final {
-            return final.response
+            return final.reply
         } catch let stop as Stop {
             throw stop.error.attributed(to: provider)
         } catch let error as AuthError {
@@ -95,7 +97,7 @@ package struct EndpointClient: Sendable {
     }
 
     /// Throws ``AuthError/Code/responseTooLarge`` when the body passes the cap.
-    package func checkSize(_ response: HTTPResponse, of what: String = "the response") throws(AuthError) {
+    package func checkSize(_ response: Reply, of what: String = "the response") throws(AuthError) {
         guard response.body.count <= maxResponseBytes else {
             throw AuthError(.responseTooLarge, provider: provider, status: response.status,
                             message: "\(what) is larger than \(maxResponseBytes) bytes")

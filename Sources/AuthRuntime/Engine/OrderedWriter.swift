@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 
 /// Puts store writes in one line: each write starts after the one enqueued before it, and every
 /// write carries a ticket so the caller can tell whether a newer change began meanwhile.

@@ -1,4 +1,5 @@
 package import AuthCore
+import HTTPTypes
 package import Foundation
 
 /// When a credential counts as due: the leeway math, on whatever clock the caller passes.

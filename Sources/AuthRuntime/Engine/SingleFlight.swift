@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 
 /// Runs one operation at a time and shares its result with every caller that arrives while it
 /// runs: N concurrent callers cause one operation, and each waiter resumes once.

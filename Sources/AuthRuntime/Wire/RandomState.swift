@@ -1,4 +1,5 @@
 package import AuthCore
+import HTTPTypes
 
 /// Unguessable `state` values for browser redirects.
 package enum RandomState {

@@ -1,4 +1,5 @@
 package import AuthCore
+import HTTPTypes
 package import Foundation
 
 extension URL {

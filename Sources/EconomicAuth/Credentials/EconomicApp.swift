@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 
 /// One app's AppSecretToken shared by the providers and sessions of every agreement that
 /// granted the app access.

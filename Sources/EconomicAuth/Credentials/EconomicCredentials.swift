@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 
 /// The two tokens that open one e-conomic agreement: the app's AppSecretToken and the
 /// AgreementGrantToken that agreement issued to the app.

@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 public import Foundation
 
 /// Reads the URL the browser came back on after an agreement granted the app access.

@@ -1,4 +1,5 @@
 public import AuthCore
+public import HTTPTypes
 internal import AuthRuntime
 public import Foundation
 
@@ -117,26 +118,24 @@ public actor EconomicProvider: CredentialProvider {
     ///
     /// - Throws: ``AuthError/Code/insecureURL`` when the URL may not carry credentials;
     ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``.
-    public nonisolated func authorize(_ request: HTTPRequest) async throws -> HTTPRequest {
-        try SecureURLPolicy.check(request.url, provider: EconomicEndpoints.providerName)
-        try audience.check(request.url, provider: EconomicEndpoints.providerName)
+    public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
+        try SecureURLPolicy.check(request, provider: EconomicEndpoints.providerName)
+        try audience.check(request, provider: EconomicEndpoints.providerName)
         let current = snapshot.withLock { ($0.appSecretToken, $0.agreementGrantToken) }
-        var request = request
-        request.headers[.economicAppSecretToken] = current.0
-        request.headers[.economicAgreementGrantToken] = current.1
-        if request.headers[.contentType] == nil {
-            request.headers[.contentType] = "application/json"
+        request.headerFields.setCredential(current.0, for: .economicAppSecretToken)
+        request.headerFields.setCredential(current.1, for: .economicAgreementGrantToken)
+        if request.headerFields[.contentType] == nil {
+            request.headerFields[.contentType] = "application/json"
         }
-        return request
     }
 
     /// Turns a 401 into ``AuthError/Code/revoked`` and a 403 into ``AuthError/Code/forbidden``
     /// (with the server's message and `logId`); e-conomic has no refresh, so it never recovers.
-    public func recover(from response: HTTPResponse, to request: HTTPRequest) async throws -> Bool {
-        if response.status == 401 {
+    public func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
+        if response.status == .unauthorized {
             markRejected(generation: nil)
         }
-        throw await SecretScrubbing.withSecrets(secrets) { EconomicErrorBody.error(for: response) }
+        throw await SecretScrubbing.withSecrets(secrets) { EconomicErrorBody.error(for: Reply(response, body: body)) }
     }
 
     /// Replaces the agreement grant (after the customer granted access again) and clears
@@ -172,7 +171,8 @@ public actor EconomicProvider: CredentialProvider {
     private func validateUnscrubbed() async throws -> EconomicAgreement {
         let generation = snapshot.withLock { $0.generation }
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: "self")
-        let request = try await authorize(HTTPRequest(url: url, headers: [.accept: "application/json"]))
+        var request = OutgoingRequest(url: url, headerFields: [.accept: "application/json"])
+        try await authorize(&request.head)
         let response = try await endpoint.send(request, retrying: .never)
         // Re-check after the await: a new grant may have arrived meanwhile.
         guard response.isSuccess else {
@@ -195,8 +195,13 @@ public actor EconomicProvider: CredentialProvider {
     /// ``AuthError/retryAfter`` from `Retry-After`), 5xx → ``AuthError/Code/serviceUnavailable``,
     /// anything else → ``AuthError/Code/unexpectedStatus``. The body's `message`, `developerHint`
     /// and `logId` become ``AuthError/serverMessage`` and ``AuthError/logReference``.
-    public nonisolated static func error(for response: HTTPResponse) -> AuthError? {
-        response.isSuccess ? nil : EconomicErrorBody.error(for: response)
+    public nonisolated static func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        response.isSuccess ? nil : EconomicErrorBody.error(for: Reply(response, body: body))
+    }
+
+    /// The typed error an e-conomic REST response stands for (see ``error(for:body:)``).
+    public nonisolated func error(for response: HTTPResponse, body: Data) -> AuthError? {
+        Self.error(for: response, body: body)
     }
 
     /// Sends a REST request with the tokens; a 401 or 403 becomes a typed error.
@@ -204,13 +209,14 @@ public actor EconomicProvider: CredentialProvider {
     /// - Returns: The response, whatever its other status.
     /// - Throws: ``AuthError/Code/revoked`` (401), ``AuthError/Code/forbidden`` (403),
     ///   ``AuthError/Code/insecureURL``, or a transport error.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await SecretScrubbing.withSecrets(secrets) { try await sendUnscrubbed(request) }
+    public func send(_ request: HTTPRequest, body: Data? = nil) async throws -> (HTTPResponse, Data) {
+        try await SecretScrubbing.withSecrets(secrets) { try await sendUnscrubbed(OutgoingRequest(request, body: body)).pair }
     }
 
-    private func sendUnscrubbed(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func sendUnscrubbed(_ request: OutgoingRequest) async throws -> Reply {
         let generation = snapshot.withLock { $0.generation }
-        let authorized = try await authorize(request)
+        var authorized = request
+        try await authorize(&authorized.head)
         let response = try await endpoint.send(authorized, retrying: .never)
         if response.status == 401 || response.status == 403 {
             if response.status == 401 { markRejected(generation: generation) }
@@ -224,9 +230,9 @@ public actor EconomicProvider: CredentialProvider {
     ///
     /// - Throws: as ``send(_:)``, and ``AuthError/Code/invalidRequest`` for a path that does not
     ///   form a URL.
-    public func send(_ method: HTTPRequest.Method, path: String, json body: Data? = nil) async throws -> HTTPResponse {
+    public func send(_ method: HTTPRequest.Method, path: String, json body: Data? = nil) async throws -> (HTTPResponse, Data) {
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: path)
-        return try await send(HTTPRequest(method: method, url: url, headers: [.accept: "application/json"], body: body))
+        return try await send(HTTPRequest(method: method, url: url, headerFields: [.accept: "application/json"]), body: body)
     }
 
     /// The two tokens, scrubbed from every error created while they are in flight.
@@ -243,7 +249,7 @@ public actor EconomicProvider: CredentialProvider {
         if changed { observer?.receive(.credentialRevoked(provider: EconomicEndpoints.providerName)) }
     }
 
-    static func decodeAgreement(_ response: HTTPResponse, maxBytes: Int) throws(AuthError) -> EconomicAgreement {
+    static func decodeAgreement(_ response: Reply, maxBytes: Int) throws(AuthError) -> EconomicAgreement {
         guard response.body.count <= maxBytes else {
             throw AuthError(.responseTooLarge, provider: EconomicEndpoints.providerName, status: response.status, message: "the /self response is larger than \(maxBytes) bytes")
         }
@@ -251,7 +257,7 @@ public actor EconomicProvider: CredentialProvider {
             throw AuthError.malformedResponse("/self answered with an HTML page", provider: EconomicEndpoints.providerName, status: response.status)
         }
         guard response.hasJSONContentType else {
-            throw AuthError.malformedResponse("/self answered with content type \(response.headers[.contentType] ?? "none"), not JSON", provider: EconomicEndpoints.providerName, status: response.status)
+            throw AuthError.malformedResponse("/self answered with content type \(response.contentType ?? "none"), not JSON", provider: EconomicEndpoints.providerName, status: response.status)
         }
         let agreement: EconomicAgreement
         do {

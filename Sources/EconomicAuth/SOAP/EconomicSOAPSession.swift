@@ -1,4 +1,5 @@
 public import AuthCore
+import HTTPTypes
 internal import AuthRuntime
 public import Foundation
 
@@ -141,9 +142,9 @@ public actor EconomicSOAPSession {
         var reconnected = false
         while true {
             var request = SOAPMessage.request(url: configuration.endpoint, action: action, envelope: envelope)
-            request.headers[.cookie] = session.cookies.headerValue
+            request.headerFields.setCredential(session.cookies.headerValue, for: .cookie)
             let response = try await endpoint.send(request, retrying: .never)
-            let setCookies = response.headers.values(for: .setCookie)
+            let setCookies = response.headerFields[values: .setCookie]
             if !setCookies.isEmpty { await absorb(setCookies, generation: session.generation) }
             let message = try interpret(response)
             if let fault = message.fault {
@@ -181,7 +182,7 @@ public actor EconomicSOAPSession {
         guard let session else { return }
         let envelope = SOAPMessage.envelope(operation: "Disconnect", namespace: EconomicEndpoints.soapNamespace, parameters: [])
         var request = SOAPMessage.request(url: configuration.endpoint, action: EconomicEndpoints.soapNamespace + "/Disconnect", envelope: envelope)
-        request.headers[.cookie] = session.cookies.headerValue
+        request.headerFields.setCredential(session.cookies.headerValue, for: .cookie)
         let response = try await endpoint.send(request, retrying: .never)
         let message = try interpret(response)
         if let fault = message.fault, !fault.mentions(configuration.sessionLostMarker) {
@@ -226,7 +227,7 @@ public actor EconomicSOAPSession {
             throw AuthError.unexpectedStatus(response.status, provider: EconomicEndpoints.providerName, message: "ConnectWithToken answered without a fault but not 2xx")
         }
         var cookies = EconomicCookies()
-        cookies.absorb(response.headers.values(for: .setCookie))
+        cookies.absorb(response.headerFields[values: .setCookie])
         guard !cookies.isEmpty else {
             throw AuthError.malformedResponse("ConnectWithToken set no session cookie", provider: EconomicEndpoints.providerName, status: response.status)
         }
@@ -248,14 +249,14 @@ public actor EconomicSOAPSession {
 
     // MARK: - Parsing
 
-    private nonisolated func interpret(_ response: HTTPResponse) throws(AuthError) -> SOAPMessage {
+    private nonisolated func interpret(_ response: Reply) throws(AuthError) -> SOAPMessage {
         let provider = EconomicEndpoints.providerName
         try endpoint.checkSize(response, of: "the SOAP response")
         let failureCode: AuthError.Code = response.status >= 500 ? .serviceUnavailable : (response.status == 429 ? .rateLimited : .malformedResponse)
         if response.looksLikeHTML {
             throw AuthError(failureCode, provider: provider, status: response.status, message: "the SOAP endpoint answered with an HTML page")
         }
-        if let type = response.headers[.contentType]?.lowercased(), !type.contains("xml") {
+        if let type = response.contentType, !type.contains("xml") {
             throw AuthError(failureCode, provider: provider, status: response.status, message: "the SOAP endpoint answered with content type \(type), not XML")
         }
         do {

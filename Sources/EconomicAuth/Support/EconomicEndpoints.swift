@@ -1,4 +1,5 @@
-public import AuthCore
+import AuthCore
+import HTTPTypes
 internal import AuthRuntime
 public import Foundation
 
@@ -47,11 +48,4 @@ public enum EconomicEndpoints {
     static func url(_ base: URL, appending path: String) throws(AuthError) -> URL {
         try URL.joining(base, path, provider: providerName)
     }
-}
-
-extension HTTPHeaders.Name {
-    /// `X-AppSecretToken`: the app's own secret token (e-conomic REST).
-    public static let economicAppSecretToken: HTTPHeaders.Name = "X-AppSecretToken"
-    /// `X-AgreementGrantToken`: the token one agreement granted the app (e-conomic REST).
-    public static let economicAgreementGrantToken: HTTPHeaders.Name = "X-AgreementGrantToken"
 }

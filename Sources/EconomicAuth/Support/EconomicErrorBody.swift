@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import Foundation
 
 /// e-conomic's REST error body, decoded leniently: every field is optional and numbers may come
@@ -24,13 +25,13 @@ struct EconomicErrorBody: Decodable {
     }
 
     /// The body of `response` when it is a JSON error body of reasonable size.
-    static func parse(_ response: HTTPResponse) -> EconomicErrorBody? {
+    static func parse(_ response: Reply) -> EconomicErrorBody? {
         guard response.body.count <= 64 << 10, !response.looksLikeHTML else { return nil }
         return try? JSONDecoder().decode(EconomicErrorBody.self, from: response.body)
     }
 
     /// Maps a non-2xx REST response to a typed error with the server's safe context.
-    static func error(for response: HTTPResponse) -> AuthError {
+    static func error(for response: Reply) -> AuthError {
         let body = parse(response)
         let serverText = [body?.message, body?.developerHint].compactMap { $0 }.joined(separator: " ")
         func make(_ code: AuthError.Code, _ ours: String) -> AuthError {
@@ -39,7 +40,7 @@ struct EconomicErrorBody: Decodable {
                 serverCode: body?.errorCode ?? body?.code,
                 message: serverText.isEmpty ? ours : "\(ours): \(serverText)",
                 logReference: body?.logId,
-                retryAfter: RetryPolicy.retryAfter(in: response, now: Date())
+                retryAfter: RetryPolicy.retryAfter(in: response.response, now: Date())
             )
         }
         switch response.status {

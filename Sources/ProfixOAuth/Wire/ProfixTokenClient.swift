@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthRuntime
 import Foundation
 
@@ -16,7 +17,7 @@ struct ProfixTokenClient: Sendable {
     /// - Parameter secrets: What the request carries besides the client secret (a code, a
     ///   password, a refresh token): scrubbed, with the client secret, from every error, in case
     ///   the service echoes the form.
-    func grant(_ request: HTTPRequest, secrets: [Secret], allowsPasswordChange: Bool = false, oneTime: Bool = false) async throws -> ProfixGrantResult {
+    func grant(_ request: OutgoingRequest, secrets: [Secret], allowsPasswordChange: Bool = false, oneTime: Bool = false) async throws -> ProfixGrantResult {
         try await SecretScrubbing.withSecrets([client.clientSecret] + secrets) {
             let response = try await endpoint.send(request, retrying: oneTime ? .oneTime : .transient)
             return try ProfixTokenEndpoint.parseToken(response, maxBytes: endpoint.maxResponseBytes, allowsPasswordChange: allowsPasswordChange)
@@ -24,7 +25,7 @@ struct ProfixTokenClient: Sendable {
     }
 
     /// Sends a grant request that must yield tokens.
-    func tokens(_ request: HTTPRequest, secrets: [Secret], oneTime: Bool = false) async throws -> ProfixTokenResponse {
+    func tokens(_ request: OutgoingRequest, secrets: [Secret], oneTime: Bool = false) async throws -> ProfixTokenResponse {
         switch try await grant(request, secrets: secrets, oneTime: oneTime) {
         case .tokens(let tokens): return tokens
         case .passwordChangeRequired:

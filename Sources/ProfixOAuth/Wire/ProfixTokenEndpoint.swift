@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthRuntime
 import Foundation
 
@@ -29,37 +30,37 @@ enum ProfixTokenEndpoint {
 
     // MARK: Requests
 
-    static func codeRequest(_ client: ProfixClient, code: Secret) -> HTTPRequest {
+    static func codeRequest(_ client: ProfixClient, code: Secret) -> OutgoingRequest {
         var pairs = [("grant_type", "authorization_code"), ("code", code.revealed)]
         if let redirectURI = client.redirectURI { pairs.append(("redirect_uri", redirectURI.absoluteString)) }
         pairs += [("client_id", client.clientID), ("client_secret", client.clientSecret.revealed)]
-        return .form(url: client.tokenURL, pairs)
+        return OutgoingRequest.form(url: client.tokenURL, pairs)
     }
 
-    static func clientCredentialsRequest(_ client: ProfixClient) -> HTTPRequest {
-        .form(url: client.tokenURL, [
+    static func clientCredentialsRequest(_ client: ProfixClient) -> OutgoingRequest {
+        OutgoingRequest.form(url: client.tokenURL, [
             ("grant_type", "client_credentials"),
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
         ])
     }
 
-    static func passwordRequest(_ client: ProfixClient, username: String, password: Secret) -> HTTPRequest {
-        .form(url: client.tokenURL, [
+    static func passwordRequest(_ client: ProfixClient, username: String, password: Secret) -> OutgoingRequest {
+        OutgoingRequest.form(url: client.tokenURL, [
             ("grant_type", "password"),
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
             ("username", username), ("password", password.revealed),
         ])
     }
 
-    static func refreshRequest(_ client: ProfixClient, refreshToken: Secret) -> HTTPRequest {
-        .form(url: client.tokenURL, [
+    static func refreshRequest(_ client: ProfixClient, refreshToken: Secret) -> OutgoingRequest {
+        OutgoingRequest.form(url: client.tokenURL, [
             ("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed),
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
         ])
     }
 
-    static func changePasswordRequest(_ client: ProfixClient, userID: String, password: Secret, newPassword: Secret) -> HTTPRequest {
-        .form(url: client.changePasswordURL, [
+    static func changePasswordRequest(_ client: ProfixClient, userID: String, password: Secret, newPassword: Secret) -> OutgoingRequest {
+        OutgoingRequest.form(url: client.changePasswordURL, [
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
             ("userid", userID), ("password", password.revealed), ("newpassword", newPassword.revealed),
         ])
@@ -71,7 +72,7 @@ enum ProfixTokenEndpoint {
     ///
     /// - Parameter allowsPasswordChange: whether `{userid, RequireChangePassword: true}` is a valid
     ///   answer (password grant only).
-    static func parseToken(_ response: HTTPResponse, maxBytes: Int, allowsPasswordChange: Bool = false) throws(AuthError) -> ProfixGrantResult {
+    static func parseToken(_ response: Reply, maxBytes: Int, allowsPasswordChange: Bool = false) throws(AuthError) -> ProfixGrantResult {
         let fields = try decodeFields(response, maxBytes: maxBytes)
         if allowsPasswordChange, let fields, let flag = fields.value("RequireChangePassword"), flag.isTrue {
             guard let userID = fields.value("userid")?.text, !userID.isEmpty else {
@@ -120,7 +121,7 @@ enum ProfixTokenEndpoint {
     }
 
     /// Parses a `/token/ChangePassword` answer into success or a typed error.
-    static func parseChangePassword(_ response: HTTPResponse, maxBytes: Int) throws(AuthError) {
+    static func parseChangePassword(_ response: Reply, maxBytes: Int) throws(AuthError) {
         let fields = try decodeFields(response, maxBytes: maxBytes)
         if let fields, fields.value("success") == nil, fields.value("error") != nil {
             throw failure(response, fields: fields)   // an OAuth error, even inside a 200
@@ -138,7 +139,7 @@ enum ProfixTokenEndpoint {
     }
 
     /// Maps an unsuccessful `/token` answer to a typed error.
-    static func failure(_ response: HTTPResponse, fields: Fields?) -> AuthError {
+    static func failure(_ response: Reply, fields: Fields?) -> AuthError {
         let status = response.status
         let serverCode = fields?.value("error")?.text
         let description = fields?.value("error_description")?.text ?? fields?.value("message")?.text
@@ -156,13 +157,13 @@ enum ProfixTokenEndpoint {
         case (_, 400): code = .invalidGrant
         default: code = .unexpectedStatus
         }
-        let retryAfter = RetryPolicy.retryAfter(in: response, now: Date())
+        let retryAfter = RetryPolicy.retryAfter(in: response.response, now: Date())
         return AuthError(code, provider: provider, status: status, serverCode: serverCode,
                          message: description ?? defaultMessage(status), retryAfter: retryAfter)
     }
 
     /// Maps an unsuccessful API answer (not `/token`) to a typed error.
-    static func apiFailure(_ response: HTTPResponse) -> AuthError {
+    static func apiFailure(_ response: Reply) -> AuthError {
         let fields = response.looksLikeHTML ? nil : JSONValue.object(in: response.body.prefix(1 << 20))
         let code: AuthError.Code
         switch response.status {
@@ -176,7 +177,7 @@ enum ProfixTokenEndpoint {
         let message = fields?.text("error_description") ?? fields?.text("message")
             ?? (response.looksLikeHTML ? "the service answered HTTP \(response.status) with an HTML page" : "the service answered HTTP \(response.status)")
         return AuthError(code, provider: provider, status: response.status, serverCode: fields?.text("error"),
-                         message: message, retryAfter: RetryPolicy.retryAfter(in: response, now: Date()))
+                         message: message, retryAfter: RetryPolicy.retryAfter(in: response.response, now: Date()))
     }
 
     static func defaultMessage(_ status: Int) -> String {
@@ -197,7 +198,7 @@ enum ProfixTokenEndpoint {
 
     /// Decodes the body, or returns `nil` when it is empty or not an object; throws for oversized
     /// bodies and HTML pages.
-    static func decodeFields(_ response: HTTPResponse, maxBytes: Int) throws(AuthError) -> Fields? {
+    static func decodeFields(_ response: Reply, maxBytes: Int) throws(AuthError) -> Fields? {
         guard response.body.count <= maxBytes else {
             throw AuthError(.responseTooLarge, provider: provider, status: response.status,
                             message: "the response body exceeds \(maxBytes) bytes")
@@ -207,7 +208,7 @@ enum ProfixTokenEndpoint {
             throw AuthError(code, provider: provider, status: response.status, message: "the service answered with an HTML page")
         }
         if response.body.isEmpty { return nil }
-        if let type = response.headers[.contentType]?.lowercased(), type.hasPrefix("application/x-www-form-urlencoded") {
+        if let type = response.contentType, type.hasPrefix("application/x-www-form-urlencoded") {
             var values: [String: JSONValue] = [:]
             for (name, value) in FormEncoding.decode(response.text) { values[name] = .string(value) }
             return Fields(values: values)

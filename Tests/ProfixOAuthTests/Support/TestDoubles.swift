@@ -1,4 +1,5 @@
 import AuthCore
+import HTTPTypes
 import AuthTesting
 import Foundation
 @testable import ProfixOAuth
@@ -47,9 +48,9 @@ final class RecordingStore: TokenStore {
 struct LoggingTransport: HTTPTransport {
     let base: any HTTPTransport
     let log: EventLog
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        if let header = request.headers[.authorization] { log.append("use " + header.replacingOccurrences(of: "Bearer ", with: "")) }
-        return try await base.send(request)
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        if let header = request.headerFields[.authorization] { log.append("use " + header.replacingOccurrences(of: "Bearer ", with: "")) }
+        return try await base.send(request, body: body)
     }
 }
 
