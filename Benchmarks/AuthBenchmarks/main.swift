@@ -62,7 +62,7 @@ func run() async throws {
     // Providers with a valid cached token.
     let clock = Date(timeIntervalSince1970: 1_800_000_000)
     let sandbox = ProfixSandbox(now: { clock })
-    let client = ProfixClient(clientID: "bench", clientSecret: Secret("bench-secret"))
+    let client = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
     sandbox.registerClient(id: client.clientID, secret: client.clientSecret, grant: .clientCredentials)
     let profix = ProfixProvider(client: client, transport: sandbox, now: { clock })
     try await profix.requestClientCredentialsToken()

@@ -8,7 +8,7 @@ import Foundation
 @testable import ProfixOAuth
 
 let redirect = "https://app.example.com/profix/callback"
-let client = ProfixClient(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("n3G7KAhcv8OH"),
+let client = ProfixRegistration(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("n3G7KAhcv8OH"),
                           redirectURI: URL(string: redirect))
 let lenient = try? ProfixAuthorizationRequest(client: client, state: Secret("st-Fz9!q"), statePolicy: .verifyIfPresent)
 let strict = try? ProfixAuthorizationRequest(client: client, state: Secret("st-Fz9!q"), statePolicy: .required)

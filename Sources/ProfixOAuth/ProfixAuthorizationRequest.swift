@@ -17,9 +17,21 @@ public import Foundation
 /// let code = try pending.code(from: callbackURL)
 /// try await provider.exchange(code: code)
 /// ```
-public struct ProfixAuthorizationRequest: Sendable, CustomStringConvertible {
+///
+/// ### Across app instances
+/// The request is `Codable`: behind a load balancer, encode it into the server-side session the
+/// callback will find (a database row or a shared cache, keyed by the user's session), not into a
+/// cookie, since it holds the `state`. The decoded request checks the returned `state` exactly as
+/// the original would, in constant time.
+///
+/// ```swift
+/// try await sessions.set(JSONEncoder().encode(pending), for: sessionID)
+/// // … on whichever instance receives the callback:
+/// let pending = try JSONDecoder().decode(ProfixAuthorizationRequest.self, from: try await sessions.get(sessionID))
+/// ```
+public struct ProfixAuthorizationRequest: Sendable, Codable, CustomStringConvertible {
     /// Whether a callback without `state` is accepted.
-    public struct StatePolicy: Sendable, Hashable {
+    public struct StatePolicy: Sendable, Hashable, Codable {
         let requiresState: Bool
         /// Check `state` when it comes back; accept a callback without it (Profix-it does not
         /// document echoing it). The default.
@@ -40,12 +52,12 @@ public struct ProfixAuthorizationRequest: Sendable, CustomStringConvertible {
     /// Builds the authorization URL.
     ///
     /// - Parameters:
-    ///   - client: The client; it must have a ``ProfixClient/redirectURI``.
+    ///   - client: The client; it must have a ``ProfixRegistration/redirectURI``.
     ///   - state: The `state` to send; by default 32 random bytes, hex-encoded.
     ///   - statePolicy: How a callback without `state` is treated.
     /// - Throws: ``AuthError`` with ``AuthError/Code/invalidConfiguration`` when the client has no
     ///   redirect URI, ``AuthError/Code/insecureURL`` when the endpoint may not carry credentials.
-    public init(client: ProfixClient, state: Secret? = nil, statePolicy: StatePolicy = .verifyIfPresent) throws(AuthError) {
+    public init(client: ProfixRegistration, state: Secret? = nil, statePolicy: StatePolicy = .verifyIfPresent) throws(AuthError) {
         guard let redirectURI = client.redirectURI else {
             throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
                             message: "the authorization-code grant needs a redirect URI")

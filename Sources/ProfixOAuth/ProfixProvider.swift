@@ -56,7 +56,7 @@ public actor ProfixProvider: CredentialProvider {
     /// `"profix"`.
     public nonisolated var name: String { Self.providerName }
     /// The registered application.
-    public nonisolated let client: ProfixClient
+    public nonisolated let client: ProfixRegistration
     /// The key the credential is stored under.
     public nonisolated let key: TokenKey
     /// The options.
@@ -85,7 +85,7 @@ public actor ProfixProvider: CredentialProvider {
     ///     saved to `store` and before any request uses it, and with `nil` after ``signOut()``,
     ///     for apps that keep tokens elsewhere too.
     public init(
-        client: ProfixClient,
+        client: ProfixRegistration,
         transport: any HTTPTransport = URLSessionTransport(),
         store: any TokenStore = InMemoryTokenStore(),
         key: TokenKey = TokenKey(provider: ProfixProvider.providerName, account: "default"),

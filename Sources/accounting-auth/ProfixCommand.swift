@@ -102,8 +102,8 @@ enum ProfixCommand {
         }
     }
 
-    private static func makeClient(_ parsed: ParsedArguments) throws -> ProfixClient {
-        let region: ProfixClient.Region
+    private static func makeClient(_ parsed: ParsedArguments) throws -> ProfixRegistration {
+        let region: ProfixRegistration.Region
         if let base = parsed.option("base-url") {
             guard let url = URL(string: base), url.scheme != nil else { throw UsageError("--base-url is not a URL") }
             region = try .custom(url)
@@ -119,11 +119,11 @@ enum ProfixCommand {
             guard let url = URL(string: text) else { throw UsageError("PROFIX_REDIRECT_URI is not a URL") }
             return url
         }
-        return ProfixClient(clientID: clientID, clientSecret: try Environment.secret("PROFIX_CLIENT_SECRET"),
+        return ProfixRegistration(clientID: clientID, clientSecret: try Environment.secret("PROFIX_CLIENT_SECRET"),
                             redirectURI: redirect, region: region)
     }
 
-    private static func exchange(_ parsed: ParsedArguments, client: ProfixClient, provider: ProfixProvider, console: Console) async throws {
+    private static func exchange(_ parsed: ParsedArguments, client: ProfixRegistration, provider: ProfixProvider, console: Console) async throws {
         var input = try parsed.positional(0, "the callback URL or code")
         if input == "-" {
             guard let line = readSecretLine(prompt: "Callback URL or code: "), !line.isEmpty else { throw UsageError("nothing read from stdin") }
@@ -148,7 +148,7 @@ enum ProfixCommand {
         report(try await provider.exchange(code: code), console: console)
     }
 
-    private static func codeIgnoringState(_ callback: URL, client: ProfixClient) throws -> Secret {
+    private static func codeIgnoringState(_ callback: URL, client: ProfixRegistration) throws -> Secret {
         let items = FormEncoding.queryItems(of: callback)
         guard let state = items.first(where: { $0.0 == "state" })?.1 else { throw UsageError("no state") }
         return try ProfixAuthorizationRequest(client: client, state: Secret(state)).code(from: callback)
@@ -204,9 +204,9 @@ enum ProfixCommand {
         let now: @Sendable () -> Date = { time.withLock { $0 } }
         let sandbox = ProfixSandbox(now: now)
         guard let redirect = URL(string: "https://app.example.com/profix/callback") else { return }
-        let codeClient = ProfixClient(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("demo-code-secret"), redirectURI: redirect)
-        let serviceClient = ProfixClient(clientID: "0d6f6a39-0000-4000-8000-000000000001", clientSecret: Secret("demo-service-secret"), region: .be)
-        let passwordClient = ProfixClient(clientID: "5e0c1d2b-0000-4000-8000-000000000002", clientSecret: Secret("demo-password-secret"))
+        let codeClient = ProfixRegistration(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("demo-code-secret"), redirectURI: redirect)
+        let serviceClient = ProfixRegistration(clientID: "0d6f6a39-0000-4000-8000-000000000001", clientSecret: Secret("demo-service-secret"), region: .be)
+        let passwordClient = ProfixRegistration(clientID: "5e0c1d2b-0000-4000-8000-000000000002", clientSecret: Secret("demo-password-secret"))
         sandbox.registerClient(id: codeClient.clientID, secret: codeClient.clientSecret, grant: .authorizationCode, redirectURI: redirect)
         sandbox.registerClient(id: serviceClient.clientID, secret: serviceClient.clientSecret, grant: .clientCredentials)
         sandbox.registerClient(id: passwordClient.clientID, secret: passwordClient.clientSecret, grant: .password)

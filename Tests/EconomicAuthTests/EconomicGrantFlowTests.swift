@@ -193,3 +193,19 @@ import Testing
         #expect(a.byteCount == 64)
     }
 }
+
+/// A pending grant survives a trip through another instance's session store.
+@Suite struct EconomicGrantRequestCodingTests {
+    @Test func aDecodedRequestChecksTheCallbackLikeTheOriginal() throws {
+        let request = EconomicGrantRequest(
+            appPublicToken: "P", locale: .danish, redirectURL: URL(string: "https://app.example.com/cb?site=1"),
+            parameters: [.init("UserInMySystem", "123")], state: Secret("STATE-ACROSS")
+        )
+        let decoded = try JSONDecoder().decode(EconomicGrantRequest.self, from: JSONEncoder().encode(request))
+        #expect(try decoded.url() == request.url())
+        let good = try #require(URL(string: "https://app.example.com/cb?site=1&UserInMySystem=123&state=STATE-ACROSS&token=T"))
+        #expect(try EconomicGrantCallback(url: good, expecting: decoded).agreementGrantToken.revealed == "T")
+        let forged = try #require(URL(string: "https://app.example.com/cb?site=1&UserInMySystem=123&state=STATE-ACROSZ&token=T"))
+        #expect(throws: AuthError.self) { try EconomicGrantCallback(url: forged, expecting: decoded) }
+    }
+}

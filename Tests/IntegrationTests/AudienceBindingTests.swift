@@ -31,7 +31,7 @@ import Testing
 
     @Test func profixSendsItsTokenOnlyToItsRegion() async throws {
         let mock = MockTransport { _ in .json(200, #"{"access_token":"tok-1","token_type":"bearer","expires_in":600}"#) }
-        let client = ProfixClient(clientID: "svc", clientSecret: Secret("svc-secret"), region: .nl)
+        let client = ProfixRegistration(clientID: "svc", clientSecret: Secret("svc-secret"), region: .nl)
         let provider = ProfixProvider(client: client, transport: mock)
         try await provider.requestClientCredentialsToken()
         let grantCalls = mock.requestCount

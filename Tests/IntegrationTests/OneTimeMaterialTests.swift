@@ -19,7 +19,7 @@ struct OneTimeMaterialTests {
         let directory = folder()
         let sandbox = ProfixSandbox()
         let redirect = try #require(URL(string: "https://app.example.com/cb"))
-        let client = ProfixClient(clientID: "app", clientSecret: Secret("app-secret-1"), redirectURI: redirect)
+        let client = ProfixRegistration(clientID: "app", clientSecret: Secret("app-secret-1"), redirectURI: redirect)
         sandbox.registerClient(id: client.clientID, secret: client.clientSecret, grant: .authorizationCode, redirectURI: redirect)
         let provider = ProfixProvider(client: client, transport: sandbox, store: try FileTokenStore(directory: directory))
         let pending = try ProfixAuthorizationRequest(client: client)
@@ -39,7 +39,7 @@ struct OneTimeMaterialTests {
         let now = Locked(Date(timeIntervalSince1970: 1_800_000_000))
         let clock: @Sendable () -> Date = { now.withLock { $0 } }
         let sandbox = ProfixSandbox(now: clock)
-        let client = ProfixClient(clientID: "user-app", clientSecret: Secret("user-app-secret"))
+        let client = ProfixRegistration(clientID: "user-app", clientSecret: Secret("user-app-secret"))
         sandbox.registerClient(id: client.clientID, secret: client.clientSecret, grant: .password)
         sandbox.addUser(username: "ann@example.com", password: Secret("pw-ann-123"))
         let store = try FileTokenStore(directory: directory)

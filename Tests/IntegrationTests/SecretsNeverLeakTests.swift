@@ -147,11 +147,11 @@ func renderings(of value: Any) -> [String] {
 
     @Test func profixFlows() async throws {
         let time = TestTime()
-        let client = ProfixClient(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("CLIENT-SECRET-profix-4411"),
+        let client = ProfixRegistration(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("CLIENT-SECRET-profix-4411"),
                                   redirectURI: URL(string: "https://app.example.com/cb"))
         let sandbox = ProfixSandbox(now: time.now)
         sandbox.registerClient(id: client.clientID, secret: client.clientSecret, grant: .authorizationCode, redirectURI: client.redirectURI)
-        let passwordClient = ProfixClient(clientID: "5e0c1d2b-0000-4000-8000-000000000002", clientSecret: Secret("PASSWORD-CLIENT-secret-77"))
+        let passwordClient = ProfixRegistration(clientID: "5e0c1d2b-0000-4000-8000-000000000002", clientSecret: Secret("PASSWORD-CLIENT-secret-77"))
         sandbox.registerClient(id: passwordClient.clientID, secret: passwordClient.clientSecret, grant: .password)
         sandbox.addUser(username: "planner@example.com", password: Secret("first-Passw0rd-XYZ"), userID: "123", mustChangePassword: true)
         let tap = WireTap(sandbox)

@@ -26,9 +26,9 @@ private func texts(of error: any Error) -> [String] {
         configuration.echoesRequests = true
         let sandbox = ProfixSandbox(configuration: configuration, now: clock)
         let redirect = try #require(URL(string: "https://app.example.com/cb"))
-        let client = ProfixClient(clientID: "app-echo", clientSecret: Secret("CLIENT-secret-echo-4711"), redirectURI: redirect)
+        let client = ProfixRegistration(clientID: "app-echo", clientSecret: Secret("CLIENT-secret-echo-4711"), redirectURI: redirect)
         sandbox.registerClient(id: client.clientID, secret: client.clientSecret, grant: .authorizationCode, redirectURI: redirect)
-        let passwordClient = ProfixClient(clientID: "pw-echo", clientSecret: Secret("PASSWORD-client-echo-99"))
+        let passwordClient = ProfixRegistration(clientID: "pw-echo", clientSecret: Secret("PASSWORD-client-echo-99"))
         sandbox.registerClient(id: passwordClient.clientID, secret: passwordClient.clientSecret, grant: .password)
         sandbox.addUser(username: "ann@example.com", password: Secret("Right-Passw0rd-ann"), userID: "77")
         var errors: [any Error] = []
@@ -40,7 +40,7 @@ private func texts(of error: any Error) -> [String] {
         let pending = try ProfixAuthorizationRequest(client: client)
         let callback = try sandbox.approve(authorizationURL: pending.url)
         let code = try pending.code(from: callback)
-        let wrongSecret = ProfixProvider(client: ProfixClient(clientID: client.clientID, clientSecret: Secret("WRONG-client-secret-1"),
+        let wrongSecret = ProfixProvider(client: ProfixRegistration(clientID: client.clientID, clientSecret: Secret("WRONG-client-secret-1"),
                                                               redirectURI: redirect), transport: sandbox, now: clock)
         await capture { try await wrongSecret.exchange(code: code) }
         try await provider.exchange(code: code)

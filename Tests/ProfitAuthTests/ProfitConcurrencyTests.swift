@@ -249,7 +249,7 @@ final class EventStream: Sendable {
     }
 
     private static func acquiredCount(_ events: [AuthEvent]) -> Int {
-        events.filter { if case .credentialAcquired = $0 { true } else { false } }.count
+        events.filter { $0.kind == .credentialAcquired }.count
     }
 }
 

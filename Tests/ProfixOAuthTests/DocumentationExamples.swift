@@ -21,7 +21,7 @@ import Testing
         let mirror = Mirror()
 
         // 1.
-        let client = ProfixClient(
+        let client = ProfixRegistration(
             clientID: "b81cc4de-d192-400e-bcb4-09254394c52a",
             clientSecret: Secret(environment["PROFIX_CLIENT_SECRET"] ?? ""),
             redirectURI: URL(string: "https://app.example.com/profix/callback"),
@@ -80,8 +80,8 @@ import Testing
     @Test func guideOtherGrants() async throws {
         let time = TestClock()
         let sandbox = ProfixSandbox(now: time.now)
-        let serviceClient = ProfixClient(clientID: "svc", clientSecret: Secret("svc-secret"), region: .be)
-        let userClient = ProfixClient(clientID: "usr", clientSecret: Secret("usr-secret"))
+        let serviceClient = ProfixRegistration(clientID: "svc", clientSecret: Secret("svc-secret"), region: .be)
+        let userClient = ProfixRegistration(clientID: "usr", clientSecret: Secret("usr-secret"))
         sandbox.registerClient(id: "svc", secret: Secret("svc-secret"), grant: .clientCredentials)
         sandbox.registerClient(id: "usr", secret: Secret("usr-secret"), grant: .password)
         sandbox.addUser(username: "planner@example.com", password: Secret("first-password"), mustChangePassword: true)

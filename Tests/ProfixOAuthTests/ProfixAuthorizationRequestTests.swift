@@ -66,3 +66,18 @@ import Testing
         }
     }
 }
+
+/// A pending authorization survives a trip through another instance's session store.
+@Suite struct ProfixAuthorizationRequestCodingTests {
+    @Test func aDecodedRequestChecksTheCallbackLikeTheOriginal() throws {
+        let pending = try ProfixAuthorizationRequest(client: Fixture.codeClient, state: Secret("st4te-across-instances"))
+        let decoded = try JSONDecoder().decode(ProfixAuthorizationRequest.self, from: JSONEncoder().encode(pending))
+        #expect(decoded.url == pending.url)
+        #expect(decoded.statePolicy == pending.statePolicy)
+        let good = try #require(URL(string: Fixture.redirect.absoluteString + "?code=abc&state=st4te-across-instances"))
+        #expect(try decoded.code(from: good).revealed == "abc")
+        let forged = try #require(URL(string: Fixture.redirect.absoluteString + "?code=abc&state=st4te-across-instancez"))
+        #expect(throws: AuthError(.stateMismatch)) { try decoded.code(from: forged) }
+        #expect(!"\(decoded)".contains("st4te-across-instances"))
+    }
+}

@@ -158,7 +158,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
         let provider: ProfixProvider
         let api: AuthorizingTransport<FaultInjectingTransport<ProfixSandbox>, ProfixProvider>
 
-        init(_ client: ProfixClient = Fixture.codeClient, retryPolicy: RetryPolicy = noSleepRetry) {
+        init(_ client: ProfixRegistration = Fixture.codeClient, retryPolicy: RetryPolicy = noSleepRetry) {
             sandbox = Fixture.sandbox(clock)
             faulty = FaultInjectingTransport(base: sandbox)
             provider = Fixture.provider(client, sandbox: faulty, clock: clock, store: store,
@@ -258,7 +258,7 @@ struct ProfixFaultRow: Sendable, CustomTestStringConvertible {
     @Test(arguments: Grant.allCases, tokenTable)
     func faultOnGrant(_ grant: Grant, _ tableRow: ProfixFaultRow) async throws {
         let row = grant == .authorizationCode ? Self.oneTime(tableRow) : tableRow
-        let client: ProfixClient
+        let client: ProfixRegistration
         switch grant {
         case .authorizationCode: client = Fixture.codeClient
         case .clientCredentials: client = Fixture.serviceClient

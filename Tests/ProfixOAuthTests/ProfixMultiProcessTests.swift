@@ -12,7 +12,7 @@ import Testing
 @Suite struct ProfixMultiProcessTests {
     static let workers = 4
     static let rotationsPerWorker = 60
-    static let client = ProfixClient(clientID: "7f3e9a10-multiprocess", clientSecret: Secret("mp-client-secret"),
+    static let client = ProfixRegistration(clientID: "7f3e9a10-multiprocess", clientSecret: Secret("mp-client-secret"),
                                      redirectURI: URL(string: "https://app.example.com/profix/callback"))
 
     @Test func fourProcessesRotateOneRefreshTokenWithoutLosingAPair() async throws {

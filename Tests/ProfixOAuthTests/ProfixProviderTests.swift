@@ -414,7 +414,7 @@ import Testing
         for _ in 0..<20 { headers.append(try await provider.authorized(HTTPRequest(url: Fixture.apiURL)).headerFields[.authorization]) }
         #expect(headers.first == "Bearer " + old.accessToken.revealed)   // served at once, not after a refresh
         for await event in events.stream {
-            if case .credentialRefreshed = event { break }
+            if event.kind == .credentialRefreshed { break }
         }
         #expect(sandbox.counters.refreshes == 1)
         let new = try #require(try await provider.credential())
@@ -440,6 +440,6 @@ import Testing
             #expect(!text.contains(pair.accessToken.revealed))
             #expect(!text.contains(try #require(pair.refreshToken).revealed))
         }
-        #expect(events.all.contains { if case .credentialRefreshed = $0 { true } else { false } })
+        #expect(events.all.contains { $0.kind == .credentialRefreshed })
     }
 }

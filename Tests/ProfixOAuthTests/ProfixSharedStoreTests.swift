@@ -43,7 +43,7 @@ import Testing
         #expect(sandbox.counters.tokenErrors == 0)
         #expect(await !a.requiresReauthorization)
         #expect(await !b.requiresReauthorization)
-        #expect(!events.all.contains { if case .reauthorizationRequired = $0 { return true } else { return false } })
+        #expect(!events.all.contains { $0.kind == .reauthorizationRequired })
     }
 
     /// B loads the pair and sleeps; A rotates three times; the stored pair expires too. When B

@@ -71,9 +71,9 @@ import Testing
         #expect(sandbox.counters.tokenRequests == before.tokenRequests + 1)
         #expect(sandbox.counters.refreshes == 1)   // one rotation
         #expect(sandbox.counters.rejectedAPICalls == 0)
-        let retries = events.all.filter { if case .transientRetry = $0 { true } else { false } }
+        let retries = events.all.filter { $0.kind == .transientRetry }
         #expect(retries.count == 2)
-        #expect(events.all.filter { if case .credentialRefreshed = $0 { true } else { false } }.count == 1)
+        #expect(events.all.filter { $0.kind == .credentialRefreshed }.count == 1)
     }
 
     /// The refresh is held at the door of `/token`; then the task that started it and half of

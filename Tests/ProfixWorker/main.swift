@@ -50,10 +50,10 @@ func summary(_ tally: Tally, failed: Bool) -> String {
 
 func run() async throws {
     let store = try FileTokenStore(directory: URL(fileURLWithPath: arguments[1]))
-    let client = ProfixClient(clientID: clientID, clientSecret: Secret(clientSecret), region: try .custom(baseURL))
+    let client = ProfixRegistration(clientID: clientID, clientSecret: Secret(clientSecret), region: try .custom(baseURL))
     let observer = AuthEventObserver { event in
         tally.withLock { tally in
-            switch event {
+            switch event.kind {
             case .credentialRefreshed: tally.refreshedEvents += 1
             case .transientRetry: tally.transientRetries += 1
             case .storeFailed: tally.storeFailures += 1

@@ -90,6 +90,11 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
         public static let storeFailure = Code("store_failure")
         /// The token store holds data it cannot decode; it was left untouched.
         public static let storeCorrupt = Code("store_corrupt")
+
+        // MARK: SOAP
+        /// A SOAP operation answered with a fault that is not a session or credential problem; the
+        /// error's ``AuthError/serverCode`` is the `faultcode`, its message the `faultstring`.
+        public static let soapFault = Code("soap_fault")
     }
 
     /// What kind of failure this is.

@@ -3,52 +3,168 @@ public import Foundation
 /// Something that happened inside a provider, for logs and metrics.
 ///
 /// Events carry names, codes, statuses and times, never a credential, so an observer may
-/// print them as they are.
-public enum AuthEvent: Sendable, Equatable, CustomStringConvertible {
-    /// A new credential was obtained through a grant or an onboarding flow.
-    case credentialAcquired(provider: String, grant: String, expiresAt: Date?)
+/// print them as they are. An event is a ``Kind`` plus the details that kind has; new kinds and
+/// details are added without breaking anyone's code, so match on ``kind`` with a `default`:
+///
+/// ```swift
+/// let observer = AuthEventObserver { event in
+///     switch event.kind {
+///     case .credentialRefreshed: metrics.refreshes += 1
+///     case .reauthorizationRequired: alertTheUser()
+///     default: break
+///     }
+/// }
+/// ```
+public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
+    /// What happened. New kinds are additive.
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        /// The stable identifier (`"credential_refreshed"`, …).
+        public let rawValue: String
+        /// A kind; prefer the static members.
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The identifier.
+        public var description: String { rawValue }
+
+        /// A new credential was obtained through a grant or an onboarding flow.
+        public static let credentialAcquired = Kind("credential_acquired")
+        /// An access token was refreshed.
+        public static let credentialRefreshed = Kind("credential_refreshed")
+        /// A refresh failed; ``AuthEvent/willRetry`` tells whether the provider keeps its tokens
+        /// and tries again later.
+        public static let refreshFailed = Kind("refresh_failed")
+        /// The provider can no longer get tokens by itself: an app must authorize again.
+        public static let reauthorizationRequired = Kind("reauthorization_required")
+        /// The credential was rejected as revoked or deleted.
+        public static let credentialRevoked = Kind("credential_revoked")
+        /// Saving a credential to the token store failed; the credential is kept in memory.
+        public static let storeFailed = Kind("store_failed")
+        /// A credential was removed from the provider and its store.
+        public static let credentialRemoved = Kind("credential_removed")
+        /// A rejected request was sent once more after recovery.
+        public static let retriedAfterRejection = Kind("retried_after_rejection")
+        /// A transient failure is retried after ``AuthEvent/delay``.
+        public static let transientRetry = Kind("transient_retry")
+        /// A session (e-conomic SOAP) was established.
+        public static let sessionEstablished = Kind("session_established")
+    }
+
+    /// What happened.
+    public let kind: Kind
+    /// The provider (`"profit"`, `"profix"`, `"economic"`), when known.
+    public let provider: String?
+    /// How a credential was acquired (`"authorization_code"`, `"otp-rest"`, …).
+    public var grant: String?
+    /// When the new credential expires, for acquired and refreshed credentials.
+    public var expiresAt: Date?
+    /// The error code, for failures and retries.
+    public var code: AuthError.Code?
+    /// Whether the provider tries again later, for a failed refresh.
+    public var willRetry: Bool?
+    /// The HTTP status, when the event is about an answer.
+    public var status: Int?
+    /// The attempt that failed, for a transient retry.
+    public var attempt: Int?
+    /// How long until the next attempt, for a transient retry.
+    public var delay: Duration?
+
+    /// An event of `kind`; prefer the static factories.
+    public init(_ kind: Kind, provider: String?) {
+        self.kind = kind
+        self.provider = provider
+    }
+
+    /// A new credential was obtained.
+    public static func credentialAcquired(provider: String, grant: String, expiresAt: Date?) -> AuthEvent {
+        var event = AuthEvent(.credentialAcquired, provider: provider)
+        event.grant = grant
+        event.expiresAt = expiresAt
+        return event
+    }
+
     /// An access token was refreshed.
-    case credentialRefreshed(provider: String, expiresAt: Date?)
-    /// A refresh failed; `willRetry` tells whether the provider keeps its tokens and tries again later.
-    case refreshFailed(provider: String, code: AuthError.Code, willRetry: Bool)
-    /// The provider can no longer get tokens by itself: an app must authorize again.
-    case reauthorizationRequired(provider: String)
+    public static func credentialRefreshed(provider: String, expiresAt: Date?) -> AuthEvent {
+        var event = AuthEvent(.credentialRefreshed, provider: provider)
+        event.expiresAt = expiresAt
+        return event
+    }
+
+    /// A refresh failed.
+    public static func refreshFailed(provider: String, code: AuthError.Code, willRetry: Bool) -> AuthEvent {
+        var event = AuthEvent(.refreshFailed, provider: provider)
+        event.code = code
+        event.willRetry = willRetry
+        return event
+    }
+
+    /// An app must authorize again.
+    public static func reauthorizationRequired(provider: String) -> AuthEvent {
+        AuthEvent(.reauthorizationRequired, provider: provider)
+    }
+
     /// The credential was rejected as revoked or deleted.
-    case credentialRevoked(provider: String)
-    /// Saving a credential to the token store failed; the credential is kept in memory.
-    case storeFailed(provider: String, code: AuthError.Code)
-    /// A credential was removed from the provider and its store.
-    case credentialRemoved(provider: String)
+    public static func credentialRevoked(provider: String) -> AuthEvent {
+        AuthEvent(.credentialRevoked, provider: provider)
+    }
+
+    /// Saving a credential failed; it is kept in memory.
+    public static func storeFailed(provider: String, code: AuthError.Code) -> AuthEvent {
+        var event = AuthEvent(.storeFailed, provider: provider)
+        event.code = code
+        return event
+    }
+
+    /// A credential was removed.
+    public static func credentialRemoved(provider: String) -> AuthEvent {
+        AuthEvent(.credentialRemoved, provider: provider)
+    }
+
     /// A rejected request was sent once more after recovery.
-    case retriedAfterRejection(provider: String?, status: Int)
-    /// A transient failure is retried after `delay`.
-    case transientRetry(provider: String?, attempt: Int, delay: Duration, code: AuthError.Code)
-    /// A session (e-conomic SOAP) was established.
-    case sessionEstablished(provider: String)
+    public static func retriedAfterRejection(provider: String?, status: Int) -> AuthEvent {
+        var event = AuthEvent(.retriedAfterRejection, provider: provider)
+        event.status = status
+        return event
+    }
+
+    /// A transient failure is retried.
+    public static func transientRetry(provider: String?, attempt: Int, delay: Duration, code: AuthError.Code) -> AuthEvent {
+        var event = AuthEvent(.transientRetry, provider: provider)
+        event.attempt = attempt
+        event.delay = delay
+        event.code = code
+        return event
+    }
+
+    /// A session was established.
+    public static func sessionEstablished(provider: String) -> AuthEvent {
+        AuthEvent(.sessionEstablished, provider: provider)
+    }
 
     /// A one-line summary for logs; it holds no secret.
     public var description: String {
-        switch self {
-        case let .credentialAcquired(provider, grant, expiresAt):
-            return "[\(provider)] credential acquired via \(grant)" + (expiresAt.map { ", expires \($0)" } ?? "")
-        case let .credentialRefreshed(provider, expiresAt):
-            return "[\(provider)] credential refreshed" + (expiresAt.map { ", expires \($0)" } ?? "")
-        case let .refreshFailed(provider, code, willRetry):
-            return "[\(provider)] refresh failed: \(code)\(willRetry ? " (will retry)" : "")"
-        case let .reauthorizationRequired(provider):
-            return "[\(provider)] re-authorization required"
-        case let .credentialRevoked(provider):
-            return "[\(provider)] credential revoked"
-        case let .storeFailed(provider, code):
-            return "[\(provider)] token store failed: \(code); credential kept in memory"
-        case let .credentialRemoved(provider):
-            return "[\(provider)] credential removed"
-        case let .retriedAfterRejection(provider, status):
-            return "[\(provider ?? "-")] retried once after HTTP \(status)"
-        case let .transientRetry(provider, attempt, delay, code):
-            return "[\(provider ?? "-")] attempt \(attempt) failed (\(code)); retrying in \(delay)"
-        case let .sessionEstablished(provider):
-            return "[\(provider)] session established"
+        let name = "[\(provider ?? "-")]"
+        switch kind {
+        case .credentialAcquired:
+            return "\(name) credential acquired via \(grant ?? "?")" + (expiresAt.map { ", expires \($0)" } ?? "")
+        case .credentialRefreshed:
+            return "\(name) credential refreshed" + (expiresAt.map { ", expires \($0)" } ?? "")
+        case .refreshFailed:
+            return "\(name) refresh failed: \(code.map { "\($0)" } ?? "?")\(willRetry == true ? " (will retry)" : "")"
+        case .reauthorizationRequired:
+            return "\(name) re-authorization required"
+        case .credentialRevoked:
+            return "\(name) credential revoked"
+        case .storeFailed:
+            return "\(name) token store failed: \(code.map { "\($0)" } ?? "?"); credential kept in memory"
+        case .credentialRemoved:
+            return "\(name) credential removed"
+        case .retriedAfterRejection:
+            return "\(name) retried once after HTTP \(status.map(String.init) ?? "?")"
+        case .transientRetry:
+            return "\(name) attempt \(attempt.map(String.init) ?? "?") failed (\(code.map { "\($0)" } ?? "?")); retrying in \(delay.map { "\($0)" } ?? "?")"
+        case .sessionEstablished:
+            return "\(name) session established"
+        default:
+            return "\(name) \(kind)"
         }
     }
 }

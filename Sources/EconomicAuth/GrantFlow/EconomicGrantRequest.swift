@@ -27,9 +27,14 @@ public import Foundation
 /// )
 /// let link = try request.url()
 /// ```
-public struct EconomicGrantRequest: Sendable {
+///
+/// ### Across app instances
+/// The request is `Codable`: keep it in the server-side session the redirect will find (encoded
+/// with `JSONEncoder`), not in a cookie, since it holds the `state`; the decoded request checks
+/// the callback exactly as the original would.
+public struct EconomicGrantRequest: Sendable, Codable {
     /// The language of e-conomic's grant pages.
-    public struct Locale: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    public struct Locale: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
         /// The value sent as `locale`, such as `da-DK`.
         public let rawValue: String
         /// Creates a locale from its code; e-conomic documents the four static values.
@@ -48,7 +53,7 @@ public struct EconomicGrantRequest: Sendable {
     }
 
     /// One of the app's own parameters carried on the redirect URL.
-    public struct Parameter: Sendable, Hashable, CustomStringConvertible {
+    public struct Parameter: Sendable, Hashable, Codable, CustomStringConvertible {
         /// The name (not empty; not `token`).
         public var name: String
         /// The value; any text.

@@ -275,8 +275,3 @@ public actor EconomicSOAPSession {
         return text.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 }
-
-extension AuthError.Code {
-    /// The SOAP operation answered with a fault (not a session or credential problem).
-    static let soapFault = AuthError.Code("soap_fault")
-}

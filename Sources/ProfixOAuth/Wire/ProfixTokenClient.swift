@@ -6,7 +6,7 @@ import Foundation
 /// Sends token-endpoint requests through the shared ``EndpointClient`` and parses the answers;
 /// holds no state, so it can run outside the provider (for example inside a store's `update`).
 struct ProfixTokenClient: Sendable {
-    let client: ProfixClient
+    let client: ProfixRegistration
     let endpoint: EndpointClient
 
     /// Sends a grant or refresh request, retrying transient failures.

@@ -30,21 +30,21 @@ enum ProfixTokenEndpoint {
 
     // MARK: Requests
 
-    static func codeRequest(_ client: ProfixClient, code: Secret) -> OutgoingRequest {
+    static func codeRequest(_ client: ProfixRegistration, code: Secret) -> OutgoingRequest {
         var pairs = [("grant_type", "authorization_code"), ("code", code.revealed)]
         if let redirectURI = client.redirectURI { pairs.append(("redirect_uri", redirectURI.absoluteString)) }
         pairs += [("client_id", client.clientID), ("client_secret", client.clientSecret.revealed)]
         return OutgoingRequest.form(url: client.tokenURL, pairs)
     }
 
-    static func clientCredentialsRequest(_ client: ProfixClient) -> OutgoingRequest {
+    static func clientCredentialsRequest(_ client: ProfixRegistration) -> OutgoingRequest {
         OutgoingRequest.form(url: client.tokenURL, [
             ("grant_type", "client_credentials"),
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
         ])
     }
 
-    static func passwordRequest(_ client: ProfixClient, username: String, password: Secret) -> OutgoingRequest {
+    static func passwordRequest(_ client: ProfixRegistration, username: String, password: Secret) -> OutgoingRequest {
         OutgoingRequest.form(url: client.tokenURL, [
             ("grant_type", "password"),
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
@@ -52,14 +52,14 @@ enum ProfixTokenEndpoint {
         ])
     }
 
-    static func refreshRequest(_ client: ProfixClient, refreshToken: Secret) -> OutgoingRequest {
+    static func refreshRequest(_ client: ProfixRegistration, refreshToken: Secret) -> OutgoingRequest {
         OutgoingRequest.form(url: client.tokenURL, [
             ("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed),
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
         ])
     }
 
-    static func changePasswordRequest(_ client: ProfixClient, userID: String, password: Secret, newPassword: Secret) -> OutgoingRequest {
+    static func changePasswordRequest(_ client: ProfixRegistration, userID: String, password: Secret, newPassword: Secret) -> OutgoingRequest {
         OutgoingRequest.form(url: client.changePasswordURL, [
             ("client_id", client.clientID), ("client_secret", client.clientSecret.revealed),
             ("userid", userID), ("password", password.revealed), ("newpassword", newPassword.revealed),

@@ -76,13 +76,13 @@ let noSleepRetry = RetryPolicy(maxAttempts: 3, sleep: { _ in }, random: { 0 })
 
 enum Fixture {
     static let redirect = URL(string: "https://app.example.com/profix/callback")!
-    static let codeClient = ProfixClient(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("n3G7KAhcv8OH"),
+    static let codeClient = ProfixRegistration(clientID: "b81cc4de-d192-400e-bcb4-09254394c52a", clientSecret: Secret("n3G7KAhcv8OH"),
                                          redirectURI: redirect, region: .nl)
-    static let serviceClient = ProfixClient(clientID: "0d6f6a39-service", clientSecret: Secret("svc-secret"), region: .be)
-    static let passwordClient = ProfixClient(clientID: "5e0c1d2b-password", clientSecret: Secret("pw-secret"), region: .nl)
+    static let serviceClient = ProfixRegistration(clientID: "0d6f6a39-service", clientSecret: Secret("svc-secret"), region: .be)
+    static let passwordClient = ProfixRegistration(clientID: "5e0c1d2b-password", clientSecret: Secret("pw-secret"), region: .nl)
     static let apiURL = URL(string: "https://api.profix-it.nl/api/v1/workorders")!
     /// The work-order endpoint in `client`'s region (the only host its token may go to).
-    static func apiURL(for client: ProfixClient) -> URL { client.region.baseURL.appendingPathComponent("api/v1/workorders") }
+    static func apiURL(for client: ProfixRegistration) -> URL { client.region.baseURL.appendingPathComponent("api/v1/workorders") }
 
     static func sandbox(_ clock: TestClock, configure: (inout ProfixSandbox.Configuration) -> Void = { _ in }) -> ProfixSandbox {
         var configuration = ProfixSandbox.Configuration()
@@ -97,7 +97,7 @@ enum Fixture {
     }
 
     static func provider(
-        _ client: ProfixClient = codeClient, sandbox: any HTTPTransport, clock: TestClock,
+        _ client: ProfixRegistration = codeClient, sandbox: any HTTPTransport, clock: TestClock,
         store: any TokenStore = InMemoryTokenStore(),
         configuration: ProfixProvider.Configuration = ProfixProvider.Configuration(retryPolicy: noSleepRetry),
         observer: AuthEventObserver? = nil,

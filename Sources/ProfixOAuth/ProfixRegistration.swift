@@ -9,14 +9,14 @@ public import Foundation
 /// URI is needed only for the authorization-code grant and must match the registered one exactly.
 ///
 /// ```swift
-/// let client = ProfixClient(
+/// let client = ProfixRegistration(
 ///     clientID: "b81cc4de-d192-400e-bcb4-09254394c52a",
 ///     clientSecret: Secret(ProcessInfo.processInfo.environment["PROFIX_CLIENT_SECRET"] ?? ""),
 ///     redirectURI: URL(string: "https://app.example.com/profix/callback"),
 ///     region: .nl
 /// )
 /// ```
-public struct ProfixClient: Sendable, CustomStringConvertible {
+public struct ProfixRegistration: Sendable, CustomStringConvertible {
     /// Where the Profix-it API lives.
     ///
     /// An access token issued by one region works in the other too.
@@ -95,6 +95,6 @@ public struct ProfixClient: Sendable, CustomStringConvertible {
 
     /// The client id and region; never the secret.
     public var description: String {
-        "ProfixClient(clientID: \(clientID), clientSecret: <redacted>, region: \(region))"
+        "ProfixRegistration(clientID: \(clientID), clientSecret: <redacted>, region: \(region))"
     }
 }
