@@ -57,14 +57,17 @@ import TestSupport
         #expect(agreement.application == nil)
     }
 
-    @Test func revokedGrantBecomesTypedErrorWithServerContext() async throws {
+    /// e-conomic's 401 does not say which token failed: the error names both causes rather than
+    /// calling the grant revoked (which would send the customer to grant access again).
+    @Test func aRejectedGrantIsTypedWithServerContextAndBothPossibleCauses() async throws {
         let events = EventLog()
         let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
         let provider = try makeProvider(grant: grant, observer: events.observer)
         _ = try await provider.validate()
         sandbox.revokeGrant(grant)
         let error = try await #require(throws: AuthError.self) { try await provider.validate() }
-        #expect(error.code == .revoked)
+        #expect(error.code == .invalidCredentials)
+        #expect(error.serverMessage?.contains("AppSecretToken") == true && error.serverMessage?.contains("AgreementGrantToken") == true)
         #expect(error.status == 401)
         #expect(error.provider == "economic")
         #expect(error.logReference?.hasPrefix("sandbox-") == true)
@@ -75,7 +78,7 @@ import TestSupport
         #expect(provider.credentials.agreementGrantToken == grant)
 
         let second = try await #require(throws: AuthError.self) { try await provider.send(.get, path: "customers") }
-        #expect(second.code == .revoked)
+        #expect(second.code == .invalidCredentials)
         #expect(events.all.count == 1)
 
         try await provider.replaceGrant(sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber))
@@ -85,9 +88,9 @@ import TestSupport
 
     @Test func errorForAResponseIsTyped() throws {
         #expect(typedError(EconomicProvider.error(for:body:), .json(200, "{}")) == nil)
-        let revoked = try #require(typedError(EconomicProvider.error(for:body:), .json(401, #"{"message":"Unauthorized access (401).","logId":"L-1"}"#)))
-        #expect(revoked.code == .revoked && revoked.status == 401 && revoked.logReference == "L-1")
-        #expect(revoked.serverMessage?.contains("Unauthorized access (401).") == true)
+        let rejected = try #require(typedError(EconomicProvider.error(for:body:), .json(401, #"{"message":"Unauthorized access (401).","logId":"L-1"}"#)))
+        #expect(rejected.code == .invalidCredentials && rejected.status == 401 && rejected.logReference == "L-1")
+        #expect(rejected.serverMessage?.contains("Unauthorized access (401).") == true)
         #expect(typedError(EconomicProvider.error(for:body:), .json(403, "{}"))?.code == .forbidden)
         #expect(typedError(EconomicProvider.error(for:body:), .json(415, "{}"))?.code == .invalidRequest)
         let limited = try #require(typedError(EconomicProvider.error(for:body:), .json(429, "{}", headerFields: [.retryAfter: "30"])))
@@ -96,10 +99,24 @@ import TestSupport
         #expect(typedError(EconomicProvider.error(for:body:), MockTransport.Response(status: 404))?.code == .unexpectedStatus)
     }
 
-    @Test func wrongAppSecretIsRejected() async throws {
+    @Test func wrongAppSecretIsRejectedWithoutBlamingTheGrant() async throws {
         let grant = sandbox.issueGrant(agreementNumber: EconomicSandbox.defaultAgreementNumber)
         let provider = try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("wrong"), agreementGrantToken: grant), transport: sandbox)
-        await #expect(throws: AuthError(.revoked)) { try await provider.validate() }
+        await #expect(throws: AuthError(.invalidCredentials)) { try await provider.validate() }
+    }
+
+    /// What a 401 says decides which token it blames, read leniently.
+    @Test(arguments: [
+        (#"{"message":"Unauthorized access (401).","developerHint":"The AgreementGrantToken was revoked by the agreement."}"#, AuthError.Code.revoked, "AgreementGrantToken was revoked"),
+        (#"{"message":"Unauthorized access (401).","developerHint":"Invalid X-AppSecretToken."}"#, .invalidCredentials, "AppSecretToken was not accepted"),
+        (#"{"message":"Unauthorized: the grant was removed; access was revoked"}"#, .revoked, "customer must grant access again"),
+        (#"{"message":"Unauthorized access (401)."}"#, .invalidCredentials, "either the AppSecretToken"),
+        ("<html>401</html>", .invalidCredentials, "either the AppSecretToken"),
+    ])
+    func unauthorizedAnswersBlameTheTokenTheyName(_ body: String, _ code: AuthError.Code, _ message: String) throws {
+        let error = try #require(typedError(EconomicProvider.error(for:body:), .json(401, body)))
+        #expect(error.code == code)
+        #expect(error.serverMessage?.contains(message) == true)
     }
 
     @Test func forbiddenIsNotATokenProblem() async throws {
@@ -119,7 +136,7 @@ import TestSupport
         let ok = try await client.reply(HTTPRequest(url: url("https://restapi.e-conomic.com/customers")))
         #expect(ok.status == 200)
         sandbox.revokeGrant(grant)
-        await #expect(throws: AuthError(.revoked)) {
+        await #expect(throws: AuthError(.invalidCredentials)) {
             try await client.reply(HTTPRequest(url: url("https://restapi.e-conomic.com/customers")))
         }
     }

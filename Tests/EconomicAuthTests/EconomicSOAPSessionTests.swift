@@ -106,7 +106,7 @@ import Testing
         _ = try await session.call("Agreement_GetNumber")
         sandbox.revokeGrant(grant)
         let error = try await #require(throws: AuthError.self) { try await session.call("Agreement_GetNumber") }
-        #expect(error.code == .revoked)
+        #expect(error.code == .invalidCredentials)   // the fault names both the token and the appToken
         #expect(error.provider == "economic")
         #expect(!error.description.contains(grant.revealed))
         #expect(sandbox.connectCount == 2)
@@ -137,24 +137,25 @@ import Testing
         #expect(session.connectCount == 2)
     }
 
-    /// Faults that name an authentication or authorization failure are the grant's end, from the
-    /// sandbox and in the forms e-conomic uses.
+    /// Faults that name an authentication or authorization failure are a rejection (never
+    /// transient); only one that names the grant alone calls it revoked.
     @Test(arguments: [
-        "Economic.Api.Exceptions.AuthorizationException(E02210): The token or appToken is not valid, or access was revoked.",
-        "Economic.Api.Exceptions.AuthenticationException(E02200): User is not authenticated.",
+        ("Economic.Api.Exceptions.AuthorizationException(E02210): The token or appToken is not valid, or access was revoked.", AuthError.Code.invalidCredentials),
+        ("Economic.Api.Exceptions.AuthenticationException(E02200): User is not authenticated.", .invalidCredentials),
+        ("Economic.Api.Exceptions.AuthorizationException(E02210): The agreement grant was revoked.", .revoked),
     ])
-    func credentialFaultAtConnectIsRevoked(_ text: String) async throws {
+    func credentialFaultAtConnectIsARejection(_ text: String, _ code: AuthError.Code) async throws {
         let session = try EconomicSOAPSession(credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
                                               transport: MockTransport(responses: [Self.fault(text)]))
         let error = try await #require(throws: AuthError.self) { try await session.connect() }
-        #expect(error.code == .revoked)
+        #expect(error.code == code)
         #expect(!error.isTransient)
         #expect(error.serverMessage?.contains("Exception(E022") == true)
     }
 
     @Test func wrongTokensAtConnectAreTyped() async throws {
         let session = try EconomicSOAPSession(credentials: EconomicCredentials(appSecretToken: Secret("nope"), agreementGrantToken: Secret("nope")), transport: sandbox)
-        await #expect(throws: AuthError(.revoked)) { try await session.connect() }
+        await #expect(throws: AuthError(.invalidCredentials)) { try await session.connect() }
         #expect(!session.isConnected)
     }
 

@@ -122,7 +122,7 @@ import TestSupport
     }
 
     @Test(arguments: [
-        (401, #"{"message":"Unauthorized access (401).","logId":"LOG-401","httpStatusCode":401}"#, "revoked"),
+        (401, #"{"message":"Unauthorized access (401).","logId":"LOG-401","httpStatusCode":401}"#, "invalid_credentials"),
         (403, #"{"message":"Forbidden (403): the role lacks access.","logId":"LOG-403","httpStatusCode":403}"#, "forbidden"),
         (500, #"{"message":"Internal error.","logId":"LOG-500","httpStatusCode":500}"#, "service_unavailable"),
     ])

@@ -10,9 +10,13 @@ public import Foundation
 /// the header values are kept in a lock-protected snapshot that ``authorize(_:)`` reads without
 /// hopping onto the actor; the actor only serialises state changes (a new grant, a rejection).
 ///
-/// A 401 means the grant was revoked or a token is wrong (e-conomic does not tell which): it
-/// becomes ``AuthError/Code/revoked`` and the provider remembers it (``isRejected``). A 403 means
-/// the grant's role does not cover the resource: ``AuthError/Code/forbidden``. Neither is retried.
+/// A 401 means a token was not accepted, and e-conomic sends no code saying which: the provider
+/// reads the answer leniently. When it names only the grant, the error is
+/// ``AuthError/Code/revoked`` (the customer must grant access again); when it names only the app
+/// secret, or cannot tell, it is ``AuthError/Code/invalidCredentials`` and its message names the
+/// possible causes, so an app does not ask a customer to grant access again for its own
+/// configuration mistake. Either way the provider remembers the rejection (``isRejected``). A 403
+/// means the grant's role does not cover the resource: ``AuthError/Code/forbidden``. None is retried.
 ///
 /// ### Use
 /// ```swift
@@ -190,7 +194,8 @@ public actor EconomicProvider: CredentialProvider {
 
     /// The typed error an e-conomic REST response stands for, or `nil` for a 2xx.
     ///
-    /// 401 → ``AuthError/Code/revoked``, 403 → ``AuthError/Code/forbidden``, 415 →
+    /// 401 → ``AuthError/Code/revoked`` when the answer blames the grant, else
+    /// ``AuthError/Code/invalidCredentials`` naming both tokens; 403 → ``AuthError/Code/forbidden``, 415 →
     /// ``AuthError/Code/invalidRequest``, 429 → ``AuthError/Code/rateLimited`` (with
     /// ``AuthError/retryAfter`` from `Retry-After`), 5xx → ``AuthError/Code/serviceUnavailable``,
     /// anything else → ``AuthError/Code/unexpectedStatus``. The body's `message`, `developerHint`

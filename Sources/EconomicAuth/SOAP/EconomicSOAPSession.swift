@@ -220,8 +220,9 @@ public actor EconomicSOAPSession {
                 throw AuthError(.serviceUnavailable, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
                                 message: "ConnectWithToken failed with a server fault (the grant was not refused): " + (fault.message ?? "no message"))
             }
-            throw AuthError(.revoked, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
-                            message: "ConnectWithToken was refused (grant revoked or tokens invalid): " + (fault.message ?? "no message"))
+            let blame = RejectedToken.reading(fault.message ?? "")
+            throw AuthError(blame.code, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code,
+                            message: "ConnectWithToken was refused; \(blame.explanation): " + (fault.message ?? "no message"))
         }
         guard response.isSuccess else {
             throw AuthError.unexpectedStatus(response.status, provider: EconomicEndpoints.providerName, message: "ConnectWithToken answered without a fault but not 2xx")

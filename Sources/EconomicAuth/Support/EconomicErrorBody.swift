@@ -45,7 +45,8 @@ struct EconomicErrorBody: Decodable {
         }
         switch response.status {
         case 401:
-            return make(.revoked, "the agreement grant was revoked or the tokens are invalid")
+            let blame = RejectedToken.reading(serverText + " " + response.text.prefix(4_096))
+            return make(blame.code, blame.explanation)
         case 403:
             return make(.forbidden, "the grant's role does not allow this resource")
         case 415:
@@ -81,5 +82,41 @@ extension KeyedDecodingContainer {
         if let value = try? decodeIfPresent(Bool.self, forKey: key) { return value }
         if let text = try? decodeIfPresent(String.self, forKey: key) { return text.lowercased() == "true" }
         return false
+    }
+}
+
+/// Which token a rejection blames, read leniently from what e-conomic said: it sends no separate
+/// code, so a message that names only the app secret, or only the grant, decides; anything else
+/// names both as possible causes.
+enum RejectedToken: Equatable {
+    /// The AppSecretToken: the app's own configuration, not the customer's grant.
+    case appSecret
+    /// The AgreementGrantToken: revoked or wrong; the customer must grant access again.
+    case grant
+    /// Either.
+    case either
+
+    static func reading(_ text: some StringProtocol) -> RejectedToken {
+        let lowered = text.lowercased()
+        let app = ["appsecret", "app secret", "apptoken", "app token", "x-appsecrettoken"].contains { lowered.contains($0) }
+        let grant = ["agreementgrant", "grant token", "granttoken", "grant was", "revoked", "access was removed"].contains { lowered.contains($0) }
+        switch (app, grant) {
+        case (true, false): return .appSecret
+        case (false, true): return .grant
+        default: return .either
+        }
+    }
+
+    var code: AuthError.Code { self == .grant ? .revoked : .invalidCredentials }
+
+    var explanation: String {
+        switch self {
+        case .appSecret:
+            return "the AppSecretToken was not accepted (the app's own configuration, not the customer's grant)"
+        case .grant:
+            return "the AgreementGrantToken was revoked or is wrong: the customer must grant access again"
+        case .either:
+            return "the tokens were not accepted: either the AppSecretToken (the app's own configuration) or the AgreementGrantToken (revoked or wrong: the customer grants access again) is not valid"
+        }
     }
 }
