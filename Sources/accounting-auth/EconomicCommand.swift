@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import EconomicAuthTesting
 import EconomicAuth
 import Foundation
 

@@ -2,6 +2,7 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import EconomicAuthTesting
 import EconomicAuth
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 @testable import EconomicAuth
+import EconomicAuthTesting
 import Testing
 
 @Suite struct EconomicCookiesTests {

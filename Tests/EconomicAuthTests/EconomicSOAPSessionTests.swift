@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import EconomicAuthTesting
 @testable import EconomicAuth
 import Foundation
 import Testing

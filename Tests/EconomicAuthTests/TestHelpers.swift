@@ -1,5 +1,6 @@
 import AuthCore
 import Foundation
+import EconomicAuthTesting
 
 /// A deterministic pseudo-random generator (SplitMix64), so property tests repeat exactly.
 struct SeededGenerator: RandomNumberGenerator {

@@ -3,6 +3,9 @@ import HTTPTypes
 import AuthTesting
 import EconomicAuth
 import Foundation
+import EconomicAuthTesting
+import ProfixOAuthTesting
+import ProfitAuthTesting
 import ProfitAuth
 import ProfixOAuth
 import Testing

@@ -1,6 +1,9 @@
 import AuthCore
 import HTTPTypes
 import Foundation
+import EconomicAuthTesting
+import ProfixOAuthTesting
+import ProfitAuthTesting
 import Testing
 import TestSupport
 

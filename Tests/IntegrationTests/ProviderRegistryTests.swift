@@ -1,7 +1,10 @@
 import AuthCore
 import AuthTesting
+import EconomicAuthTesting
+import ProfixOAuthTesting
 import EconomicAuth
 import Foundation
+import ProfitAuthTesting
 import HTTPTypes
 import ProfixOAuth
 import Testing

@@ -1,6 +1,9 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import EconomicAuthTesting
+import ProfixOAuthTesting
+import ProfitAuthTesting
 import EconomicAuth
 import Foundation
 import ProfitAuth

@@ -1,7 +1,10 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import ProfixOAuthTesting
+import ProfitAuthTesting
 import Foundation
+import EconomicAuthTesting
 import ProfitAuth
 import ProfixOAuth
 import Testing

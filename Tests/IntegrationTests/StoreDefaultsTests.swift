@@ -1,5 +1,8 @@
 import AuthCore
 import Foundation
+import EconomicAuthTesting
+import ProfixOAuthTesting
+import ProfitAuthTesting
 import ProfixOAuth
 import Testing
 

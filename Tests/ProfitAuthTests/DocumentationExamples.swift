@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import ProfitAuthTesting
 import Foundation
 import Testing
 import ProfitAuth

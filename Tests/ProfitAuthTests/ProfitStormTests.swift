@@ -2,6 +2,7 @@ import AuthCore
 import HTTPTypes
 import AuthTesting
 import Foundation
+import ProfitAuthTesting
 import Testing
 @testable import ProfitAuth
 

@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import Foundation
+import ProfitAuthTesting
 import Testing
 @testable import ProfitAuth
 

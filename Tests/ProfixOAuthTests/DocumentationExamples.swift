@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import ProfixOAuthTesting
 import Foundation
 import ProfixOAuth
 import Testing

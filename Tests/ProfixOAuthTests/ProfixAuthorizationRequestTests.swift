@@ -1,5 +1,6 @@
 import AuthCore
 import Foundation
+import ProfixOAuthTesting
 @testable import ProfixOAuth
 import Testing
 

@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import Foundation
+import ProfixOAuthTesting
 @testable import ProfixOAuth
 import Testing
 

@@ -2,6 +2,7 @@ import AuthCore
 import HTTPTypes
 import AuthTesting
 import Foundation
+import ProfixOAuthTesting
 @testable import ProfixOAuth
 import Testing
 

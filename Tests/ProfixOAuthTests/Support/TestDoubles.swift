@@ -1,16 +1,9 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+import ProfixOAuthTesting
 import Foundation
 @testable import ProfixOAuth
-
-/// A clock tests move by hand.
-final class TestClock: Sendable {
-    private let current: Locked<Date>
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Locked(start) }
-    var now: @Sendable () -> Date { { self.current.withLock { $0 } } }
-    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
 
 /// A shared, ordered log of what happened ("save <token>", "use <token>").
 final class EventLog: Sendable {

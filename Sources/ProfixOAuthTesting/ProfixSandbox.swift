@@ -1,4 +1,5 @@
 public import AuthCore
+public import AuthTesting
 public import HTTPTypes
 public import Foundation
 

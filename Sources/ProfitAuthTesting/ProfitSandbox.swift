@@ -1,4 +1,5 @@
 public import AuthCore
+import AuthTesting
 public import HTTPTypes
 public import Foundation
 public import ProfitAuth

@@ -1,4 +1,5 @@
 public import AuthCore
+public import AuthTesting
 public import HTTPTypes
 import EconomicAuth
 public import Foundation
