@@ -1,7 +1,9 @@
-// profix-worker: one of several processes that share a FileTokenStore folder holding one
-// Profix-it credential, for ProfixMultiProcessTests.
+// profix-worker: one of several processes that share a token store holding one Profix-it
+// credential, for ProfixMultiProcessTests and PostgresTokenStoreTests.
 //
-//   profix-worker <store folder> <base URL> <worker id> <rotations>
+//   profix-worker <store folder | postgres://user@host:port/database> <base URL> <worker id> <rotations>
+//   profix-worker hold-lock <postgres://…> <account>     (takes the credential's lock, prints
+//                                                        "holding", then waits to be killed)
 //
 // The client id and secret come from PROFIX_WORKER_CLIENT_ID and PROFIX_WORKER_CLIENT_SECRET
 // (never from arguments). The worker performs <rotations> forced rotations of the shared refresh
@@ -14,6 +16,11 @@ import AuthCore
 import HTTPTypes
 import Foundation
 import ProfixOAuth
+#if PostgreSQL
+import AuthPostgres
+import Logging
+import PostgresNIO
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,6 +40,35 @@ struct Tally: Sendable {
 
 let arguments = CommandLine.arguments
 let environment = ProcessInfo.processInfo.environment
+
+/// The store named by the first argument: a folder, or a PostgreSQL database (built with the
+/// PostgreSQL trait).
+func openStore(_ argument: String) throws -> any TokenStore {
+    guard argument.hasPrefix("postgres://") else { return try FileTokenStore(directory: URL(fileURLWithPath: argument)) }
+    #if PostgreSQL
+    guard let url = URL(string: argument), let host = url.host else { throw AuthError(.invalidConfiguration, message: "bad database URL") }
+    let client = PostgresClient(
+        configuration: .init(host: host, port: url.port ?? 5432, username: url.user ?? "postgres", password: nil,
+                             database: String(url.path.dropFirst()), tls: .disable),
+        backgroundLogger: Logger(label: "profix-worker"))
+    Task { await client.run() }
+    return PostgresTokenStore(client: client)
+    #else
+    throw AuthError(.invalidConfiguration, message: "profix-worker was built without the PostgreSQL trait")
+    #endif
+}
+
+if arguments.count == 4, arguments[1] == "hold-lock" {
+    // Takes the credential's lock and keeps it until the process is killed.
+    let store = try openStore(arguments[2])
+    _ = try await store.update(TokenKey(provider: "profix", account: arguments[3])) { current -> (StoredCredential?, Void) in
+        FileHandle.standardOutput.write(Data("holding\n".utf8))
+        try await Task.sleep(for: .seconds(3_600))
+        return (current, ())
+    }
+    exit(0)
+}
+
 guard arguments.count == 5, let target = Int(arguments[4]), target >= 0, let baseURL = URL(string: arguments[2]),
       let clientID = environment["PROFIX_WORKER_CLIENT_ID"], let clientSecret = environment["PROFIX_WORKER_CLIENT_SECRET"] else {
     FileHandle.standardError.write(Data("usage: profix-worker <store folder> <base URL> <worker id> <rotations> (with PROFIX_WORKER_CLIENT_ID and PROFIX_WORKER_CLIENT_SECRET set)\n".utf8))
@@ -49,7 +85,7 @@ func summary(_ tally: Tally, failed: Bool) -> String {
 }
 
 func run() async throws {
-    let store = try FileTokenStore(directory: URL(fileURLWithPath: arguments[1]))
+    let store = try openStore(arguments[1])
     let client = ProfixRegistration(clientID: clientID, clientSecret: Secret(clientSecret), region: try .custom(baseURL))
     let observer = AuthEventObserver { event in
         tally.withLock { tally in

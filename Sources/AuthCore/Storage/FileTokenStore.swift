@@ -395,6 +395,12 @@ public final class FileTokenStore: TokenStore {
 private func systemFsync(_ fd: Int32) -> Int32 { fsync(fd) }
 private func systemRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
 
+/// How stores write a credential: sorted JSON, dates as seconds since 1970.
+package enum StoreCoding {
+    package static var encoder: JSONEncoder { .store }
+    package static var decoder: JSONDecoder { .store }
+}
+
 extension JSONEncoder {
     static var store: JSONEncoder {
         let encoder = JSONEncoder()
