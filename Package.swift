@@ -92,7 +92,7 @@ let package = Package(
         // Runs against a real PostgreSQL server (started by .ci/run, or by the tests when the
         // server binaries are installed); compiled only with the PostgreSQL trait.
         .testTarget(name: "AuthPostgresTests",
-                    dependencies: ["AuthCore", "AuthPostgres", "ProfixOAuth", "ProfixOAuthTesting", "TestSupport", httpTypes] + postgres),
+                    dependencies: ["AuthCore", "AuthPostgres", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", "TestSupport", httpTypes] + postgres),
         // Tests that drive every module together (secrets never leak, end-to-end flows).
         .testTarget(
             name: "IntegrationTests",

@@ -1,7 +1,7 @@
 #if PostgreSQL
 public import AuthCore
 public import Crypto
-public import Foundation
+import Foundation
 public import Logging
 public import PostgresNIO
 
@@ -39,7 +39,12 @@ public final class PostgresTokenStore: TokenStore {
         /// 30 s each plus back-off), so nobody gives up on a refresh that can still succeed.
         public var lockTimeout: Duration
         /// The 256-bit AES-GCM key that seals credentials; `nil` stores them as JSON. Default `nil`.
-        public var encryptionKey: SymmetricKey?
+        public var encryptionKey: SymmetricKey? {
+            get { keyBytes.map { SymmetricKey(data: $0) } }
+            set { keyBytes = newValue.map { key in key.withUnsafeBytes { Data($0) } } }
+        }
+        /// The key's bytes (`SymmetricKey` is not `Sendable`); never printed or stored.
+        private var keyBytes: Data?
 
         /// Creates a configuration; every parameter has the documented default.
         public init(lockTimeout: Duration = .seconds(120), encryptionKey: SymmetricKey? = nil) {
@@ -72,9 +77,9 @@ public final class PostgresTokenStore: TokenStore {
     public func migrate() async throws {
         try await attempt("cannot create the token store's tables") {
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", logger: logger)
+                try await self.execute("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", on: connection)
                 for statement in PostgresSchema.statements(upTo: Self.schemaVersion) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await self.execute(PostgresQuery(unsafeSQL: statement), on: connection)
                 }
             }
         }
@@ -107,8 +112,10 @@ public final class PostgresTokenStore: TokenStore {
     /// - Throws: ``AuthError/Code/storeFailure``.
     public func remove(_ key: TokenKey) async throws {
         try await attempt("the token store could not remove a credential") {
-            try await client.query("DELETE FROM accounting_auth_credentials WHERE provider = \(key.provider) AND account = \(key.account)",
-                                   logger: logger)
+            try await client.withConnection { connection in
+                try await self.execute("DELETE FROM accounting_auth_credentials WHERE provider = \(key.provider) AND account = \(key.account)",
+                                       on: connection)
+            }
         }
     }
 
@@ -128,15 +135,15 @@ public final class PostgresTokenStore: TokenStore {
         let lock = Self.lockID(for: key)
         return try await attempt("the token store could not update a credential") {
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(milliseconds)"), logger: logger)
-                try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
+                try await self.execute(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(milliseconds)"), on: connection)
+                try await self.execute("SELECT pg_advisory_xact_lock(\(lock))", on: connection)
                 let current = try await self.read(key, on: connection)
                 let (next, result) = try await body(current)
                 if let next {
                     if next != current { try await self.write(try self.seal(next, for: key), for: key, on: connection) }
                 } else if current != nil {
-                    try await connection.query("DELETE FROM accounting_auth_credentials WHERE provider = \(key.provider) AND account = \(key.account)",
-                                               logger: logger)
+                    try await self.execute("DELETE FROM accounting_auth_credentials WHERE provider = \(key.provider) AND account = \(key.account)",
+                                           on: connection)
                 }
                 return result
             }
@@ -152,22 +159,33 @@ public final class PostgresTokenStore: TokenStore {
     /// - Throws: ``AuthError/Code/storeFailure``.
     public func checkWritable(_ key: TokenKey) async throws {
         struct RollBack: Error {}
+        func isRollBack(_ error: any Error) -> Bool {
+            error is RollBack || ((error as? PostgresTransactionError)?.closureError is RollBack
+                                  && (error as? PostgresTransactionError)?.rollbackError == nil)
+        }
         do {
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("""
+                try await self.execute("""
                     INSERT INTO accounting_auth_credentials (provider, account, credential, encrypted)
-                    VALUES (\("\u{0}probe"), \(UUID().uuidString), \(Data()), false)
-                    """, logger: logger)
+                    VALUES (\("~probe"), \(UUID().uuidString), \(Data()), false)
+                    """, on: connection)
                 throw RollBack()
             }
-        } catch is RollBack {
-            return
         } catch {
+            if isRollBack(error) { return }
             throw Self.failure(error, "the token store cannot save \(key)")
         }
     }
 
     // MARK: - Rows
+
+    /// Runs a statement and reads its whole answer: PostgreSQL reports a statement's error (a
+    /// lock timeout, say) with its rows, so an answer left unread would surface the error only at
+    /// the next statement, in an aborted transaction.
+    private func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(query, logger: logger)
+        for try await _ in rows {}
+    }
 
     private func read(_ key: TokenKey, on connection: PostgresConnection) async throws -> StoredCredential? {
         let rows = try await connection.query(
@@ -180,13 +198,13 @@ public final class PostgresTokenStore: TokenStore {
     }
 
     private func write(_ sealed: (Data, Bool), for key: TokenKey, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await execute("""
             INSERT INTO accounting_auth_credentials (provider, account, credential, encrypted, version, updated_at)
             VALUES (\(key.provider), \(key.account), \(sealed.0), \(sealed.1), 1, now())
             ON CONFLICT (provider, account) DO UPDATE
             SET credential = EXCLUDED.credential, encrypted = EXCLUDED.encrypted,
                 version = accounting_auth_credentials.version + 1, updated_at = now()
-            """, logger: logger)
+            """, on: connection)
     }
 
     /// The stored bytes of a credential: JSON, sealed with AES-GCM when a key is configured.
@@ -237,6 +255,7 @@ public final class PostgresTokenStore: TokenStore {
 
     // MARK: - Errors
 
+    @discardableResult
     private func attempt<T>(_ message: String, _ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch { throw Self.failure(error, message) }
     }
@@ -245,6 +264,11 @@ public final class PostgresTokenStore: TokenStore {
     /// the statement, and statements carry credentials).
     static func failure(_ error: any Error, _ message: String) -> AuthError {
         if let error = error as? AuthError { return error }
+        if let transaction = error as? PostgresTransactionError,
+           let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError {
+            // What the body threw (a refused refresh, a lock timeout) keeps its meaning.
+            return failure(inner, message)
+        }
         if let error = error as? PSQLError {
             let state = error.serverInfo?[.sqlState]
             if state == "55P03" {

@@ -33,7 +33,7 @@ import Glibc
             }
             try await Task.sleep(for: .microseconds(Int64(generator.next() % 15_000)))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await offThePool { process.waitUntilExit() }
             #expect(process.terminationReason == .uncaughtSignal)
 
             let store = try FileTokenStore(directory: folder)

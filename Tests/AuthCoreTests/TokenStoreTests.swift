@@ -146,7 +146,7 @@ let sampleCredential = StoredCredential(
             return process
         }
         for process in processes {
-            process.waitUntilExit()
+            await offThePool { process.waitUntilExit() }
             #expect(process.terminationStatus == 0)
         }
         let shared = try #require(try await store.load(TokenKey(provider: "hammer", account: "shared")))

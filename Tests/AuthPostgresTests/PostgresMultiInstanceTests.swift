@@ -27,7 +27,7 @@ struct PostgresMultiInstanceTests {
             defer { rig.server.stop() }
             let key = try await rig.seed(store)
 
-            let (summaries, seconds) = try rig.run(workers: Self.instances, rotations: Self.rotationsPerInstance,
+            let (summaries, seconds) = try await rig.run(workers: Self.instances, rotations: Self.rotationsPerInstance,
                                                    storeArgument: PostgresTestServer.url(database: name))
             rig.expectOneUnbrokenChain(summaries, workers: Self.instances, rotations: Self.rotationsPerInstance,
                                        stored: try await store.load(key))
@@ -55,7 +55,8 @@ struct PostgresMultiInstanceTests {
             process.standardOutput = output
             try process.run()
             // Wait until it holds the lock.
-            let line = output.fileHandleForReading.availableData
+            let reader = output.fileHandleForReading
+            let line = await offThePool { reader.availableData }
             #expect(String(decoding: line, as: UTF8.self).contains("holding"))
 
             let clock = ContinuousClock()
@@ -64,7 +65,7 @@ struct PostgresMultiInstanceTests {
             try await Task.sleep(for: .milliseconds(300))
             kill(process.processIdentifier, SIGKILL)
             let killedAt = clock.now
-            process.waitUntilExit()
+            await offThePool { process.waitUntilExit() }
             _ = try await waiter.value
             let delayAfterKill = clock.now - killedAt
             #expect(clock.now - start < lockTimeout)

@@ -68,7 +68,7 @@ enum PostgresTestServer {
         let admin = client(database: "postgres")
         let adminTask = Task { await admin.run() }
         defer { adminTask.cancel() }
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        for try await _ in try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) {}
         let client = client(database: String(name))
         let task = Task { await client.run() }
         defer { task.cancel() }

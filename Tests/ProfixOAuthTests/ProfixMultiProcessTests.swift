@@ -22,7 +22,7 @@ import Testing
         let key = try await rig.seed(try FileTokenStore(directory: folder))
         #expect(rig.ledger.issuedRefreshTokens.count == 1)
 
-        let (summaries, seconds) = try rig.run(workers: Self.workers, rotations: Self.rotationsPerWorker, storeArgument: folder.path)
+        let (summaries, seconds) = try await rig.run(workers: Self.workers, rotations: Self.rotationsPerWorker, storeArgument: folder.path)
         let stored = try await FileTokenStore(directory: folder).load(key)
         rig.expectOneUnbrokenChain(summaries, workers: Self.workers, rotations: Self.rotationsPerWorker, stored: stored)
         #expect(Self.workers * Self.rotationsPerWorker >= 200)

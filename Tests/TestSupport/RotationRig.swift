@@ -39,7 +39,7 @@ public struct RotationRig {
 
     /// Runs `workers` processes that share `storeArgument` (a folder or a `postgres://` URL), each
     /// forcing `rotations` rotations; returns their summaries and the wall time.
-    public func run(workers: Int, rotations: Int, storeArgument: String) throws -> (summaries: [[String: Int]], seconds: Double) {
+    public func run(workers: Int, rotations: Int, storeArgument: String) async throws -> (summaries: [[String: Int]], seconds: Double) {
         let worker = try #require(helperExecutable("profix-worker"))
         let start = Date()
         let processes = try (1...workers).map { index -> (Process, Pipe) in
@@ -57,9 +57,13 @@ public struct RotationRig {
         }
         var summaries: [[String: Int]] = []
         for (process, output) in processes {
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "worker output: \(text)")
+            let reader = output.fileHandleForReading
+            let (text, status) = await offThePool { () -> (String, Int32) in
+                let text = String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return (text, process.terminationStatus)
+            }
+            #expect(status == 0, "worker output: \(text)")
             summaries.append(Self.parseSummary(text))
         }
         return (summaries, Date().timeIntervalSince(start))
