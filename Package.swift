@@ -11,6 +11,11 @@ let postgres: [Target.Dependency] = [
     .product(name: "Logging", package: "swift-log", condition: .when(traits: ["PostgreSQL"])),
 ]
 
+/// What the OpenAPI trait adds.
+let openAPI: [Target.Dependency] = [
+    .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime", condition: .when(traits: ["OpenAPI"])),
+]
+
 let package = Package(
     name: "swift-accounting-auth",
     platforms: [.macOS(.v15)],
@@ -26,9 +31,12 @@ let package = Package(
         .executable(name: "accounting-auth", targets: ["accounting-auth"]),
         // Trait PostgreSQL: credentials in PostgreSQL, coordinated across app instances.
         .library(name: "PostgresTokenStore", targets: ["AuthPostgres"]),
+        // Trait OpenAPI: a swift-openapi ClientMiddleware that authorizes generated clients.
+        .library(name: "AuthOpenAPI", targets: ["AuthOpenAPI"]),
     ],
     traits: [
         .trait(name: "PostgreSQL", description: "PostgresTokenStore: credentials in PostgreSQL, coordinated across app instances (postgres-nio, swift-crypto)"),
+        .trait(name: "OpenAPI", description: "AuthOpenAPI: a ClientMiddleware that authorizes swift-openapi generated clients (swift-openapi-runtime)"),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -38,6 +46,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession.git", from: "1.4.0"),
     ],
     targets: [
         .target(name: "AuthCore", dependencies: [httpTypes, .product(name: "HTTPTypesFoundation", package: "swift-http-types")]),
@@ -67,6 +77,8 @@ let package = Package(
                 path: "Tests/TestSupport"),
         // Trait PostgreSQL: the PostgreSQL token store (empty without the trait).
         .target(name: "AuthPostgres", dependencies: ["AuthCore", httpTypes] + postgres),
+        // Trait OpenAPI: the swift-openapi client middleware (empty without the trait).
+        .target(name: "AuthOpenAPI", dependencies: ["AuthCore", httpTypes] + openAPI),
         // Release-mode benchmarks: `swift run -c release auth-benchmarks`; not a product.
         .executableTarget(
             name: "auth-benchmarks",
@@ -79,20 +91,25 @@ let package = Package(
         .target(
             name: "DocSnippets",
             dependencies: ["AuthCore", "AuthRuntime", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth",
-                           "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", httpTypes],
+                           "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", "AuthOpenAPI", httpTypes] + openAPI,
             path: "Tests/DocSnippets",
             exclude: ["Manifests.txt"]
         ),
         .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport", httpTypes]),
         // The engine's own tests, and the "adding a provider" guide compiled and run.
         .testTarget(name: "AuthRuntimeTests", dependencies: ["AuthCore", "AuthRuntime", "AuthTesting", "DocSnippets", httpTypes]),
-        .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "ProfitAuthTesting", "TestSupport", httpTypes]),
+        .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "DocSnippets", "ProfitAuthTesting", "TestSupport", httpTypes]),
         .testTarget(name: "ProfixOAuthTests", dependencies: ["ProfixOAuth", "AuthTesting", "ProfixOAuthTesting", "TestSupport", httpTypes]),
-        .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "EconomicAuthTesting", "TestSupport", httpTypes]),
+        .testTarget(name: "EconomicAuthTests", dependencies: ["EconomicAuth", "AuthTesting", "DocSnippets", "EconomicAuthTesting", "TestSupport", httpTypes]),
         // Runs against a real PostgreSQL server (started by .ci/run, or by the tests when the
         // server binaries are installed); compiled only with the PostgreSQL trait.
         .testTarget(name: "AuthPostgresTests",
                     dependencies: ["AuthCore", "AuthPostgres", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", "TestSupport", httpTypes] + postgres),
+        // Compiled only with the OpenAPI trait: the middleware with a client in the generated style,
+        // over a mock transport and over swift-openapi-urlsession on loopback.
+        .testTarget(name: "AuthOpenAPITests",
+                    dependencies: ["AuthCore", "AuthOpenAPI", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", "TestSupport", httpTypes] + openAPI
+                        + [.product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession", condition: .when(traits: ["OpenAPI"]))]),
         // Tests that drive every module together (secrets never leak, end-to-end flows).
         .testTarget(
             name: "IntegrationTests",

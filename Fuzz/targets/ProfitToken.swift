@@ -5,6 +5,7 @@
 // Input: byte 0 picks the HTTP status and which header carries the rest; the rest is the text.
 @testable import AuthCore
 import Foundation
+import HTTPTypes
 @testable import ProfitAuth
 
 let statuses = [200, 400, 401, 403, 404, 429, 500, 503, 302, 418]
@@ -28,17 +29,18 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
 
     // The same bytes as a Profit response: error body, OtpValidation answer, metainfo.
-    var headers: HTTPHeaders = [:]
+    var headers = HTTPFields()
     switch selector & 0x30 {
     case 0x10: headers[.contentType] = "text/html; charset=utf-8"
-    case 0x20: headers["X-PROFIT-ERROR"] = text
+    case 0x20: headers[.profitError] = text
     case 0x30: headers[.retryAfter] = text
     default: headers[.contentType] = "application/json"
     }
-    let response = HTTPResponse(status: statuses[selector % statuses.count], headers: headers, body: Data(payload))
+    let response = Reply(status: statuses[selector % statuses.count], headerFields: headers, body: Data(payload))
     _ = ProfitResponse.errorBody(of: response)
     let error = ProfitResponse.error(for: response)
     _ = error.description
+    _ = ProfitAuth.ProfitProvider.error(for: response.response, body: response.body)?.description
     _ = try? ProfitResponse.checkSize(response, limit: 4096)
     _ = try? ProfitResponse.tokenFromValidation(response)
     _ = try? ProfitResponse.tokenExpiry(inMetainfo: Data(payload))

@@ -6,6 +6,7 @@
 @testable import AuthCore
 import AuthRuntime
 import Foundation
+import HTTPTypes
 @testable import ProfixOAuth
 
 let statuses = [200, 201, 400, 401, 403, 406, 429, 500, 503, 302]
@@ -15,7 +16,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = Data(bytes: start, count: count)
     let selector = Int(bytes.first ?? 0)
     let body = Data(bytes.dropFirst())
-    var headers: HTTPHeaders = [:]
+    var headers = HTTPFields()
     switch selector & 0x30 {
     case 0x10: headers[.contentType] = "application/x-www-form-urlencoded"
     case 0x20: headers[.contentType] = "text/html"
@@ -23,7 +24,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     default: headers[.contentType] = "application/json; charset=utf-8"
     }
     if selector & 0x80 != 0 { headers[.retryAfter] = "7" }
-    let response = HTTPResponse(status: statuses[selector % statuses.count], headers: headers, body: body)
+    let response = Reply(status: statuses[selector % statuses.count], headerFields: headers, body: body)
     let allowsPasswordChange = selector & 0x40 != 0
 
     do {

@@ -3,6 +3,7 @@ import AuthPostgres
 import Foundation
 import Logging
 import PostgresNIO
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,15 +25,15 @@ enum PostgresTestServer {
             .deletingLastPathComponent().appendingPathComponent("Scripts/postgres-test-cluster.sh").path
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("accounting-auth-pg-\(getpid())").path
         let port = 55_000 + Int(getpid() % 5_000)
-        guard run(script, ["bin"]) == 0 else {
+        guard runProgram(script, ["bin"]) == 0 else {
             return .unavailable("no PostgreSQL server binaries (initdb, pg_ctl) are installed: install Debian's postgresql package, or set ACCOUNTING_AUTH_POSTGRES_PORT")
         }
-        guard run(script, ["start", folder, String(port)]) == 0 else {
+        guard runProgram(script, ["start", folder, String(port)]) == 0 else {
             return .unavailable("a throw-away PostgreSQL cluster could not be started with \(script)")
         }
         clusterToStop = (script, folder)
         atexit {
-            if let (script, folder) = clusterToStop { _ = run(script, ["stop", folder]) }
+            if let (script, folder) = clusterToStop { _ = runProgram(script, ["stop", folder]) }
         }
         return .running(port: port)
     }()
@@ -73,18 +74,6 @@ enum PostgresTestServer {
         let task = Task { await client.run() }
         defer { task.cancel() }
         return try await body(client, String(name))
-    }
-
-    @discardableResult
-    private static func run(_ path: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }
 #endif

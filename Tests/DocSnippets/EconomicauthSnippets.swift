@@ -52,7 +52,8 @@ func handleEconomicRedirect(
     pending: (String) async -> EconomicGrantRequest?,
     store: any TokenStore
 ) async -> GrantRedirectReply {
-    let state = FormEncoding.queryItems(of: requestURL).first { $0.0 == "state" }?.1 ?? ""
+    let query = URLComponents(url: requestURL, resolvingAgainstBaseURL: false)?.queryItems ?? []
+    let state = query.first { $0.name == "state" }?.value ?? ""
     guard let request = await pending(state) else {
         return GrantRedirectReply(status: 400, body: "This link has expired. Please start again.")
     }

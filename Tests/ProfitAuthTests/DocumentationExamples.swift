@@ -1,12 +1,14 @@
 import AuthCore
 import HTTPTypes
 import AuthTesting
+@testable import DocSnippets
 import ProfitAuthTesting
 import Foundation
 import Testing
 import ProfitAuth
 
-/// The examples of `Docs/ProfitAuth.md`, compiled and run; keep the two in sync.
+/// Runs the code of `Docs/ProfitAuth.md` (compiled into DocSnippets by Scripts/docsnippets.py) in
+/// the guide's order; the guide's own test (block 8) runs from DocSnippets.
 @Suite struct DocumentationExamples {
     let apiKey = Fixtures.apiKey.revealed
     let environmentKey = Fixtures.environmentKey.revealed
@@ -23,13 +25,8 @@ import ProfitAuth
         #expect(environment.soapBaseURL?.absoluteString == "https://12345.soaptest.afas.online/profitservices")
 
         // 3. Create the provider
-        let provider = ProfitProvider(
-            environment: environment,
-            keys: .init(apiKey: Secret(apiKey), environmentKey: Secret(environmentKey)),
-            transport: transport,       // URLSessionTransport() in an app, ProfitSandbox in tests
-            store: store,               // e.g. FileTokenStore(directory:)
-            key: TokenKey(provider: "profit", account: "DavidB")   // usually the Profit user id
-        )
+        let provider = makeProfitProvider(environment: environment, apiKey: apiKey, environmentKey: environmentKey,
+                                          transport: transport, store: store)
 
         // 4. Ask for the e-mail
         try await provider.requestOTP(userId: "DavidB")
@@ -64,27 +61,5 @@ import ProfitAuth
         try await provider.addToken(try ProfitToken(tokenTextFromTheAdministrator))
         try await provider.deleteToken(revokingOnServer: false)   // local removal only
         #expect(try await provider.hasToken() == false)
-    }
-
-    @Test func testWithoutProfit() async throws {
-        let apiKey = Secret(self.apiKey)
-        let environmentKey = Secret(self.environmentKey)
-        let keys = ProfitProvider.AppConnectorKeys(apiKey: apiKey, environmentKey: environmentKey)
-
-        let sandbox = ProfitSandbox(apiKey: apiKey, environmentKey: environmentKey, users: ["DavidB": "david@example.com"])
-        let provider = ProfitProvider(
-                                      environment: try ProfitEnvironment(number: "12345"),
-                                      keys: keys,
-                                      transport: sandbox,
-                                      key: TokenKey(provider: "profit", account: "DavidB")
-                                  )
-        try await provider.requestOTP(userId: "DavidB")
-        let code = try #require(sandbox.latestCode(for: "DavidB"))
-        try await provider.redeemOTP(code, userId: "DavidB")
-        sandbox.revokeAllTokens()   // an administrator deletes the token
-        let client = AuthorizingTransport(base: sandbox, provider: provider)
-        await #expect(throws: AuthError(.revoked)) {
-            _ = try await client.reply(HTTPRequest(url: try provider.environment.restURL("ProfitVersion")))
-        }
     }
 }

@@ -42,6 +42,9 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
         public static let credentialRemoved = Kind("credential_removed")
         /// A rejected request was sent once more after recovery.
         public static let retriedAfterRejection = Kind("retried_after_rejection")
+        /// A rejected request was not sent again although new credentials were obtained, because
+        /// its body could not be sent twice.
+        public static let notRetriedAfterRejection = Kind("not_retried_after_rejection")
         /// A transient failure is retried after ``AuthEvent/delay``.
         public static let transientRetry = Kind("transient_retry")
         /// A session (e-conomic SOAP) was established.
@@ -125,6 +128,14 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
         return event
     }
 
+    /// A rejected request was not sent again (its body could be read only once), although the
+    /// provider obtained new credentials; the next request uses them.
+    public static func notRetriedAfterRejection(provider: String?, status: Int) -> AuthEvent {
+        var event = AuthEvent(.notRetriedAfterRejection, provider: provider)
+        event.status = status
+        return event
+    }
+
     /// A transient failure is retried.
     public static func transientRetry(provider: String?, attempt: Int, delay: Duration, code: AuthError.Code) -> AuthEvent {
         var event = AuthEvent(.transientRetry, provider: provider)
@@ -159,6 +170,8 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
             return "\(name) credential removed"
         case .retriedAfterRejection:
             return "\(name) retried once after HTTP \(status.map(String.init) ?? "?")"
+        case .notRetriedAfterRejection:
+            return "\(name) not retried after HTTP \(status.map(String.init) ?? "?"): the request body can be sent only once"
         case .transientRetry:
             return "\(name) attempt \(attempt.map(String.init) ?? "?") failed (\(code.map { "\($0)" } ?? "?")); retrying in \(delay.map { "\($0)" } ?? "?")"
         case .sessionEstablished:
