@@ -31,7 +31,8 @@ struct WorkOrdersClient: Sendable {
             next = { try await middleware.intercept($0, body: $1, baseURL: $2, operationID: operationID, next: inner) }
         }
         let (response, body) = try await next(request, body, serverURL)
-        return (response, try await body.map { try await Data(collecting: $0, upTo: 1 << 20) } ?? Data())
+        guard let body else { return (response, Data()) }
+        return (response, try await Data(collecting: body, upTo: 1 << 20))
     }
 }
 
@@ -49,8 +50,9 @@ final class ScriptedClientTransport: ClientTransport {
 
     var sent: [Sent] { state.withLock { $0.sent } }
 
-    func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody) {
-        let bytes = try await body.map { try await Data(collecting: $0, upTo: 1 << 20) }
+    func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody?) {
+        var bytes: Data?
+        if let body { bytes = try await Data(collecting: body, upTo: 1 << 20) }
         let answer = state.withLock { state -> (HTTPResponse.Status, String) in
             state.sent.append(Sent(request: request, body: bytes, baseURL: baseURL))
             return state.answers.isEmpty ? (.ok, "{}") : state.answers.removeFirst()
