@@ -143,9 +143,87 @@ func run() async throws {
     print(format(rows, baseline: memorySave.nanosecondsPerOperation))
 }
 
+/// Resident memory of this process, in bytes (Linux `/proc/self/statm`; 0 elsewhere). Each
+/// provider is measured in a process of its own, so no figure lands in pages another one freed.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Memory per idle tenant: `tenants` providers made by a `ProviderRegistry`, each used for one
+/// authorized request and then left idle. Credentials are put in the store before the baseline,
+/// so the figure is what the registry and the providers keep, not the store.
+func memoryPerIdleTenant(tenants: Int, only: String?) async throws {
+    print("\n## Memory per idle tenant (\(tenants) tenants, one authorized request each)\n")
+    print("| provider | resident bytes per tenant |\n|---|---|")
+    let later = Date().addingTimeInterval(3_600)
+
+    if only == nil || only == "profix" {
+        let store = InMemoryTokenStore()
+        for index in 0..<tenants {
+            try await store.save(StoredCredential(accessToken: Secret("access-\(index)-AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa"),
+                                                  refreshToken: Secret("refresh-\(index)"), expiresAt: later),
+                                 for: TokenKey(provider: "profix", account: "t\(index)"))
+        }
+        let client = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
+        let registry = ProviderRegistry<Int, ProfixProvider>(configuration: .init(maximumCount: tenants, idleTimeout: nil)) { index in
+            ProfixProvider(client: client, transport: MockTransport(), store: store, key: TokenKey(provider: "profix", account: "t\(index)"))
+        }
+        let request = HTTPRequest(url: URL(string: "https://api.profix-it.nl/api/v1/workorders")!)
+        let before = residentBytes()
+        for index in 0..<tenants { _ = try await registry.provider(for: index).authorized(request) }
+        print("| ProfixProvider | \((residentBytes() - before) / tenants) |")
+        withExtendedLifetime(registry) {}
+    }
+
+    if only == nil || only == "economic" {
+        let grants = (0..<tenants).map { Secret("grant-\($0)-7d2c1a9e0b3f4a5d8c6e") }
+        let app = Secret("app-secret-token-1f2e3d4c5b6a")
+        let registry = ProviderRegistry<Int, EconomicProvider>(configuration: .init(maximumCount: tenants, idleTimeout: nil)) { index in
+            try EconomicProvider(credentials: EconomicCredentials(appSecretToken: app, agreementGrantToken: grants[index]),
+                                 transport: MockTransport())
+        }
+        let request = HTTPRequest(url: URL(string: "https://restapi.e-conomic.com/customers")!)
+        let before = residentBytes()
+        for index in 0..<tenants { _ = try await registry.provider(for: index).authorized(request) }
+        print("| EconomicProvider | \((residentBytes() - before) / tenants) |")
+        withExtendedLifetime(registry) {}
+    }
+
+    if only == nil || only == "profit" {
+        let keys = ProfitProvider.AppConnectorKeys(apiKey: Secret(String(repeating: "A", count: 32)),
+                                                   environmentKey: Secret(String(repeating: "B", count: 32)))
+        let sandbox = ProfitSandbox(apiKey: keys.apiKey, environmentKey: keys.environmentKey, users: ["u": "u@example.com"])
+        let environment = try ProfitEnvironment(number: "12345")
+        let store = InMemoryTokenStore()
+        let seeder = ProfitProvider(environment: environment, keys: keys, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "seed"))
+        try await seeder.addToken(try sandbox.issueToken(for: "u"))
+        guard let stored = try await store.load(seeder.key) else { return }
+        for index in 0..<tenants { try await store.save(stored, for: TokenKey(provider: "profit", account: "t\(index)")) }
+        let registry = ProviderRegistry<Int, ProfitProvider>(configuration: .init(maximumCount: tenants, idleTimeout: nil)) { index in
+            ProfitProvider(environment: environment, keys: keys, transport: MockTransport(), store: store,
+                           key: TokenKey(provider: "profit", account: "t\(index)"))
+        }
+        let request = HTTPRequest(url: try environment.restURL("ProfitVersion"))
+        let before = residentBytes()
+        for index in 0..<tenants { _ = try await registry.provider(for: index).authorized(request) }
+        print("| ProfitProvider | \((residentBytes() - before) / tenants) |")
+        withExtendedLifetime(registry) {}
+    }
+}
+
 let done = DispatchSemaphore(value: 0)
 Task.detached {
     do {
+        // `--memory PROVIDER`: only the memory figure of one provider (profix, economic, profit).
+        if let flag = CommandLine.arguments.firstIndex(of: "--memory") {
+            let arguments = CommandLine.arguments
+            try await memoryPerIdleTenant(tenants: 100_000, only: arguments.indices.contains(flag + 1) ? arguments[flag + 1] : nil)
+            done.signal()
+            return
+        }
         try await run()
     } catch {
         print("benchmark failed: \(error)")

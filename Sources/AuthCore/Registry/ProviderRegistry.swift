@@ -18,7 +18,7 @@ public import Foundation
 ///     ProfixProvider(client: registration, transport: transport, store: store,
 ///                    key: TokenKey(provider: "profix", account: user))
 /// }
-/// let client = providers.provider(for: "customer-42").client()
+/// let client = try providers.provider(for: "customer-42").client()
 /// ```
 public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Sendable>: Sendable {
     /// Limits of a registry.
