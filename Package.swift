@@ -16,6 +16,12 @@ let openAPI: [Target.Dependency] = [
     .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime", condition: .when(traits: ["OpenAPI"])),
 ]
 
+/// What the Observability trait adds.
+let observability: [Target.Dependency] = [
+    .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Observability"])),
+    .product(name: "Metrics", package: "swift-metrics", condition: .when(traits: ["Observability"])),
+]
+
 let package = Package(
     name: "swift-accounting-auth",
     platforms: [.macOS(.v15)],
@@ -33,10 +39,13 @@ let package = Package(
         .library(name: "PostgresTokenStore", targets: ["AuthPostgres"]),
         // Trait OpenAPI: a swift-openapi ClientMiddleware that authorizes generated clients.
         .library(name: "AuthOpenAPI", targets: ["AuthOpenAPI"]),
+        // Trait Observability: AuthEvents to swift-log and swift-metrics.
+        .library(name: "AuthObservability", targets: ["AuthObservability"]),
     ],
     traits: [
         .trait(name: "PostgreSQL", description: "PostgresTokenStore: credentials in PostgreSQL, coordinated across app instances (postgres-nio, swift-crypto)"),
         .trait(name: "OpenAPI", description: "AuthOpenAPI: a ClientMiddleware that authorizes swift-openapi generated clients (swift-openapi-runtime)"),
+        .trait(name: "Observability", description: "AuthObservability: events written to swift-log and counted with swift-metrics"),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -47,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-openapi-urlsession.git", from: "1.4.0"),
     ],
     targets: [
@@ -79,6 +89,8 @@ let package = Package(
         .target(name: "AuthPostgres", dependencies: ["AuthCore", httpTypes] + postgres),
         // Trait OpenAPI: the swift-openapi client middleware (empty without the trait).
         .target(name: "AuthOpenAPI", dependencies: ["AuthCore", httpTypes] + openAPI),
+        // Trait Observability: events to swift-log and swift-metrics (empty without the trait).
+        .target(name: "AuthObservability", dependencies: ["AuthCore", httpTypes] + observability),
         // Release-mode benchmarks: `swift run -c release auth-benchmarks`; not a product.
         .executableTarget(
             name: "auth-benchmarks",
@@ -91,7 +103,8 @@ let package = Package(
         .target(
             name: "DocSnippets",
             dependencies: ["AuthCore", "AuthRuntime", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth",
-                           "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", "AuthOpenAPI", httpTypes] + openAPI,
+                           "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", "AuthOpenAPI", "AuthObservability", httpTypes]
+                + openAPI + observability,
             path: "Tests/DocSnippets",
             exclude: ["Manifests.txt"]
         ),
@@ -110,6 +123,11 @@ let package = Package(
         .testTarget(name: "AuthOpenAPITests",
                     dependencies: ["AuthCore", "AuthOpenAPI", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", "TestSupport", httpTypes] + openAPI
                         + [.product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession", condition: .when(traits: ["OpenAPI"]))]),
+        // Compiled only with the Observability trait: a Profix-it flow observed through swift-log
+        // and swift-metrics' test kit.
+        .testTarget(name: "AuthObservabilityTests",
+                    dependencies: ["AuthCore", "AuthObservability", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", httpTypes] + observability
+                        + [.product(name: "MetricsTestKit", package: "swift-metrics", condition: .when(traits: ["Observability"]))]),
         // Tests that drive every module together (secrets never leak, end-to-end flows).
         .testTarget(
             name: "IntegrationTests",

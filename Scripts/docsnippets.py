@@ -11,9 +11,10 @@ Conventions inside the Markdown (HTML comments, invisible to readers):
     <!-- snippet: top-level -->               the next block declares types: it goes at file scope
     <!-- snippet: manifest -->                the next block is Package.swift text: .ci/run builds a
                                               consumer package from it instead
-    <!-- snippet-trait: OpenAPI -->           the document's snippets need a package trait: they are
-                                              compiled only with it (`#if OpenAPI`), with the
-                                              modules the blocks import
+    <!-- snippet-trait: OpenAPI -->           the document's snippets need package traits: they are
+                                              compiled only with them (`#if OpenAPI`, or an
+                                              expression such as `OpenAPI && Observability`),
+                                              with the modules the blocks import
 Every other block becomes the body of its own `func` (never called: compiling is the check).
 """
 import pathlib, re, sys
@@ -25,7 +26,7 @@ MODULES = ["AuthCore", "AuthRuntime", "AuthTesting", "EconomicAuth", "EconomicAu
 BLOCK = re.compile(r"^```swift\n(.*?)^```", re.S | re.M)
 PRELUDE = re.compile(r"<!-- snippet-prelude\n(.*?)-->", re.S)
 DIRECTIVE = re.compile(r"<!-- snippet: ([a-z-]+) -->\s*$")
-TRAIT = re.compile(r"<!-- snippet-trait: ([A-Za-z]+) -->")
+TRAIT = re.compile(r"<!-- snippet-trait: ([A-Za-z][A-Za-z &|]*?) -->")
 IMPORT = re.compile(r"^import ([A-Za-z_][A-Za-z0-9_]*)$", re.M)
 DECLARED = re.compile(r"^(let|var) \(?([A-Za-z_][A-Za-z0-9_]*)(?:, ([A-Za-z_][A-Za-z0-9_]*))?\)?\b", re.M)
 
