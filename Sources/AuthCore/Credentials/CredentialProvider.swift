@@ -82,21 +82,28 @@ extension CredentialProvider {
     }
 }
 
+extension AuthError.Code {
+    /// The code a non-2xx status stands for when the body says nothing more: 400 invalid
+    /// request, 401 invalid credentials, 403 forbidden, 429 rate limited, 5xx service
+    /// unavailable, anything else unexpected status.
+    package static func forStatus(_ status: Int) -> AuthError.Code {
+        switch status {
+        case 400: .invalidRequest
+        case 401: .invalidCredentials
+        case 403: .forbidden
+        case 429: .rateLimited
+        case 500...599: .serviceUnavailable
+        default: .unexpectedStatus
+        }
+    }
+}
+
 extension AuthError {
     /// The error a non-2xx status stands for when nothing more is known, or `nil` for a 2xx.
     public static func forStatus(_ response: HTTPResponse, provider: String?) -> AuthError? {
         guard !response.isSuccess else { return nil }
         let status = response.status.code
-        let code: AuthError.Code
-        switch status {
-        case 400: code = .invalidRequest
-        case 401: code = .invalidCredentials
-        case 403: code = .forbidden
-        case 429: code = .rateLimited
-        case 500...599: code = .serviceUnavailable
-        default: code = .unexpectedStatus
-        }
-        return AuthError(code, provider: provider, status: status, message: "the service answered HTTP \(status)",
+        return AuthError(Code.forStatus(status), provider: provider, status: status, message: "the service answered HTTP \(status)",
                          retryAfter: RetryPolicy.retryAfter(in: response, now: Date()))
     }
 }

@@ -95,11 +95,12 @@ public final class URLSessionTransport: HTTPTransport {
         let limit = configuration.maxResponseBytes
         let timeout = configuration.timeout
         let delegate = self.delegate
-        // The total deadline: URLSession's timeout restarts whenever a byte arrives.
-        let deadline = Task {
-            try await Task.sleep(for: timeout)
-            delegate.expire(task: task, after: timeout)
-        }
+        // The total deadline: URLSession's timeout restarts whenever a byte arrives. A Dispatch
+        // timer, not a sleeping task, so it fires on time even when the app keeps every thread
+        // of Swift's cooperative pool busy.
+        let deadline = DispatchWorkItem { delegate.expire(task: task, after: timeout) }
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18, execute: deadline)
         defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(HTTPResponse, Data), any Error>) in

@@ -165,15 +165,7 @@ enum ProfixTokenEndpoint {
     /// Maps an unsuccessful API answer (not `/token`) to a typed error.
     static func apiFailure(_ response: Reply) -> AuthError {
         let fields = response.looksLikeHTML ? nil : JSONValue.object(in: response.body.prefix(1 << 20))
-        let code: AuthError.Code
-        switch response.status {
-        case 400: code = .invalidRequest
-        case 401: code = .invalidCredentials
-        case 403: code = .forbidden
-        case 429: code = .rateLimited
-        case 500...599: code = .serviceUnavailable
-        default: code = .unexpectedStatus
-        }
+        let code = AuthError.Code.forStatus(response.status)
         let message = fields?.text("error_description") ?? fields?.text("message")
             ?? (response.looksLikeHTML ? "the service answered HTTP \(response.status) with an HTML page" : "the service answered HTTP \(response.status)")
         return AuthError(code, provider: provider, status: response.status, serverCode: fields?.text("error"),
