@@ -41,20 +41,20 @@ public final class EconomicSandbox: HTTPTransport {
     /// The agreement the sandbox starts with.
     public static let defaultAgreementNumber = 1_000_001
 
-    private struct Agreement {
+    struct Agreement {
         var number: Int
         var companyName: String
         var customers: [(number: Int, name: String)]
     }
 
-    private struct Session {
+    struct Session {
         var agreementNumber: Int
         var grant: String
         var balancerCookie: String
         var lastUsed: Date
     }
 
-    private struct State {
+    struct State {
         var agreements: [Int: Agreement] = [:]
         var grants: [String: Int] = [:]
         var sessions: [String: Session] = [:]
@@ -73,8 +73,8 @@ public final class EconomicSandbox: HTTPTransport {
     public let appSecretToken: Secret
     /// How long a SOAP session lives without use.
     public let sessionTimeout: Duration
-    private let now: @Sendable () -> Date
-    private let state = Locked(State())
+    let now: @Sendable () -> Date
+    let state = Locked(State())
 
     /// Creates a sandbox with one agreement (``defaultAgreementNumber``), which also grants
     /// requests on the grant page.
@@ -179,7 +179,7 @@ public final class EconomicSandbox: HTTPTransport {
         try await handle(OutgoingRequest(request, body: body)).pair
     }
 
-    private func handle(_ request: OutgoingRequest) async throws -> Reply {
+    func handle(_ request: OutgoingRequest) async throws -> Reply {
         state.withLock { $0.requests.append(MockTransport.Request(head: request.head, body: request.body)) }
         let path = request.url.path.lowercased()
         if path.hasSuffix("/secure/api1/requestaccess.aspx") {
@@ -193,7 +193,7 @@ public final class EconomicSandbox: HTTPTransport {
 
     // MARK: Grant page
 
-    private func grantPage(_ request: OutgoingRequest) -> Reply {
+    func grantPage(_ request: OutgoingRequest) -> Reply {
         guard request.method == .get else { return Self.html(405, "Method not allowed") }
         let items = FormEncoding.queryItems(of: request.url)
         func value(_ name: String) -> String? { items.first { $0.0.lowercased() == name.lowercased() }?.1 }
@@ -226,7 +226,7 @@ public final class EconomicSandbox: HTTPTransport {
 
     // MARK: REST
 
-    private func rest(_ request: OutgoingRequest) -> Reply {
+    func rest(_ request: OutgoingRequest) -> Reply {
         let agreementNumber: Int? = state.withLock { state in
             state.restRequestCount += 1
             guard let app = request.headerFields[.economicAppSecretToken], appSecretToken.matches(app),
@@ -273,7 +273,7 @@ public final class EconomicSandbox: HTTPTransport {
         }
     }
 
-    private func selfResponse(_ agreementNumber: Int) -> Reply {
+    func selfResponse(_ agreementNumber: Int) -> Reply {
         let company = state.withLock { $0.agreements[agreementNumber]?.companyName ?? "" }
         let body = """
         {"agreementNumber":\(agreementNumber),"agreementType":{"agreementTypeNumber":1,"name":"Professional"},\
@@ -286,99 +286,22 @@ public final class EconomicSandbox: HTTPTransport {
         return .json(200, body)
     }
 
-    // MARK: SOAP
-
-    private func soap(_ request: OutgoingRequest) -> Reply {
-        guard request.method == .post else { return Self.html(405, "Method not allowed") }
-        guard request.headerFields[.contentType]?.lowercased().hasPrefix("text/xml") == true else {
-            return Self.html(415, "Unsupported media type: SOAP 1.1 needs text/xml")
-        }
-        let action = (request.headerFields[.soapAction] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-        let prefix = EconomicEndpoints.soapNamespace + "/"
-        guard action.hasPrefix(prefix) else {
-            return Self.soapFault("soap:Client", "Server did not recognize the value of HTTP Header SOAPAction: \(action).", detail: nil)
-        }
-        let operation = String(action.dropFirst(prefix.count))
-        guard let body = request.body, let message = try? SOAPMessage(parsing: body), message.text(of: operation) != nil else {
-            return Self.soapFault("soap:Client", "The request body is not a SOAP envelope for \(operation).", detail: nil)
-        }
-        if operation == "ConnectWithToken" {
-            return connect(message)
-        }
-        let now = now()
-        let cookies = Self.cookies(in: request.headerFields[.cookie] ?? "")
-        let session: Session? = state.withLock { state in
-            state.soapCallCount += 1
-            guard let id = cookies["ASP.NET_SessionId"], var session = state.sessions[id] else { return nil }
-            guard cookies[Self.balancerCookieName] == session.balancerCookie,
-                  !Self.isExpired(session, now: now, timeout: sessionTimeout) else {
-                state.sessions[id] = nil
-                return nil
-            }
-            session.lastUsed = now
-            state.sessions[id] = operation == "Disconnect" ? nil : session
-            return session
-        }
-        guard let session else {
-            return Self.soapFault("soap:Server", "Economic.Api.Exceptions.AuthenticationException(E02250): Not logged in. (Id=sandbox)", detail: "E02250")
-        }
-        switch operation {
-        case "Disconnect":
-            return Self.soapResult(operation, nil)
-        case "Agreement_GetNumber":
-            return Self.soapResult(operation, String(session.agreementNumber))
-        case "Company_GetName":
-            let name = state.withLock { $0.agreements[session.agreementNumber]?.companyName ?? "" }
-            return Self.soapResult(operation, name)
-        default:
-            return Self.soapFault("soap:Client", "Economic.Api.Exceptions.ServerException(E00000): The sandbox does not implement \(operation).", detail: nil)
-        }
-    }
-
-    private func connect(_ message: SOAPMessage) -> Reply {
-        let now = now()
-        let outcome: (String, String)? = state.withLock { state in
-            state.connectCount += 1
-            guard let app = message.text(of: "appToken"), appSecretToken.matches(app),
-                  let grant = message.text(of: "token"), let number = state.grants[grant] else { return nil }
-            state.serial += 1
-            let id = Self.randomHex(12) + String(state.serial)
-            let balancer = "\(state.serial % 7 + 1).20480.0000"
-            state.sessions[id] = Session(agreementNumber: number, grant: grant, balancerCookie: balancer, lastUsed: now)
-            return (id, balancer)
-        }
-        guard let (id, balancer) = outcome else {
-            return Self.soapFault("soap:Server", "Economic.Api.Exceptions.AuthorizationException(E02210): The token or appToken is not valid, or access was revoked.", detail: "E02210")
-        }
-        let cookies = [
-            "ASP.NET_SessionId=\(id); path=/; secure; HttpOnly; SameSite=Lax",
-            "\(Self.balancerCookieName)=\(balancer); Expires=Thu, 01 Jan 2099 00:00:00 GMT; path=/; Httponly; Secure",
-        ]
-        var response = Self.soapResult("ConnectWithToken", "sandbox-connected")
-        if joinsSetCookieHeaders {
-            response.headerFields.append(HTTPField(name: .setCookie, value: cookies.joined(separator: ", ")))
-        } else {
-            for cookie in cookies { response.headerFields.append(HTTPField(name: .setCookie, value: cookie)) }
-        }
-        return response
-    }
-
     // MARK: - Helpers
 
-    private static let balancerCookieName = "BIGipServerapi-pool"
+    static let balancerCookieName = "BIGipServerapi-pool"
 
-    private static func newGrant(_ state: inout State, agreementNumber: Int) -> String {
+    static func newGrant(_ state: inout State, agreementNumber: Int) -> String {
         state.serial += 1
         let grant = randomHex(20) + String(state.serial)
         state.grants[grant] = agreementNumber
         return grant
     }
 
-    private static func isExpired(_ session: Session, now: Date, timeout: Duration) -> Bool {
+    static func isExpired(_ session: Session, now: Date, timeout: Duration) -> Bool {
         now.timeIntervalSince(session.lastUsed) >= timeout.timeInterval
     }
 
-    private static func randomHex(_ bytes: Int) -> String {
+    static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<bytes).map { _ in
             let text = String(UInt8.random(in: 0...255, using: &generator), radix: 16, uppercase: true)
@@ -386,7 +309,7 @@ public final class EconomicSandbox: HTTPTransport {
         }.joined()
     }
 
-    private static func cookies(in header: String) -> [String: String] {
+    static func cookies(in header: String) -> [String: String] {
         var result: [String: String] = [:]
         for part in header.split(separator: ";") {
             let pair = part.split(separator: "=", maxSplits: 1)
@@ -396,12 +319,12 @@ public final class EconomicSandbox: HTTPTransport {
         return result
     }
 
-    private static func html(_ status: Int, _ text: String) -> Reply {
+    static func html(_ status: Int, _ text: String) -> Reply {
         Reply(status: status, headerFields: [.contentType: "text/html; charset=utf-8"],
                      body: Data("<!DOCTYPE html><html><body><p>\(text)</p></body></html>".utf8))
     }
 
-    private static func restError(_ status: Int, _ message: String, hint: String?) -> Reply {
+    static func restError(_ status: Int, _ message: String, hint: String?) -> Reply {
         var fields = [#""message":"\#(jsonEscape(message))""#]
         if let hint { fields.append(#""developerHint":"\#(jsonEscape(hint))""#) }
         fields.append(#""logId":"sandbox-\#(randomHex(4))""#)
@@ -410,24 +333,24 @@ public final class EconomicSandbox: HTTPTransport {
         return .json(status, "{" + fields.joined(separator: ",") + "}")
     }
 
-    private static func soapEnvelope(_ body: String) -> String {
+    static func soapEnvelope(_ body: String) -> String {
         #"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body>"#
             + body + "</soap:Body></soap:Envelope>"
     }
 
-    private static func soapResult(_ operation: String, _ result: String?) -> Reply {
+    static func soapResult(_ operation: String, _ result: String?) -> Reply {
         let inner = result.map { "<\(operation)Result>\(SOAPMessage.escape($0))</\(operation)Result>" } ?? ""
         let xml = soapEnvelope(#"<\#(operation)Response xmlns="http://e-conomic.com">\#(inner)</\#(operation)Response>"#)
         return Reply(status: 200, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
-    private static func soapFault(_ code: String, _ message: String, detail: String?) -> Reply {
+    static func soapFault(_ code: String, _ message: String, detail: String?) -> Reply {
         let detailXML = detail.map { "<detail><ErrorNumber>\(SOAPMessage.escape($0))</ErrorNumber></detail>" } ?? ""
         let xml = soapEnvelope("<soap:Fault><faultcode>\(code)</faultcode><faultstring>\(SOAPMessage.escape(message))</faultstring>\(detailXML)</soap:Fault>")
         return Reply(status: 500, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
-    private static func jsonEscape(_ text: String) -> String {
+    static func jsonEscape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -59,14 +59,14 @@ public final class ProfitSandbox: HTTPTransport {
         public let status: Int
     }
 
-    private struct PendingCode {
+    struct PendingCode {
         let userId: String
         let code: String
         let expiresAt: Date
         var isUsed = false
     }
 
-    private struct IssuedToken {
+    struct IssuedToken {
         let xml: String
         let userId: String
         let deviceDescription: String?
@@ -74,7 +74,7 @@ public final class ProfitSandbox: HTTPTransport {
         var isRevoked = false
     }
 
-    private struct State {
+    struct State {
         var users: [String: String?]
         var clockOffset: TimeInterval = 0
         var outbox: [Mail] = []
@@ -91,10 +91,10 @@ public final class ProfitSandbox: HTTPTransport {
     public let otpLifetime: Duration
     /// The app connector's validity period for new tokens; `nil` (default) means they do not expire.
     public let tokenValidity: Duration?
-    private let apiKey: Secret
-    private let environmentKey: Secret
-    private let clock: @Sendable () -> Date
-    private let state: Locked<State>
+    let apiKey: Secret
+    let environmentKey: Secret
+    let clock: @Sendable () -> Date
+    let state: Locked<State>
 
     /// Creates a sandbox for one app connector.
     ///
@@ -199,7 +199,7 @@ public final class ProfitSandbox: HTTPTransport {
         try await handle(OutgoingRequest(request, body: body)).pair
     }
 
-    private func handle(_ request: OutgoingRequest) async throws -> Reply {
+    func handle(_ request: OutgoingRequest) async throws -> Reply {
         let now = self.now
         let components = request.url.path.lowercased().split(separator: "/").map(String.init)
         let last = components.last ?? ""
@@ -237,7 +237,7 @@ public final class ProfitSandbox: HTTPTransport {
 
     // MARK: - REST
 
-    private func otpRequest(_ request: OutgoingRequest, now: Date, state: inout State) -> Reply {
+    func otpRequest(_ request: OutgoingRequest, now: Date, state: inout State) -> Reply {
         guard request.method == .post else { return Self.profitError(405, "Methode niet toegestaan", number: nil, state: &state) }
         guard let fields = Self.jsonFields(request) else {
             return Self.profitError(400, "Ongeldige aanvraag: verwacht een JSON-object", number: nil, state: &state)
@@ -252,7 +252,7 @@ public final class ProfitSandbox: HTTPTransport {
         return Reply(status: 201)
     }
 
-    private func otpValidation(_ request: OutgoingRequest, now: Date, state: inout State) -> Reply {
+    func otpValidation(_ request: OutgoingRequest, now: Date, state: inout State) -> Reply {
         guard request.method == .post else { return Self.profitError(405, "Methode niet toegestaan", number: nil, state: &state) }
         guard let fields = Self.jsonFields(request) else {
             return Self.profitError(400, "Ongeldige aanvraag: verwacht een JSON-object", number: nil, state: &state)
@@ -269,7 +269,7 @@ public final class ProfitSandbox: HTTPTransport {
         return .json(200, "{\"token\":\"\(xml)\\r\\n\"}")
     }
 
-    private func authorizedREST(_ request: OutgoingRequest, components: [String], now: Date, state: inout State) -> Reply {
+    func authorizedREST(_ request: OutgoingRequest, components: [String], now: Date, state: inout State) -> Reply {
         let check = Self.checkHeader(request, now: now, state: &state)
         guard case .valid(let index) = check else { return Self.tokenError(check, state: &state) }
         if state.isForbidden {
@@ -291,85 +291,16 @@ public final class ProfitSandbox: HTTPTransport {
         return Self.profitError(404, "Onbekende connector of URL", number: nil, state: &state)
     }
 
-    // MARK: - SOAP
-
-    private func soap(_ request: OutgoingRequest, service: String, now: Date, state: inout State) -> (response: Reply, operation: String?) {
-        guard request.method == .post, request.headerFields[.contentType]?.lowercased().contains("text/xml") == true else {
-            return (Self.fault(415, "Client", "Expected a SOAP 1.1 POST with Content-Type text/xml"), nil)
-        }
-        let actionPrefix = "urn:Afas.Profit.Services/"
-        var action = request.headerFields[.soapAction] ?? ""
-        if action.hasPrefix("\""), action.hasSuffix("\""), action.count >= 2 { action = String(action.dropFirst().dropLast()) }
-        guard action.hasPrefix(actionPrefix) else {
-            return (Self.fault(500, "Client", "Unknown SOAPAction"), nil)
-        }
-        let operation = String(action.dropFirst(actionPrefix.count))
-        guard let body = request.body, let message = try? SOAPMessage(parsing: body), message.text(of: operation) != nil else {
-            return (Self.fault(500, "Client", "The body is not a SOAP envelope calling \(operation)"), operation)
-        }
-        func parameter(_ name: String) -> String? { message.text(of: name) }
-        switch (service, operation) {
-        case ("tokenconnector.asmx", "GenerateOTP"):
-            guard let user = parameter("userId"), let key = parameter("apiKey"), let envKey = parameter("environmentKey") else {
-                return (Self.fault(500, "Client", "userId, apiKey and environmentKey are required"), operation)
-            }
-            guard apiKey.matches(key), environmentKey.matches(envKey) else {
-                return (Self.fault(500, "Server", "Ongeldige API-sleutel of omgevingssleutel"), operation)
-            }
-            guard Self.sendCode(in: &state, userId: user, description: parameter("description"), now: now, lifetime: otpLifetime) else {
-                return (Self.fault(500, "Server", "De gebruiker heeft geen e-mailadres of is onbekend"), operation)
-            }
-            return (Self.soapResult(operation, ""), operation)
-        case ("tokenconnector.asmx", "GetTokenFromOTP"):
-            guard let user = parameter("userId"), let key = parameter("apiKey"), let envKey = parameter("environmentKey"), let otp = parameter("otp") else {
-                return (Self.fault(500, "Client", "userId, apiKey, environmentKey and otp are required"), operation)
-            }
-            guard apiKey.matches(key), environmentKey.matches(envKey) else {
-                return (Self.fault(500, "Server", "Ongeldige API-sleutel of omgevingssleutel"), operation)
-            }
-            guard let xml = Self.redeem(in: &state, userId: user, otp: otp, description: nil, now: now, validity: tokenValidity) else {
-                return (Self.fault(500, "Server", "De activatiecode is ongeldig of verlopen"), operation)
-            }
-            return (Self.soapResult(operation, xml), operation)
-        case ("tokenconnector.asmx", "DeleteToken"):
-            guard let token = parameter("token"), let index = state.tokens.firstIndex(where: { $0.xml == token && !$0.isRevoked }) else {
-                return (Self.fault(500, "Server", "Onbekende token"), operation)
-            }
-            state.tokens[index].isRevoked = true
-            return (Self.soapResult(operation, ""), operation)
-        case ("appconnectorget.asmx", "GetData"), ("appconnectorget.asmx", "GetDataWithOptions"),
-             ("appconnectorversioninfo.asmx", "GetVersionInfo"):
-            let check: TokenCheck
-            if request.headerFields.contains(.authorization) {
-                check = Self.checkHeader(request, now: now, state: &state)
-            } else if let element = parameter("token") {
-                check = Self.checkXML(element, now: now, state: &state)
-            } else {
-                check = .missing
-            }
-            guard case .valid = check else {
-                return (Self.fault(401, "Server", "Ongeldige token"), operation)
-            }
-            if state.isForbidden { return (Self.fault(403, "Server", "Toegang geweigerd: IP-adres niet toegestaan"), operation) }
-            if operation == "GetVersionInfo" { return (Self.soapResult(operation, "Profit 6 (sandbox)"), operation) }
-            let connector = SOAPMessage.escape(parameter("connectorId") ?? "")
-            let data = #"<AfasGetConnector><"# + connector + #"><Name>Sandbox Trading BV</Name></"# + connector + #"></AfasGetConnector>"#
-            return (Self.soapResult(operation, data), operation)
-        default:
-            return (Self.fault(500, "Client", "Unknown operation \(operation) on \(service)"), operation)
-        }
-    }
-
     // MARK: - Shared rules
 
-    private enum TokenCheck {
+    enum TokenCheck {
         case valid(Int)
         case missing
         case malformed
         case rejected
     }
 
-    private static func checkHeader(_ request: OutgoingRequest, now: Date, state: inout State) -> TokenCheck {
+    static func checkHeader(_ request: OutgoingRequest, now: Date, state: inout State) -> TokenCheck {
         let values = request.headerFields[values: .authorization]
         guard values.count == 1, let value = values.first else { return values.isEmpty ? .missing : .malformed }
         let prefix = "AfasToken "
@@ -378,7 +309,7 @@ public final class ProfitSandbox: HTTPTransport {
         return checkXML(xml, now: now, state: &state)
     }
 
-    private static func checkXML(_ xml: String, now: Date, state: inout State) -> TokenCheck {
+    static func checkXML(_ xml: String, now: Date, state: inout State) -> TokenCheck {
         guard let index = state.tokens.firstIndex(where: { Secret($0.xml).matches(xml) }) else { return .rejected }
         let token = state.tokens[index]
         if token.isRevoked { return .rejected }
@@ -386,7 +317,7 @@ public final class ProfitSandbox: HTTPTransport {
         return .valid(index)
     }
 
-    private static func tokenError(_ check: TokenCheck, state: inout State) -> Reply {
+    static func tokenError(_ check: TokenCheck, state: inout State) -> Reply {
         switch check {
         case .missing: return profitError(401, "Geen token opgegeven", number: nil, state: &state)
         case .malformed: return profitError(401, "Ongeldige token: verwacht AfasToken met Base64", number: nil, state: &state)
@@ -395,7 +326,7 @@ public final class ProfitSandbox: HTTPTransport {
     }
 
     @discardableResult
-    private static func sendCode(in state: inout State, userId: String, description: String?, now: Date, lifetime: Duration) -> Bool {
+    static func sendCode(in state: inout State, userId: String, description: String?, now: Date, lifetime: Duration) -> Bool {
         guard let entry = state.users[userId], let address = entry else { return false }
         let code = String(format: "%08u", UInt32.random(in: 0..<100_000_000))
         state.codes.append(PendingCode(userId: userId, code: code, expiresAt: now.addingTimeInterval(lifetime.timeInterval)))
@@ -403,14 +334,14 @@ public final class ProfitSandbox: HTTPTransport {
         return true
     }
 
-    private static func redeem(in state: inout State, userId: String, otp: String, description: String?, now: Date, validity: Duration?) -> String? {
+    static func redeem(in state: inout State, userId: String, otp: String, description: String?, now: Date, validity: Duration?) -> String? {
         guard let index = state.codes.firstIndex(where: { $0.userId == userId && Secret($0.code).matches(otp) }),
               !state.codes[index].isUsed, now < state.codes[index].expiresAt else { return nil }
         state.codes[index].isUsed = true
         return issue(in: &state, userId: userId, description: description, now: now, validity: validity)
     }
 
-    private static func issue(in state: inout State, userId: String, description: String?, now: Date, validity: Duration?) -> String {
+    static func issue(in state: inout State, userId: String, description: String?, now: Date, validity: Duration?) -> String {
         var generator = SystemRandomNumberGenerator()
         let hex = (0..<32).map { _ in String(format: "%02X", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let xml = "<token><version>1</version><data>\(hex)</data></token>"
@@ -419,7 +350,7 @@ public final class ProfitSandbox: HTTPTransport {
         return xml
     }
 
-    private static func profitError(_ status: Int, _ message: String, number: String?, state: inout State, extra: [String: Int] = [:]) -> Reply {
+    static func profitError(_ status: Int, _ message: String, number: String?, state: inout State, extra: [String: Int] = [:]) -> Reply {
         state.logCounter += 1
         var object: [String: Any] = [
             "externalMessage": message,
@@ -431,21 +362,21 @@ public final class ProfitSandbox: HTTPTransport {
         return Reply(status: status, headerFields: [.contentType: "application/json; charset=utf-8"], body: data)
     }
 
-    private static func soapResult(_ operation: String, _ text: String) -> Reply {
+    static func soapResult(_ operation: String, _ text: String) -> Reply {
         let xml = #"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>"#
             + #"<\#(operation)Response xmlns="urn:Afas.Profit.Services"><\#(operation)Result>"# + SOAPMessage.escape(text)
             + "</\(operation)Result></\(operation)Response></soap:Body></soap:Envelope>"
         return Reply(status: 200, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
-    private static func fault(_ status: Int, _ code: String, _ message: String) -> Reply {
+    static func fault(_ status: Int, _ code: String, _ message: String) -> Reply {
         let xml = #"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>"#
             + "<faultcode>soap:\(code)</faultcode><faultstring>\(SOAPMessage.escape(message))</faultstring></soap:Fault></soap:Body></soap:Envelope>"
         return Reply(status: status, headerFields: [.contentType: "text/xml; charset=utf-8"], body: Data(xml.utf8))
     }
 
     /// The JSON object of a request, with lower-cased keys (Profit's binding ignores case).
-    private static func jsonFields(_ request: OutgoingRequest) -> [String: String]? {
+    static func jsonFields(_ request: OutgoingRequest) -> [String: String]? {
         guard request.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true,
               let body = request.body,
               let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return nil }
@@ -456,7 +387,7 @@ public final class ProfitSandbox: HTTPTransport {
         return fields
     }
 
-    private static func isoString(_ date: Date) -> String {
+    static func isoString(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)

@@ -84,31 +84,31 @@ public final class ProfixSandbox: HTTPTransport {
         public var rejectedAPICalls = 0
     }
 
-    private struct Client {
+    struct Client {
         var secret: Secret
         var grant: Grant
         var redirectURI: String?
     }
 
-    private struct User {
+    struct User {
         var password: Secret
         var userID: String
         var mustChangePassword: Bool
     }
 
-    private struct Code {
+    struct Code {
         var clientID: String
         var redirectURI: String
         var expiresAt: Date
         var username: String?
     }
 
-    private struct RefreshGrant {
+    struct RefreshGrant {
         var clientID: String
         var username: String?
     }
 
-    private struct State {
+    struct State {
         var clients: [String: Client] = [:]
         var users: [String: User] = [:]
         var codes: [String: Code] = [:]
@@ -118,9 +118,9 @@ public final class ProfixSandbox: HTTPTransport {
         var counters = Counters()
     }
 
-    private let state = Locked(State())
-    private let configuration: Configuration
-    private let now: @Sendable () -> Date
+    let state = Locked(State())
+    let configuration: Configuration
+    let now: @Sendable () -> Date
 
     /// Creates an empty sandbox: register clients and users before use.
     ///
@@ -246,7 +246,7 @@ public final class ProfixSandbox: HTTPTransport {
         try await handle(OutgoingRequest(request, body: body)).pair
     }
 
-    private func handle(_ request: OutgoingRequest) async throws -> Reply {
+    func handle(_ request: OutgoingRequest) async throws -> Reply {
         let path = request.url.path.lowercased()
         if path.hasSuffix("/token/changepassword") {
             return echoed(request, changePassword(request))
@@ -270,7 +270,7 @@ public final class ProfixSandbox: HTTPTransport {
 
     // MARK: Endpoints
 
-    private func token(_ request: OutgoingRequest) -> Reply {
+    func token(_ request: OutgoingRequest) -> Reply {
         let date = now()
         let lifetime = configuration.accessTokenLifetime.timeInterval
         return state.withLock { state -> Reply in
@@ -284,7 +284,7 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    private static func handleToken(_ request: OutgoingRequest, state: inout State, date: Date, lifetime: TimeInterval) -> Reply {
+    static func handleToken(_ request: OutgoingRequest, state: inout State, date: Date, lifetime: TimeInterval) -> Reply {
         guard let form = formBody(request) else { return oauthError(400, "invalid_request") }
         guard let clientID = form["client_id"], let client = state.clients[clientID],
               let secret = form["client_secret"], client.secret.matches(secret) else {
@@ -341,7 +341,7 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    private func changePassword(_ request: OutgoingRequest) -> Reply {
+    func changePassword(_ request: OutgoingRequest) -> Reply {
         state.withLock { state -> Reply in
             state.counters.passwordChanges += 1
             guard let form = Self.formBody(request) else { return Self.oauthError(400, "invalid_request") }
@@ -363,7 +363,7 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    private func api(_ request: OutgoingRequest) -> Reply {
+    func api(_ request: OutgoingRequest) -> Reply {
         let date = now()
         return state.withLock { state -> Reply in
             let header = request.headerFields[.authorization] ?? ""
@@ -380,44 +380,4 @@ public final class ProfixSandbox: HTTPTransport {
         }
     }
 
-    // MARK: Helpers
-
-    private static func formBody(_ request: OutgoingRequest) -> [String: String]? {
-        guard request.method == .post,
-              let type = request.headerFields[.contentType]?.lowercased(),
-              type.hasPrefix("application/x-www-form-urlencoded"),
-              let body = request.body else { return nil }
-        var form: [String: String] = [:]
-        for (name, value) in FormEncoding.decode(String(decoding: body, as: UTF8.self)) {
-            guard form[name] == nil else { return nil }   // a repeated parameter is an error in OAuth2
-            form[name] = value
-        }
-        return form
-    }
-
-    /// `response`, with the request repeated in its error description when
-    /// ``Configuration/echoesRequests`` is on and the answer is an error.
-    private func echoed(_ request: OutgoingRequest, _ response: Reply) -> Reply {
-        guard configuration.echoesRequests, response.status >= 400 || response.text.contains("\"error\"") else { return response }
-        var object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
-        let form = String(decoding: request.body ?? Data(), as: UTF8.self)
-        object["error_description"] = "could not process: \(form) (Authorization: \(request.headerFields[.authorization] ?? "none"))"
-        guard let body = try? JSONSerialization.data(withJSONObject: object) else { return response }
-        return Reply(status: response.status, headerFields: response.headerFields, body: body)
-    }
-
-    private static func oauthError(_ status: Int, _ code: String) -> Reply {
-        .json(status, #"{"error":"\#(code)"}"#)
-    }
-
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-    /// A random token; with a prefix it looks like `Gcp7!…`, as the service's do.
-    static func randomToken(prefixLength: Int, bodyLength: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        func run(_ count: Int) -> String {
-            String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
-        }
-        return prefixLength > 0 ? run(prefixLength) + "!" + run(bodyLength) : run(bodyLength)
-    }
 }
