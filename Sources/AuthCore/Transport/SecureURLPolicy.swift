@@ -14,7 +14,6 @@ public enum SecureURLPolicy {
         guard allows(url) else { throw AuthError.insecureURL(URLDescription(url), provider: provider) }
     }
 
-    /// Whether `url` may carry credentials.
     /// Throws unless `request`'s URL may carry credentials (a request without a URL may not).
     ///
     /// - Throws: ``AuthError/Code/insecureURL``.
@@ -25,6 +24,7 @@ public enum SecureURLPolicy {
         try check(url, provider: provider)
     }
 
+    /// Whether `url` may carry credentials.
     public static func allows(_ url: URL) -> Bool {
         // Fast path for the common case: an absolute `https://host…` URL (the scheme is what the
         // string starts with). Everything else takes the full check below.
