@@ -62,11 +62,7 @@ enum AuthorizationFlow {
         observer: AuthEventObserver?
     ) async throws -> (HTTPResponse, Data) {
         let name = provider.name
-        try SecureURLPolicy.check(request, provider: name)
-        var first = request
-        var firstBody = body
-        try await provider.authorize(&first, body: &firstBody)
-        try SecureURLPolicy.check(first, provider: name)
+        let (first, firstBody) = try await authorize(request, body: body, by: provider, named: name)
         let (response, data) = try await base.send(first, body: firstBody)
         guard isRejection(response.status) else { return (response, data) }
 
@@ -74,15 +70,25 @@ enum AuthorizationFlow {
             throw rejection(response, provider: name, afterRetry: false)
         }
         observer?.receive(.retriedAfterRejection(provider: name, status: response.status.code))
-        var second = request
-        var secondBody = body
-        try await provider.authorize(&second, body: &secondBody)
-        try SecureURLPolicy.check(second, provider: name)
+        let (second, secondBody) = try await authorize(request, body: body, by: provider, named: name)
         let (retried, retriedData) = try await base.send(second, body: secondBody)
         if isRejection(retried.status) {
             throw rejection(retried, provider: name, afterRetry: true)
         }
         return (retried, retriedData)
+    }
+
+    /// `request` with the provider's credentials, its URL checked before and after the provider
+    /// touched it (``SecureURLPolicy``); the first attempt and the retry both come here.
+    static func authorize(
+        _ request: HTTPRequest, body: Data?, by provider: some CredentialProvider, named name: String
+    ) async throws -> (HTTPRequest, Data?) {
+        try SecureURLPolicy.check(request, provider: name)
+        var authorized = request
+        var authorizedBody = body
+        try await provider.authorize(&authorized, body: &authorizedBody)
+        try SecureURLPolicy.check(authorized, provider: name)
+        return (authorized, authorizedBody)
     }
 
     static func requireSuccess(_ answer: (HTTPResponse, Data), from provider: some CredentialProvider) throws -> (HTTPResponse, Data) {
