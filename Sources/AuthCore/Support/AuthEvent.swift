@@ -49,6 +49,13 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
         public static let transientRetry = Kind("transient_retry")
         /// A session (e-conomic SOAP) was established.
         public static let sessionEstablished = Kind("session_established")
+        /// One of the provider's own requests (a token endpoint, an OTP call, a SOAP session
+        /// call) ended: ``AuthEvent/endpoint`` names it, ``AuthEvent/duration`` says how long it
+        /// took with its retries, and ``AuthEvent/status`` or ``AuthEvent/code`` how it ended.
+        public static let tokenCall = Kind("token_call")
+        /// A credential was written to (or removed from) the token store;
+        /// ``AuthEvent/duration`` is the time spent in the store, waiting for its lock included.
+        public static let credentialStored = Kind("credential_stored")
     }
 
     /// What happened.
@@ -69,6 +76,13 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
     public var attempt: Int?
     /// How long until the next attempt, for a transient retry.
     public var delay: Duration?
+    /// How long the work took: a token call (``Kind/tokenCall``), a whole refresh, store lock and
+    /// token call included (``Kind/credentialRefreshed``, ``Kind/refreshFailed``), or a store
+    /// write (``Kind/credentialStored``). Measured on the continuous clock.
+    public var duration: Duration?
+    /// The provider's endpoint a token call went to, as method and path (`"POST /oauth/token"`);
+    /// never the query, so never a secret.
+    public var endpoint: String?
 
     /// An event of `kind`; prefer the static factories.
     public init(_ kind: Kind, provider: String?) {
@@ -150,6 +164,23 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
         AuthEvent(.sessionEstablished, provider: provider)
     }
 
+    /// A token call ended, with an answer (`status`) or an error (`code`).
+    public static func tokenCall(provider: String, endpoint: String, duration: Duration, status: Int?, code: AuthError.Code?) -> AuthEvent {
+        var event = AuthEvent(.tokenCall, provider: provider)
+        event.endpoint = endpoint
+        event.duration = duration
+        event.status = status
+        event.code = code
+        return event
+    }
+
+    /// A credential was written to the token store in `duration`.
+    public static func credentialStored(provider: String, duration: Duration) -> AuthEvent {
+        var event = AuthEvent(.credentialStored, provider: provider)
+        event.duration = duration
+        return event
+    }
+
     /// A one-line summary for logs; it holds no secret.
     public var description: String {
         let name = "[\(provider ?? "-")]"
@@ -176,6 +207,11 @@ public struct AuthEvent: Sendable, Equatable, CustomStringConvertible {
             return "\(name) attempt \(attempt.map(String.init) ?? "?") failed (\(code.map { "\($0)" } ?? "?")); retrying in \(delay.map { "\($0)" } ?? "?")"
         case .sessionEstablished:
             return "\(name) session established"
+        case .tokenCall:
+            let outcome = status.map { "answered HTTP \($0)" } ?? "failed (\(code.map { "\($0)" } ?? "?"))"
+            return "\(name) \(endpoint ?? "token call") \(outcome) in \(duration.map { "\($0)" } ?? "?")"
+        case .credentialStored:
+            return "\(name) credential stored in \(duration.map { "\($0)" } ?? "?")"
         default:
             return "\(name) \(kind)"
         }

@@ -20,6 +20,8 @@ extension CredentialCell {
     /// What happened inside the store's `update`.
     final class Record: Sendable {
         let value = Locked<(used: StoredCredential?, result: StoredCredential?, renewed: Bool)>((nil, nil, false))
+        /// Time spent in the token call, so the store's share of the update can be told apart.
+        let tokenCall = Locked<Duration>(.zero)
     }
 
     func performRefresh() async throws -> StoredCredential {
@@ -30,6 +32,8 @@ extension CredentialCell {
                 refused: current)
         }
         let record = Record()
+        let clock = ContinuousClock()
+        let started = clock.now
         let store = parts.store
         let key = parts.key
         let now = parts.now
@@ -48,7 +52,9 @@ extension CredentialCell {
                     record.value.withLock { $0.used = base }
                     // Spend the refresh token only if what it buys can be kept.
                     try await store.checkWritable(key)
+                    let callStarted = clock.now
                     let next = try await renewal.renew(base)
+                    record.tokenCall.withLock { $0 = clock.now - callStarted }
                     record.value.withLock { $0 = (base, next, true) }
                     return (next, ())
                 }
@@ -59,7 +65,11 @@ extension CredentialCell {
             }
         }
         let failure = await write.outcome()
+        let elapsed = clock.now - started
         let (used, result, renewed) = record.value.withLock { $0 }
+        if renewed, failure == nil {
+            parts.observer?.receive(.credentialStored(provider: parts.name, duration: elapsed - record.tokenCall.withLock { $0 }))
+        }
         if let result {
             var unsaved: AuthError?
             if let failure, renewed {
@@ -76,7 +86,11 @@ extension CredentialCell {
             }
             try adopt(result)
             refusedUntil = nil
-            if renewed { parts.observer?.receive(.credentialRefreshed(provider: parts.name, expiresAt: result.expiresAt)) }
+            if renewed {
+                var event = AuthEvent.credentialRefreshed(provider: parts.name, expiresAt: result.expiresAt)
+                event.duration = elapsed
+                parts.observer?.receive(event)
+            }
             if let unsaved { throw unsaved }
             return result
         }
@@ -86,7 +100,7 @@ extension CredentialCell {
             if let pause = renewal.cooldown(error) {
                 refusedUntil = (error, parts.now().addingTimeInterval(pause.timeInterval))
             }
-            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: true))
+            parts.observer?.receive(Self.failed(parts.name, error.code, willRetry: true, after: elapsed))
             throw error
         }
         // Refused. Another instance sharing the store may have rotated the pair after we read
@@ -99,13 +113,19 @@ extension CredentialCell {
             return stored
         }
         if error.code != .reauthorizationRequired {
-            parts.observer?.receive(.refreshFailed(provider: parts.name, code: error.code, willRetry: false))
+            parts.observer?.receive(Self.failed(parts.name, error.code, willRetry: false, after: elapsed))
         }
         let final = error.code == .reauthorizationRequired ? error : AuthError(
             .reauthorizationRequired, provider: parts.name, status: error.status, serverCode: error.serverCode,
             message: "the refresh was rejected; the user must authorize again", underlying: error)
         guard writer.isNewest(write.ticket) else { throw final }
         throw enterReauthorization(final, refused: refused)
+    }
+
+    static func failed(_ provider: String, _ code: AuthError.Code, willRetry: Bool, after duration: Duration) -> AuthEvent {
+        var event = AuthEvent.refreshFailed(provider: provider, code: code, willRetry: willRetry)
+        event.duration = duration
+        return event
     }
 
     func enterReauthorization(_ error: AuthError, refused: StoredCredential) -> AuthError {

@@ -167,13 +167,19 @@ package actor CredentialCell<Prepared: Sendable> {
     package func install(_ credential: StoredCredential?, event: AuthEvent?) async -> InstallOutcome {
         let store = parts.store
         let key = parts.key
+        let clock = ContinuousClock()
+        let started = clock.now
         let write = writer.enqueue {
             try await Self.persist {
                 if let credential { try await store.save(credential, for: key) } else { try await store.remove(key) }
             }
         }
         let failure = await write.outcome().map { storeError($0, "the token store could not be written") }
-        if let failure { parts.observer?.receive(.storeFailed(provider: parts.name, code: failure.code)) }
+        if let failure {
+            parts.observer?.receive(.storeFailed(provider: parts.name, code: failure.code))
+        } else {
+            parts.observer?.receive(.credentialStored(provider: parts.name, duration: clock.now - started))
+        }
         if let onChange = parts.onChange { await onChange(credential) }
         guard writer.isNewest(write.ticket) else { return InstallOutcome(adopted: false, failure: failure) }
         if let credential {

@@ -38,6 +38,8 @@ package struct EndpointClient: Sendable {
     package let retryPolicy: RetryPolicy
     /// The largest body the provider's parsers accept.
     package let maxResponseBytes: Int
+    /// Told of every call's end (``AuthEvent/Kind/tokenCall``).
+    package let observer: AuthEventObserver?
 
     package init(provider: String, transport: any HTTPTransport, retryPolicy: RetryPolicy = .none,
                  maxResponseBytes: Int, observer: AuthEventObserver?) {
@@ -48,9 +50,11 @@ package struct EndpointClient: Sendable {
         self.transport = transport
         self.retryPolicy = policy
         self.maxResponseBytes = maxResponseBytes
+        self.observer = observer
     }
 
-    /// Sends `request`, retrying as `retrying` allows.
+    /// Sends `request`, retrying as `retrying` allows, and reports it as a token call
+    /// (``AuthEvent/Kind/tokenCall``) unless `reports` is `false` (an app's own data call).
     ///
     /// - Parameter screen: Looks at each answer first: it may return it as final (no retry),
     ///   rewrite it for the policy, or throw to stop at once.
@@ -59,9 +63,30 @@ package struct EndpointClient: Sendable {
     package func send(
         _ request: OutgoingRequest,
         retrying: Retrying = .transient,
+        reports: Bool = true,
         screen: (@Sendable (Reply) throws(AuthError) -> Verdict)? = nil
     ) async throws(AuthError) -> Reply {
         try SecureURLPolicy.check(request.head, provider: provider)
+        guard reports, let observer else { return try await exchange(request, retrying: retrying, screen: screen) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let endpoint = "\(request.head.method) \(request.head.url?.path ?? "")"
+        do {
+            let reply = try await exchange(request, retrying: retrying, screen: screen)
+            observer.receive(.tokenCall(provider: provider, endpoint: endpoint, duration: clock.now - start, status: reply.status, code: nil))
+            return reply
+        } catch {
+            observer.receive(.tokenCall(provider: provider, endpoint: endpoint, duration: clock.now - start, status: error.status, code: error.code))
+            throw error
+        }
+    }
+
+    /// Sends `request` under the retry policy; ``send(_:retrying:screen:)`` without the event.
+    private func exchange(
+        _ request: OutgoingRequest,
+        retrying: Retrying,
+        screen: (@Sendable (Reply) throws(AuthError) -> Verdict)?
+    ) async throws(AuthError) -> Reply {
         struct Final: Error { let reply: Reply }
         // Not an `AuthError`, so the retry policy cannot mistake the screen's verdict for a
         // transient failure and retry it.

@@ -222,7 +222,7 @@ public actor EconomicProvider: CredentialProvider {
         let generation = snapshot.withLock { $0.generation }
         var authorized = request
         try await authorize(&authorized.head)
-        let response = try await endpoint.send(authorized, retrying: .never)
+        let response = try await endpoint.send(authorized, retrying: .never, reports: false)
         if response.status == 401 || response.status == 403 {
             if response.status == 401 { markRejected(generation: generation) }
             throw EconomicErrorBody.error(for: response)

@@ -143,7 +143,7 @@ public actor EconomicSOAPSession {
         while true {
             var request = SOAPMessage.request(url: configuration.endpoint, action: action, envelope: envelope)
             request.headerFields.setCredential(session.cookies.headerValue, for: .cookie)
-            let response = try await endpoint.send(request, retrying: .never)
+            let response = try await endpoint.send(request, retrying: .never, reports: false)
             let setCookies = response.headerFields[values: .setCookie]
             if !setCookies.isEmpty { await absorb(setCookies, generation: session.generation) }
             let message = try interpret(response)
@@ -183,7 +183,7 @@ public actor EconomicSOAPSession {
         let envelope = SOAPMessage.envelope(operation: "Disconnect", namespace: EconomicEndpoints.soapNamespace, parameters: [])
         var request = SOAPMessage.request(url: configuration.endpoint, action: EconomicEndpoints.soapNamespace + "/Disconnect", envelope: envelope)
         request.headerFields.setCredential(session.cookies.headerValue, for: .cookie)
-        let response = try await endpoint.send(request, retrying: .never)
+        let response = try await endpoint.send(request, retrying: .never, reports: false)
         let message = try interpret(response)
         if let fault = message.fault, !fault.mentions(configuration.sessionLostMarker) {
             throw AuthError(.soapFault, provider: EconomicEndpoints.providerName, status: response.status, serverCode: fault.code, message: (fault.message ?? "Disconnect failed"))
