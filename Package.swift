@@ -20,6 +20,28 @@ let openAPI: [Target.Dependency] = [
 let observability: [Target.Dependency] = [
     .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Observability"])),
     .product(name: "Metrics", package: "swift-metrics", condition: .when(traits: ["Observability"])),
+    .product(name: "Tracing", package: "swift-distributed-tracing", condition: .when(traits: ["Observability"])),
+]
+
+/// What the AsyncHTTPClient trait adds.
+let asyncHTTPClient: [Target.Dependency] = [
+    .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["AsyncHTTPClient"])),
+    .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["AsyncHTTPClient"])),
+    .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["AsyncHTTPClient"])),
+    .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["AsyncHTTPClient"])),
+    .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["AsyncHTTPClient"])),
+]
+
+/// What the Hummingbird trait adds.
+let hummingbird: [Target.Dependency] = [
+    .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+]
+
+/// What the Hummingbird trait adds to the sandbox server (it runs and stops the application itself).
+let sandboxServer: [Target.Dependency] = hummingbird + [
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["Hummingbird"])),
+    .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
+    .product(name: "Logging", package: "swift-log", condition: .when(traits: ["Hummingbird"])),
 ]
 
 let package = Package(
@@ -39,13 +61,21 @@ let package = Package(
         .library(name: "PostgresTokenStore", targets: ["AuthPostgres"]),
         // Trait OpenAPI: a swift-openapi ClientMiddleware that authorizes generated clients.
         .library(name: "AuthOpenAPI", targets: ["AuthOpenAPI"]),
-        // Trait Observability: AuthEvents to swift-log and swift-metrics.
+        // Trait Observability: AuthEvents to swift-log, swift-metrics and swift-distributed-tracing.
         .library(name: "AuthObservability", targets: ["AuthObservability"]),
+        // Trait AsyncHTTPClient: an HTTPTransport over AsyncHTTPClient.
+        .library(name: "AuthAsyncHTTPClient", targets: ["AuthAsyncHTTPClient"]),
+        // Trait Hummingbird: routes for the browser callbacks.
+        .library(name: "AuthHummingbird", targets: ["AuthHummingbird"]),
+        // Trait Hummingbird: the three sandboxes served over HTTP on 127.0.0.1.
+        .library(name: "AuthSandboxServer", targets: ["AuthSandboxServer"]),
     ],
     traits: [
         .trait(name: "PostgreSQL", description: "PostgresTokenStore: credentials in PostgreSQL, coordinated across app instances (postgres-nio, swift-crypto)"),
         .trait(name: "OpenAPI", description: "AuthOpenAPI: a ClientMiddleware that authorizes swift-openapi generated clients (swift-openapi-runtime)"),
-        .trait(name: "Observability", description: "AuthObservability: events written to swift-log and counted with swift-metrics"),
+        .trait(name: "Observability", description: "AuthObservability: events written to swift-log, timed and counted with swift-metrics, traced with swift-distributed-tracing"),
+        .trait(name: "AsyncHTTPClient", description: "AuthAsyncHTTPClient: an HTTPTransport over AsyncHTTPClient (async-http-client, swift-nio)"),
+        .trait(name: "Hummingbird", description: "AuthHummingbird: callback routes; AuthSandboxServer: the sandboxes over HTTP (hummingbird)"),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -58,6 +88,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-openapi-urlsession.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "AuthCore", dependencies: [httpTypes, .product(name: "HTTPTypesFoundation", package: "swift-http-types")]),
@@ -83,14 +120,21 @@ let package = Package(
         // A worker process for the multi-process Profix refresh test; not a product.
         .executableTarget(name: "profix-worker", dependencies: ["AuthCore", "ProfixOAuth", "AuthPostgres", httpTypes] + postgres,
                          path: "Tests/ProfixWorker"),
-        .target(name: "TestSupport", dependencies: ["AuthCore", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", httpTypes],
+        .target(name: "TestSupport", dependencies: ["AuthCore", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", "AuthAsyncHTTPClient", httpTypes] + asyncHTTPClient,
                 path: "Tests/TestSupport"),
         // Trait PostgreSQL: the PostgreSQL token store (empty without the trait).
         .target(name: "AuthPostgres", dependencies: ["AuthCore", httpTypes] + postgres),
         // Trait OpenAPI: the swift-openapi client middleware (empty without the trait).
         .target(name: "AuthOpenAPI", dependencies: ["AuthCore", httpTypes] + openAPI),
-        // Trait Observability: events to swift-log and swift-metrics (empty without the trait).
+        // Trait Observability: events to swift-log, swift-metrics and tracing (empty without the trait).
         .target(name: "AuthObservability", dependencies: ["AuthCore", httpTypes] + observability),
+        // Trait AsyncHTTPClient: the AsyncHTTPClient transport (empty without the trait).
+        .target(name: "AuthAsyncHTTPClient", dependencies: ["AuthCore", httpTypes] + asyncHTTPClient),
+        // Trait Hummingbird: the callback routes (empty without the trait).
+        .target(name: "AuthHummingbird", dependencies: ["AuthCore", "ProfixOAuth", "EconomicAuth", httpTypes] + hummingbird),
+        // Trait Hummingbird: the sandboxes over HTTP (empty without the trait).
+        .target(name: "AuthSandboxServer",
+                dependencies: ["AuthCore", "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", httpTypes] + sandboxServer),
         // Release-mode benchmarks: `swift run -c release auth-benchmarks`; not a product.
         .executableTarget(
             name: "auth-benchmarks",
@@ -122,12 +166,15 @@ let package = Package(
         // over a mock transport and over swift-openapi-urlsession on loopback.
         .testTarget(name: "AuthOpenAPITests",
                     dependencies: ["AuthCore", "AuthOpenAPI", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", "TestSupport", httpTypes] + openAPI
-                        + [.product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession", condition: .when(traits: ["OpenAPI"]))]),
+                        + [.product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession", condition: .when(traits: ["OpenAPI"])),
+                           .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client",
+                                    condition: .when(traits: ["OpenAPI", "AsyncHTTPClient"]))]),
         // Compiled only with the Observability trait: a Profix-it flow observed through swift-log
         // and swift-metrics' test kit.
         .testTarget(name: "AuthObservabilityTests",
                     dependencies: ["AuthCore", "AuthObservability", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", httpTypes] + observability
-                        + [.product(name: "MetricsTestKit", package: "swift-metrics", condition: .when(traits: ["Observability"]))]),
+                        + [.product(name: "MetricsTestKit", package: "swift-metrics", condition: .when(traits: ["Observability"])),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing", condition: .when(traits: ["Observability"]))]),
         // Tests that drive every module together (secrets never leak, end-to-end flows).
         .testTarget(
             name: "IntegrationTests",

@@ -4,12 +4,14 @@ import AuthObservability
 import AuthTesting
 import Foundation
 import HTTPTypes
+import InMemoryTracing
 import Logging
 import MetricsTestKit
 import ProfixOAuth
 import ProfixOAuthTesting
 import Synchronization
 import Testing
+import Tracing
 
 /// A log handler that keeps what it is given.
 struct CapturingLogHandler: LogHandler {
@@ -102,6 +104,58 @@ struct CapturingLogHandler: LogHandler {
         observer.receive(.credentialRemoved(provider: "economic"))
         observer.receive(.sessionEstablished(provider: "economic"))
         #expect(forwarded.withLock { $0 } == 2)
+    }
+
+    /// A slow token endpoint shows in the token-call and refresh timers and in the spans; the
+    /// store write is timed apart from the token call.
+    @Test func tokenCallsAndRefreshesAreTimedAndTraced() async throws {
+        let metrics = TestMetrics()
+        let tracer = InMemoryTracer()
+        let observer = AuthEventObserver.observability(logger: Logger(label: "tests") { _ in SwiftLogNoOpLogHandler() },
+                                                       metrics: metrics, tracer: tracer)
+        let clock = TestClock()
+        let sandbox = ProfixSandbox(now: clock.now)
+        let registration = ProfixRegistration(clientID: "timed-client", clientSecret: Secret("timed-client-secret"))
+        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
+        sandbox.addUser(username: "ann", password: Secret("pw-ann"))
+        // Every token call takes at least 50 ms.
+        let slow = ClosureTransport { request, body in
+            try await Task.sleep(for: .milliseconds(50))
+            return try await sandbox.send(request, body: body)
+        }
+        let provider = ProfixProvider(client: registration, transport: slow, observer: observer, now: clock.now)
+        _ = try await provider.logIn(username: "ann", password: Secret("pw-ann"))
+        clock.advance(by: .seconds(600))
+        _ = try await provider.refresh()
+        sandbox.revokeRefreshTokens()
+        clock.advance(by: .seconds(600))
+        await #expect(throws: AuthError.self) { _ = try await provider.refresh() }
+
+        let calls = try metrics.expectTimer("accounting_auth_token_call_duration", [("provider", "profix"), ("endpoint", "POST /token"), ("outcome", "200")])
+        #expect(calls.values.count == 2)   // the log-in and the refresh
+        #expect(calls.values.allSatisfy { $0 >= 50_000_000 })
+        let refused = try metrics.expectTimer("accounting_auth_token_call_duration", [("provider", "profix"), ("endpoint", "POST /token"), ("outcome", "400")])
+        #expect(refused.values.count == 1)
+        let refreshes = try metrics.expectTimer("accounting_auth_refresh_duration", [("provider", "profix"), ("outcome", "refreshed")])
+        #expect(refreshes.values.count == 1 && refreshes.values[0] >= 50_000_000)
+        #expect(try metrics.expectTimer("accounting_auth_refresh_duration", [("provider", "profix"), ("outcome", "invalid_grant")]).values.count == 1)
+        let stores = try metrics.expectTimer("accounting_auth_store_duration", [("provider", "profix")])
+        #expect(stores.values.count == 2)   // the log-in's pair and the refreshed pair
+        // The store's share excludes the 50 ms token call (an in-memory store takes microseconds).
+        #expect(stores.values.allSatisfy { $0 < 50_000_000 })
+
+        let spans = tracer.finishedSpans
+        let callSpans = spans.filter { $0.operationName == "POST /token" }
+        #expect(callSpans.count == 3)
+        #expect(callSpans.allSatisfy { $0.kind == .client && $0.attributes.get("auth.provider") == .string("profix") })
+        #expect(callSpans.allSatisfy { $0.endInstant.nanosecondsSinceEpoch - $0.startInstant.nanosecondsSinceEpoch >= 50_000_000 })
+        let failedCall = try #require(callSpans.first { $0.status?.code == .error })
+        #expect(failedCall.attributes.get("error.type") == .string("400"))
+        #expect(failedCall.attributes.get("http.response.status_code") == .int64(400))
+        let refreshSpans = spans.filter { $0.operationName == "accounting_auth.refresh" }
+        #expect(refreshSpans.count == 2)
+        #expect(refreshSpans.filter { $0.status?.code == .error }.count == 1)
+        #expect(!spans.contains { "\($0.attributes)".contains("timed-client-secret") || "\($0.attributes)".contains("pw-ann") })
     }
 }
 #endif

@@ -120,12 +120,14 @@ public final class URLSessionTransport: HTTPTransport {
         (max(0, timeout.timeInterval)).rounded(.up) + 2
     }
 
-    /// Maps a Foundation networking error to an ``AuthError``.
-    static func map(_ error: any Error) -> AuthError {
+    /// Maps a Foundation networking error to an ``AuthError`` whose message names the host and
+    /// port the request went to (never its path or query).
+    static func map(_ error: any Error, url: URL? = nil) -> AuthError {
+        let target = url.flatMap { url in url.host.map { host in " (\(host)\(url.port.map { ":\($0)" } ?? ""))" } } ?? ""
         let nsError = error as NSError
         let detail = TransportFailure(domain: nsError.domain, code: nsError.code)
         guard nsError.domain == NSURLErrorDomain else {
-            return AuthError(.transportFailure, message: "transport error \(nsError.domain) \(nsError.code)", underlying: detail)
+            return AuthError(.transportFailure, message: "transport error \(nsError.domain) \(nsError.code)\(target)", underlying: detail)
         }
         let code: AuthError.Code
         switch URLError.Code(rawValue: nsError.code) {
@@ -144,7 +146,16 @@ public final class URLSessionTransport: HTTPTransport {
         default:
             code = .transportFailure
         }
-        return AuthError(code, message: "URLSession error \(nsError.code)", underlying: detail)
+        let what: String
+        switch code {
+        case .timeout: what = "the request timed out"
+        case .connectionFailed: what = "could not connect"
+        case .dnsFailure: what = "could not resolve the host"
+        case .tlsFailure: what = "the TLS connection failed"
+        case .cancelled: what = "the request was cancelled"
+        default: what = "the request failed"
+        }
+        return AuthError(code, message: "\(what)\(target): URLSession error \(nsError.code)", underlying: detail)
     }
 }
 
@@ -232,7 +243,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
             return
         }
         if let error {
-            entry.continuation.resume(throwing: URLSessionTransport.map(error))
+            entry.continuation.resume(throwing: URLSessionTransport.map(error, url: task.originalRequest?.url))
             return
         }
         guard let http = task.response as? HTTPURLResponse, let response = http.httpResponse else {
