@@ -175,6 +175,13 @@ let package = Package(
                     dependencies: ["AuthCore", "AuthObservability", "AuthTesting", "ProfixOAuth", "ProfixOAuthTesting", httpTypes] + observability
                         + [.product(name: "MetricsTestKit", package: "swift-metrics", condition: .when(traits: ["Observability"])),
                            .product(name: "InMemoryTracing", package: "swift-distributed-tracing", condition: .when(traits: ["Observability"]))]),
+        // Compiled only with the Hummingbird trait: every flow over loopback sockets against the
+        // sandbox server, through each transport, and the callback routes in a Hummingbird app.
+        .testTarget(name: "EndToEndTests",
+                    dependencies: ["AuthCore", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth",
+                                   "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", "TestSupport",
+                                   "AuthSandboxServer", "AuthHummingbird", httpTypes] + hummingbird
+                        + [.product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Hummingbird"]))]),
         // Tests that drive every module together (secrets never leak, end-to-end flows).
         .testTarget(
             name: "IntegrationTests",
