@@ -152,7 +152,7 @@ let package = Package(
             path: "Tests/DocSnippets",
             exclude: ["Manifests.txt"]
         ),
-        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport", httpTypes]),
+        .testTarget(name: "AuthCoreTests", dependencies: ["AuthCore", "AuthTesting", "TestSupport", "AuthAsyncHTTPClient", httpTypes] + asyncHTTPClient),
         // The engine's own tests, and the "adding a provider" guide compiled and run.
         .testTarget(name: "AuthRuntimeTests", dependencies: ["AuthCore", "AuthRuntime", "AuthTesting", "DocSnippets", httpTypes]),
         .testTarget(name: "ProfitAuthTests", dependencies: ["ProfitAuth", "AuthTesting", "DocSnippets", "ProfitAuthTesting", "TestSupport", httpTypes]),

@@ -98,14 +98,19 @@ public struct CredentialMiddleware: ClientMiddleware {
         return (HTTPBody(bytes), true)
     }
 
+    /// The rejection's body, up to ``maxRejectionBodyBytes``; a larger one is
+    /// ``AuthError/Code/responseTooLarge``, and any other failure while reading passes through.
     private func collect(_ body: HTTPBody?) async throws -> Data {
         guard let body else { return Data() }
-        do {
-            return try await Data(collecting: body, upTo: maxRejectionBodyBytes)
-        } catch {
-            throw AuthError(.responseTooLarge, provider: provider.name,
-                            message: "a rejection's body is larger than \(maxRejectionBodyBytes) bytes")
+        var data = Data()
+        for try await chunk in body {
+            guard data.count + chunk.count <= maxRejectionBodyBytes else {
+                throw AuthError(.responseTooLarge, provider: provider.name,
+                                message: "a rejection's body is larger than \(maxRejectionBodyBytes) bytes")
+            }
+            data.append(contentsOf: chunk)
         }
+        return data
     }
 
     /// The request with the base URL's scheme, authority and path prefix.

@@ -6,6 +6,9 @@ import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 import OpenAPIURLSession
+#if AsyncHTTPClient
+import OpenAPIAsyncHTTPClient
+#endif
 import ProfixOAuth
 import ProfixOAuthTesting
 import Testing
@@ -123,10 +126,28 @@ import TestSupport
         #expect(transport.sent.isEmpty)
     }
 
-    /// The whole path over real sockets: swift-openapi-urlsession's transport, the middleware and a
-    /// Profix-it provider against the sandbox served on loopback. An access token revoked on the
-    /// server is refreshed once and the call succeeds.
-    @Test func profixOverOpenAPIURLSessionRefreshesOnARejection() async throws {
+    /// The OpenAPI transports the end-to-end test runs through: swift-openapi-urlsession always,
+    /// swift-openapi-async-http-client with the AsyncHTTPClient trait.
+    static var openAPITransports: [String] {
+        #if AsyncHTTPClient
+        ["URLSession", "AsyncHTTPClient"]
+        #else
+        ["URLSession"]
+        #endif
+    }
+
+    static func openAPITransport(_ name: String) -> any ClientTransport {
+        #if AsyncHTTPClient
+        if name == "AsyncHTTPClient" { return AsyncHTTPClientTransport() }
+        #endif
+        return OpenAPIURLSession.URLSessionTransport()
+    }
+
+    /// The whole path over real sockets: an OpenAPI transport (URLSession's, and
+    /// AsyncHTTPClient's with that trait), the middleware and a Profix-it provider against the
+    /// sandbox served on loopback. An access token revoked on the server is refreshed once and the
+    /// call succeeds.
+    @Test(arguments: openAPITransports) func profixOverAnOpenAPITransportRefreshesOnARejection(_ transportName: String) async throws {
         let sandbox = ProfixSandbox()
         let server = try SandboxHTTPServer(sandbox)
         defer { server.stop() }
@@ -139,7 +160,7 @@ import TestSupport
         let pending = try ProfixAuthorizationRequest(client: registration)
         try await provider.exchange(callbackURL: try sandbox.approve(authorizationURL: pending.url), for: pending)
 
-        let client = WorkOrdersClient(serverURL: server.baseURL, transport: OpenAPIURLSession.URLSessionTransport(),
+        let client = WorkOrdersClient(serverURL: server.baseURL, transport: Self.openAPITransport(transportName),
                                       middlewares: [CredentialMiddleware(provider: provider)])
         #expect(try await client.listWorkOrders().0.status == .ok)
         sandbox.revokeAccessTokens()
@@ -147,6 +168,29 @@ import TestSupport
         #expect(sandbox.counters.refreshes == 1)
         #expect(sandbox.counters.rejectedAPICalls == 1)
         #expect(sandbox.counters.apiCalls == 2)
+    }
+
+    /// A rejection body over the limit is `response_too_large`; any other failure while reading
+    /// it (here the stream breaks) passes through as it is.
+    @Test func onlyAnOversizeRejectionBodyIsResponseTooLarge() async throws {
+        struct Broken: Error {}
+        let middleware = CredentialMiddleware(provider: CountingProvider(), maxRejectionBodyBytes: 8)
+        let request = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/workorders")
+        let base = Self.server
+        let big = await #expect(throws: AuthError.self) {
+            _ = try await middleware.intercept(request, body: nil, baseURL: base, operationID: "op") { _, _, _ in
+                (HTTPResponse(status: .unauthorized), HTTPBody(String(repeating: "x", count: 64)))
+            }
+        }
+        #expect(big?.code == .responseTooLarge)
+        let (stream, continuation) = AsyncThrowingStream<HTTPBody.ByteChunk, any Error>.makeStream()
+        continuation.yield(ArraySlice("abc".utf8))
+        continuation.finish(throwing: Broken())
+        await #expect(throws: Broken.self) {
+            _ = try await middleware.intercept(request, body: nil, baseURL: base, operationID: "op") { _, _, _ in
+                (HTTPResponse(status: .unauthorized), HTTPBody(stream, length: .unknown))
+            }
+        }
     }
 }
 #endif
