@@ -147,8 +147,9 @@ let package = Package(
         .target(
             name: "DocSnippets",
             dependencies: ["AuthCore", "AuthRuntime", "AuthTesting", "ProfitAuth", "ProfixOAuth", "EconomicAuth",
-                           "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", "AuthOpenAPI", "AuthObservability", httpTypes]
-                + openAPI + observability,
+                           "ProfitAuthTesting", "ProfixOAuthTesting", "EconomicAuthTesting", "AuthOpenAPI", "AuthObservability",
+                           "AuthAsyncHTTPClient", "AuthHummingbird", "AuthSandboxServer", httpTypes]
+                + openAPI + observability + asyncHTTPClient + hummingbird,
             path: "Tests/DocSnippets",
             exclude: ["Manifests.txt"]
         ),

@@ -8,7 +8,8 @@ public import HTTPTypes
 /// swift-openapi-runtime, Hummingbird and the AsyncHTTPClient bridges share; the body travels
 /// beside the head, as `Data`.
 ///
-/// The SDK ships ``URLSessionTransport``; ``AuthorizingTransport`` and ``AuthorizedClient`` wrap
+/// The SDK ships ``URLSessionTransport``, and `HTTPClientTransport` over AsyncHTTPClient in the
+/// `AuthAsyncHTTPClient` product (trait `AsyncHTTPClient`); ``AuthorizingTransport`` and ``AuthorizedClient`` wrap
 /// any transport with a ``CredentialProvider``; `MockTransport` in `AuthTesting` answers from a
 /// script in tests.
 ///
