@@ -1,5 +1,5 @@
 #if Hummingbird
-import AuthCore
+public import AuthCore
 public import EconomicAuthTesting
 public import Foundation
 import HTTPTypes
@@ -9,6 +9,116 @@ import NIOCore
 public import ProfitAuthTesting
 public import ProfixOAuthTesting
 import ServiceLifecycle
+
+/// Any ``AuthCore/HTTPTransport`` (a sandbox, a `MockTransport`, your own fake) served over HTTP
+/// on 127.0.0.1, so that code under test reaches it through a real socket and a real client.
+///
+/// ```swift
+/// let fake = MockTransport { _ in .json(404, #"{"error":"not_found"}"#) }
+/// let server = try await HTTPTransportServer.start(serving: fake)
+/// // point the code under test at server.baseURL …
+/// await server.stop()
+/// ```
+///
+/// Each request becomes an `HTTPRequest` for `http://<host>:<port><path>` with its header fields
+/// and body (at most 1 MiB), and the transport's answer goes back as it is. A transport that throws
+/// is answered with `502`.
+public final class HTTPTransportServer: Sendable {
+    /// `http://127.0.0.1:<port>`.
+    public let baseURL: URL
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+
+    /// The largest request body accepted.
+    static let maxRequestBytes = 1 << 20
+
+    private init(baseURL: URL, group: ServiceGroup, running: Task<Void, any Error>) {
+        self.baseURL = baseURL
+        self.group = group
+        self.running = running
+    }
+
+    /// Starts serving `transport` and returns once it listens.
+    ///
+    /// - Parameters:
+    ///   - port: The port; `0` (the default) picks a free one.
+    ///   - logger: Where the server logs; default warnings and errors only.
+    /// - Throws: ``AuthCore/AuthError/Code/connectionFailed`` when the port cannot be bound.
+    public static func start(serving transport: any HTTPTransport, port: Int = 0, logger: Logger? = nil) async throws -> HTTPTransportServer {
+        let logger = logger ?? {
+            var quiet = Logger(label: "accounting-auth.sandbox-server")
+            quiet.logLevel = .warning
+            return quiet
+        }()
+        let (bound, announce) = AsyncStream<Int>.makeStream()
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            try await serve(request, with: transport)
+        }
+        let application = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: nil),
+            onServerRunning: { channel in
+                announce.yield(channel.localAddress?.port ?? -1)
+                announce.finish()
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        let running = Task { try await group.run() }
+        // The group ends early (a port in use): stop waiting for the port.
+        let watcher = Task {
+            _ = try? await running.value
+            announce.finish()
+        }
+        var listening: Int?
+        for await port in bound { listening = port }
+        watcher.cancel()
+        guard let listening, listening > 0, let url = URL(string: "http://127.0.0.1:\(listening)") else {
+            await group.triggerGracefulShutdown()
+            running.cancel()
+            throw AuthError(.connectionFailed, message: "the server could not listen on 127.0.0.1:\(port)")
+        }
+        return HTTPTransportServer(baseURL: url, group: group, running: running)
+    }
+
+    /// Stops the server and waits until it is down.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+    }
+
+    /// Waits until the server stops (after ``stop()``, or when the waiting task is cancelled).
+    public func wait() async throws {
+        try await withTaskCancellationHandler {
+            try await running.value
+        } onCancel: {
+            running.cancel()
+        }
+    }
+
+    /// Hands one request to `transport` and turns its answer into a response.
+    static func serve(_ request: Request, with transport: any HTTPTransport) async throws -> Response {
+        let bytes = try await request.body.collect(upTo: maxRequestBytes)
+        var head = request.head
+        head.scheme = "http"
+        head.path = request.uri.string
+        head.headerFields[.contentLength] = nil
+        head.headerFields[.transferEncoding] = nil
+        head.headerFields[.connection] = nil
+        let answer: (HTTPResponse, Data)
+        do {
+            answer = try await transport.send(head, body: bytes.readableBytes == 0 ? nil : Data(bytes.readableBytesView))
+        } catch {
+            return Response(status: .badGateway, headers: [.contentType: "text/plain"],
+                            body: .init(byteBuffer: ByteBuffer(string: "the served transport failed\n")))
+        }
+        var fields = answer.0.headerFields
+        fields[.contentLength] = nil
+        fields[.transferEncoding] = nil
+        fields[.connection] = nil
+        return Response(status: answer.0.status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.1)))
+    }
+}
 
 /// The three sandboxes (Profit, Profix-it, e-conomic) served over real HTTP on 127.0.0.1, each
 /// on its own port, for integration tests and for pointing an app at during development.
@@ -20,8 +130,9 @@ import ServiceLifecycle
 ///
 /// ```swift
 /// let server = try await SandboxServer.start()
-/// defer { Task { await server.stop() } }
-/// let provider = ProfixProvider(client: registration.with(baseURL: server.profixURL), transport: HTTPClientTransport.shared)
+/// let registration = ProfixRegistration(clientID: "app", clientSecret: Secret("s"), region: try .custom(server.profixURL))
+/// // … run the app's flows against server.profitURL, server.profixURL, server.economicURL …
+/// await server.stop()
 /// ```
 ///
 /// The sandboxes are the server's own (``profit``, ``profix``, ``economic``): seed users and
@@ -34,28 +145,19 @@ public final class SandboxServer: Sendable {
     /// The e-conomic sandbox, served at ``economicURL`` (REST, SOAP and the grant page).
     public let economic: EconomicSandbox
     /// `http://127.0.0.1:<port>` of the Profit sandbox.
-    public let profitURL: URL
+    public var profitURL: URL { servers[0].baseURL }
     /// `http://127.0.0.1:<port>` of the Profix-it sandbox.
-    public let profixURL: URL
+    public var profixURL: URL { servers[1].baseURL }
     /// `http://127.0.0.1:<port>` of the e-conomic sandbox.
-    public let economicURL: URL
+    public var economicURL: URL { servers[2].baseURL }
 
-    private let group: ServiceGroup
-    private let running: Task<Void, any Error>
+    private let servers: [HTTPTransportServer]
 
-    /// The largest request body a sandbox accepts.
-    static let maxRequestBytes = 1 << 20
-
-    private init(profit: ProfitSandbox, profix: ProfixSandbox, economic: EconomicSandbox,
-                 urls: [URL], group: ServiceGroup, running: Task<Void, any Error>) {
+    private init(profit: ProfitSandbox, profix: ProfixSandbox, economic: EconomicSandbox, servers: [HTTPTransportServer]) {
         self.profit = profit
         self.profix = profix
         self.economic = economic
-        self.profitURL = urls[0]
-        self.profixURL = urls[1]
-        self.economicURL = urls[2]
-        self.group = group
-        self.running = running
+        self.servers = servers
     }
 
     /// Starts serving the sandboxes and returns once all three listen.
@@ -66,7 +168,7 @@ public final class SandboxServer: Sendable {
     ///     (``ProfitAuthTesting/ProfitSandbox/demoKeys``, the user `DavidB`).
     ///   - profix: The Profix-it sandbox.
     ///   - economic: The e-conomic sandbox.
-    ///   - logger: Where the server logs; default warnings and errors only.
+    ///   - logger: Where the servers log; default warnings and errors only.
     /// - Throws: ``AuthCore/AuthError/Code/connectionFailed`` when a port cannot be bound.
     public static func start(
         ports: (profit: Int, profix: Int, economic: Int) = (0, 0, 0),
@@ -75,78 +177,26 @@ public final class SandboxServer: Sendable {
         economic: EconomicSandbox = EconomicSandbox(),
         logger: Logger? = nil
     ) async throws -> SandboxServer {
-        let logger = logger ?? {
-            var quiet = Logger(label: "accounting-auth.sandbox-server")
-            quiet.logLevel = .warning
-            return quiet
-        }()
-        let (bound, announce) = AsyncStream<(Int, Int)>.makeStream()
-        let served: [(any HTTPTransport, Int)] = [(profit, ports.profit), (profix, ports.profix), (economic, ports.economic)]
-        var services: [any Service] = []
-        for (index, (sandbox, port)) in served.enumerated() {
-            let responder = CallbackResponder<BasicRequestContext> { request, _ in
-                try await serve(request, with: sandbox)
+        var servers: [HTTPTransportServer] = []
+        do {
+            for (sandbox, port) in [(profit as any HTTPTransport, ports.profit), (profix, ports.profix), (economic, ports.economic)] {
+                servers.append(try await HTTPTransportServer.start(serving: sandbox, port: port, logger: logger))
             }
-            services.append(Application(
-                responder: responder,
-                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: nil),
-                onServerRunning: { channel in announce.yield((index, channel.localAddress?.port ?? -1)) },
-                logger: logger
-            ))
+        } catch {
+            for server in servers { await server.stop() }
+            throw error
         }
-        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
-        let running = Task { try await group.run() }
-        var ports = [Int?](repeating: nil, count: served.count)
-        // Wait for all three to listen, or for the group to fail (a port in use).
-        let failure = Task {
-            do { try await running.value } catch { announce.finish() }
-            announce.finish()
-        }
-        for await (index, port) in bound {
-            ports[index] = port
-            if ports.allSatisfy({ $0 != nil }) { break }
-        }
-        failure.cancel()
-        let urls = ports.compactMap { $0.flatMap { $0 > 0 ? URL(string: "http://127.0.0.1:\($0)") : nil } }
-        guard urls.count == served.count else {
-            await group.triggerGracefulShutdown()
-            running.cancel()
-            throw AuthError(.connectionFailed, message: "the sandbox server could not listen on 127.0.0.1 (ports \(ports.map { $0.map(String.init) ?? "?" }))")
-        }
-        return SandboxServer(profit: profit, profix: profix, economic: economic, urls: urls, group: group, running: running)
+        return SandboxServer(profit: profit, profix: profix, economic: economic, servers: servers)
     }
 
     /// Stops the servers and waits until they are down.
     public func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await running.value
+        for server in servers { await server.stop() }
     }
 
-    /// Waits until the servers stop (after ``stop()``, or when the task is cancelled).
+    /// Waits until the servers stop (after ``stop()``, or when the waiting task is cancelled).
     public func wait() async throws {
-        try await withTaskCancellationHandler {
-            try await running.value
-        } onCancel: {
-            running.cancel()
-        }
-    }
-
-    /// Hands one request to `sandbox` and turns its answer into a response.
-    static func serve(_ request: Request, with sandbox: any HTTPTransport) async throws -> Response {
-        let body = request.body
-        let bytes = try await body.collect(upTo: maxRequestBytes)
-        var head = request.head
-        head.scheme = "http"
-        head.path = request.uri.string
-        head.headerFields[.contentLength] = nil
-        head.headerFields[.transferEncoding] = nil
-        head.headerFields[.connection] = nil
-        let (response, data) = try await sandbox.send(head, body: bytes.readableBytes == 0 ? nil : Data(bytes.readableBytesView))
-        var fields = response.headerFields
-        fields[.contentLength] = nil
-        fields[.transferEncoding] = nil
-        fields[.connection] = nil
-        return Response(status: response.status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        for server in servers { try await server.wait() }
     }
 }
 #endif

@@ -56,7 +56,8 @@ public struct ProfixAuthorizationRequest: Sendable, Codable, CustomStringConvert
     ///   - state: The `state` to send; by default 32 random bytes, hex-encoded.
     ///   - statePolicy: How a callback without `state` is treated.
     /// - Throws: ``AuthError`` with ``AuthError/Code/invalidConfiguration`` when the client has no
-    ///   redirect URI, ``AuthError/Code/insecureURL`` when the endpoint may not carry credentials.
+    ///   redirect URI, ``AuthError/Code/insecureURL`` when the endpoint may not carry credentials or
+    ///   the redirect URI is plain `http` to another machine (the code would travel in clear).
     public init(client: ProfixRegistration, state: Secret? = nil, statePolicy: StatePolicy = .verifyIfPresent) throws(AuthError) {
         guard let redirectURI = client.redirectURI else {
             throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
@@ -66,6 +67,8 @@ public struct ProfixAuthorizationRequest: Sendable, Codable, CustomStringConvert
             throw AuthError(.invalidConfiguration, provider: ProfixProvider.providerName,
                             message: "the redirect URI must be an absolute URL")
         }
+        // The code comes back on the redirect URI: over plain HTTP only to this machine.
+        if scheme.lowercased() == "http" { try SecureURLPolicy.check(redirectURI, provider: ProfixProvider.providerName) }
         try SecureURLPolicy.check(client.authorizationEndpoint, provider: ProfixProvider.providerName)
         let state = state ?? Self.randomState()
         let query = FormEncoding.encodeQuery([

@@ -58,6 +58,18 @@ import TestSupport
         }
     }
 
+    /// A `Retry-After` that is not printable ASCII is no date, and never reaches the date parser
+    /// (Foundation's DateFormatter on Linux trapped on the bytes the fuzzer found).
+    @Test func aRetryAfterThatIsNotASCIIIsIgnoredNotACrash() {
+        let found = String(decoding: [0x3C, 0x53, 0x00, 0x00, 0xDE, 0xA9, 0xFF, 0xFF, 0x31, 0xFF] as [UInt8], as: UTF8.self)
+        for value in [found, "Mon, 12 Jan 1970 13:46:47 GMT\u{07A9}", "ީ", String(repeating: "Mon, ", count: 20)] {
+            let response = HTTPResponse(status: .serviceUnavailable, headerFields: [.retryAfter: value])
+            #expect(RetryPolicy.retryAfter(in: response, now: Date(timeIntervalSince1970: 1_000_000)) == nil)
+        }
+        let date = HTTPResponse(status: .serviceUnavailable, headerFields: [.retryAfter: "Mon, 12 Jan 1970 13:46:47 GMT"])
+        #expect(RetryPolicy.retryAfter(in: date, now: Date(timeIntervalSince1970: 1_000_000)) == .seconds(7))
+    }
+
     @Test func honoursRetryAfterSecondsAndDates() async throws {
         let slept = Recorder<Duration>()
         let date = "Mon, 12 Jan 1970 13:46:47 GMT"   // 7 s after the injected now (1,000,000 s)

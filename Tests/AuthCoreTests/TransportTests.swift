@@ -112,6 +112,16 @@ import TestSupport
         #expect(error?.code == .timeout)
     }
 
+    /// An IPv6 loopback literal is a URL like any other: where nothing listens, the answer is a
+    /// refused connection naming the address, not a malformed URL.
+    @Test(arguments: TransportKind.all) func anIPv6LoopbackLiteralIsAnOrdinaryAddress(_ kind: TransportKind) async throws {
+        let error = await #expect(throws: AuthError.self) {
+            try await kind.make(timeout: .seconds(5)).reply(HTTPRequest(url: URL(string: "http://[::1]:9/status")!))
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.serverMessage?.contains("::1") == true)
+    }
+
     @Test(arguments: TransportKind.all) func unknownHostIsADNSFailure(_ kind: TransportKind) async throws {
         let error = await #expect(throws: AuthError.self) {
             try await kind.make(timeout: .seconds(5)).reply(HTTPRequest(url: URL(string: "https://no-such-host.invalid/")!))

@@ -256,7 +256,7 @@ import Testing
         await #expect(throws: AuthError(.reauthorizationRequired)) { try await provider.refresh() }
         #expect(sandbox.counters.tokenRequests == before + 1)
         #expect(await provider.requiresReauthorization)
-        #expect(try await store.load(provider.key) == stored)   // left for inspection
+        #expect(try await store.load(provider.key).isRefusedCopy(of: stored))   // left for inspection, marked
         #expect(events.all.contains(.reauthorizationRequired(provider: "profix")))
         #expect(events.all.contains { $0.kind == .refreshFailed && $0.code == .invalidGrant && $0.willRetry == false && $0.duration != nil })
 

@@ -205,6 +205,24 @@ public struct StoredCredential: Sendable, Equatable, Codable {
     }
 }
 
+extension StoredCredential {
+    /// The attribute that marks a credential whose refresh the service refused (its value is the
+    /// time of the refusal, ISO 8601). A provider that loads a marked credential starts in
+    /// "re-authorization required" instead of presenting the dead refresh token again; the
+    /// tokens stay for inspection until a new grant replaces them.
+    public static let refreshRefusedAttribute = "refresh_refused_at"
+
+    /// Whether the service refused to refresh this credential: an app must authorize again.
+    public var refreshRefused: Bool { attributes[Self.refreshRefusedAttribute] != nil }
+
+    /// A copy marked as refused at `date`.
+    package func markedRefused(at date: Date) -> StoredCredential {
+        var copy = self
+        copy.attributes[Self.refreshRefusedAttribute] = ISO8601DateFormatter().string(from: date)
+        return copy
+    }
+}
+
 extension StoredCredential: CustomStringConvertible {
     /// Says which parts are present, never their values.
     public var description: String {

@@ -144,10 +144,14 @@ public struct RetryPolicy: Sendable {
         }
     }
 
-    /// Reads `Retry-After` (delta seconds or an HTTP date) from a response.
+    /// Reads `Retry-After` (delta seconds or an HTTP date) from a response; `nil` for anything
+    /// else (a value that is not printable ASCII is never handed to a date parser).
     public static func retryAfter(in response: HTTPResponse, now: Date) -> Duration? {
         guard let value = response.headerFields[.retryAfter]?.trimmingWhitespace(), !value.isEmpty else { return nil }
         if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        // An HTTP date is 29 printable ASCII characters; anything else is not one, and Foundation's
+        // DateFormatter on Linux traps on some non-ASCII input instead of returning nil.
+        guard value.utf8.count <= 40, value.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else { return nil }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

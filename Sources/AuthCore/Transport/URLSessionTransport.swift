@@ -84,7 +84,7 @@ public final class URLSessionTransport: HTTPTransport {
     ///   ``AuthError/Code/dnsFailure``, ``AuthError/Code/tlsFailure``, ``AuthError/Code/cancelled``
     ///   or ``AuthError/Code/transportFailure`` when no answer came.
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
-        guard var urlRequest = URLRequest(httpRequest: request) else {
+        guard var urlRequest = URLRequest(httpRequest: try Self.reachable(request)) else {
             throw AuthError(.invalidRequest, message: "the request has no URL Foundation can send")
         }
         urlRequest.httpShouldHandleCookies = false
@@ -104,12 +104,30 @@ public final class URLSessionTransport: HTTPTransport {
         defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(HTTPResponse, Data), any Error>) in
-                delegate.register(task: task, continuation: continuation, limit: limit)
+                delegate.register(task: task, continuation: continuation, limit: limit, url: request.url)
                 task.resume()
             }
         } onCancel: {
             task.cancel()
         }
+    }
+
+    /// `request` as FoundationNetworking can send it. On Linux it refuses every IPv6 literal
+    /// (`http://[::1]:8080` fails as a "bad URL"): the loopback literal goes to `localhost`
+    /// instead (which resolves to `::1` and `127.0.0.1`); any other literal is a typed error.
+    static func reachable(_ request: HTTPRequest) throws(AuthError) -> HTTPRequest {
+        #if canImport(FoundationNetworking)
+        guard let authority = request.authority, authority.hasPrefix("["), let close = authority.firstIndex(of: "]") else { return request }
+        let host = authority[authority.index(after: authority.startIndex)..<close].lowercased()
+        guard host == "::1" || host == "0:0:0:0:0:0:0:1" else {
+            throw AuthError(.invalidRequest, message: "URLSession on Linux cannot connect to an IPv6 literal address (\(authority)); use a host name, or HTTPClientTransport")
+        }
+        var rewritten = request
+        rewritten.authority = "localhost" + authority[authority.index(after: close)...]
+        return rewritten
+        #else
+        return request
+        #endif
     }
 
     /// URLSession's own timeout, set past the transport's deadline so that only the deadline
@@ -123,7 +141,9 @@ public final class URLSessionTransport: HTTPTransport {
     /// Maps a Foundation networking error to an ``AuthError`` whose message names the host and
     /// port the request went to (never its path or query).
     static func map(_ error: any Error, url: URL? = nil) -> AuthError {
-        let target = url.flatMap { url in url.host.map { host in " (\(host)\(url.port.map { ":\($0)" } ?? ""))" } } ?? ""
+        let target = url.flatMap { url in
+            url.host.map { host in " (\(host.contains(":") ? "[\(host)]" : host)\(url.port.map { ":\($0)" } ?? ""))" }
+        } ?? ""
         let nsError = error as NSError
         let detail = TransportFailure(domain: nsError.domain, code: nsError.code)
         guard nsError.domain == NSURLErrorDomain else {
@@ -172,6 +192,8 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
     private struct Pending {
         var continuation: CheckedContinuation<(HTTPResponse, Data), any Error>
         var limit: Int?
+        /// The URL the caller asked for, named in error messages.
+        var url: URL?
         var body = Data()
         var failure: AuthError?
     }
@@ -183,8 +205,8 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
         self.redirects = redirects
     }
 
-    func register(task: URLSessionTask, continuation: CheckedContinuation<(HTTPResponse, Data), any Error>, limit: Int?) {
-        pending.withLock { $0[task.taskIdentifier] = Pending(continuation: continuation, limit: limit) }
+    func register(task: URLSessionTask, continuation: CheckedContinuation<(HTTPResponse, Data), any Error>, limit: Int?, url: URL?) {
+        pending.withLock { $0[task.taskIdentifier] = Pending(continuation: continuation, limit: limit, url: url) }
     }
 
     /// Ends a task that ran past its total deadline; it completes with ``AuthError/Code/timeout``.
@@ -243,7 +265,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
             return
         }
         if let error {
-            entry.continuation.resume(throwing: URLSessionTransport.map(error, url: task.originalRequest?.url))
+            entry.continuation.resume(throwing: URLSessionTransport.map(error, url: entry.url ?? task.originalRequest?.url))
             return
         }
         guard let http = task.response as? HTTPURLResponse, let response = http.httpResponse else {

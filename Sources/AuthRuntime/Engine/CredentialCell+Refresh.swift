@@ -119,7 +119,20 @@ extension CredentialCell {
             .reauthorizationRequired, provider: parts.name, status: error.status, serverCode: error.serverCode,
             message: "the refresh was rejected; the user must authorize again", underlying: error)
         guard writer.isNewest(write.ticket) else { throw final }
+        await Self.markRefused(refused, in: store, key: key, at: parts.now())
         throw enterReauthorization(final, refused: refused)
+    }
+
+    /// Marks the stored pair as refused, if it is still the refused one, so that the next process
+    /// starts in "re-authorization required" instead of presenting it again. Best effort: a store
+    /// that cannot write now only costs that process one more refused refresh.
+    static func markRefused(_ refused: StoredCredential, in store: any TokenStore, key: TokenKey, at date: Date) async {
+        _ = try? await store.update(key) { stored -> (StoredCredential?, Void) in
+            guard let stored, stored.accessToken == refused.accessToken, stored.refreshToken == refused.refreshToken else {
+                return (stored, ())
+            }
+            return (stored.markedRefused(at: date), ())
+        }
     }
 
     static func failed(_ provider: String, _ code: AuthError.Code, willRetry: Bool, after duration: Duration) -> AuthEvent {

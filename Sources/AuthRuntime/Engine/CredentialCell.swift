@@ -259,7 +259,13 @@ package actor CredentialCell<Prepared: Sendable> {
             throw storeError(error, "the token store could not be read")
         }
         guard case .unloaded = phase else { return }   // a change won meanwhile
-        if let loaded {
+        if let loaded, loaded.refreshRefused {
+            // An earlier refresh of this pair was refused (maybe in another process): do not
+            // present the dead refresh token again.
+            phase = .reauthorizationRequired(AuthError(
+                .reauthorizationRequired, provider: parts.name,
+                message: "the service refused to refresh the stored credential earlier; the user must authorize again"), refused: loaded)
+        } else if let loaded {
             try adopt(loaded)
         } else {
             phase = .empty
@@ -278,7 +284,7 @@ package actor CredentialCell<Prepared: Sendable> {
         let ticket = writer.newestTicket
         let store = parts.store
         let key = parts.key
-        guard let stored = try? await loads.run({ try await store.load(key) }) else { return false }
+        guard let stored = try? await loads.run({ try await store.load(key) }), !stored.refreshRefused else { return false }
         if let refused, stored.accessToken == refused.accessToken || (stored.refreshToken != nil && stored.refreshToken == refused.refreshToken) {
             return false
         }

@@ -43,7 +43,10 @@ public struct EconomicCredentials: Sendable, Equatable, CustomStringConvertible 
         try Self.validate(agreementGrantToken, name: "AgreementGrantToken")
     }
 
-    static func validate(_ token: Secret, name: String) throws(AuthError) {
+    /// Throws ``AuthError/Code/invalidCredentialFormat`` unless `token` is non-empty and holds no
+    /// whitespace or control characters; `name` (`"AgreementGrantToken"`, …) names it in the error.
+    /// Use it on a token an administrator copied by hand before storing it.
+    public static func validate(_ token: Secret, name: String) throws(AuthError) {
         guard !token.isEmpty else {
             throw AuthError(.invalidCredentialFormat, provider: EconomicEndpoints.providerName, message: "the \(name) is empty")
         }

@@ -146,8 +146,9 @@ enum ProfixTokenEndpoint {
         let code: AuthError.Code
         switch (serverCode, status) {
         case ("invalid_grant", _): code = .invalidGrant
-        case ("invalid_client", _), ("unauthorized_client", _), (_, 401), (_, 406): code = .invalidCredentials
-        case ("unsupported_grant_type", _), ("invalid_scope", _): code = .invalidConfiguration
+        case ("invalid_client", _), (_, 401), (_, 406): code = .invalidCredentials
+        // RFC 6749 §5.2: the client may not use this grant type (its registration names another).
+        case ("unauthorized_client", _), ("unsupported_grant_type", _), ("invalid_scope", _): code = .invalidConfiguration
         case ("invalid_request", _): code = .invalidRequest
         // Not in RFC 6749 §5.2, but servers and proxies send them (even inside a 200).
         case ("server_error", _), ("temporarily_unavailable", _): code = .serviceUnavailable
@@ -159,7 +160,20 @@ enum ProfixTokenEndpoint {
         }
         let retryAfter = RetryPolicy.retryAfter(in: response.response, now: Date())
         return AuthError(code, provider: provider, status: status, serverCode: serverCode,
-                         message: description ?? defaultMessage(status), retryAfter: retryAfter)
+                         message: description ?? serverCode.flatMap(defaultMessage(serverCode:)) ?? defaultMessage(status), retryAfter: retryAfter)
+    }
+
+    /// What an OAuth2 error code means, for answers without an `error_description`.
+    static func defaultMessage(serverCode: String) -> String? {
+        switch serverCode {
+        case "invalid_grant": return "the code, refresh token or password was not accepted (expired, already used, revoked, or issued for another redirect URI)"
+        case "invalid_client": return "the client id or secret was not accepted"
+        case "unauthorized_client": return "the client is not allowed to use this grant type (its registration names another grant)"
+        case "unsupported_grant_type": return "the service does not support this grant type"
+        case "invalid_scope": return "the requested scope is not valid"
+        case "invalid_request": return "the token request is malformed or misses a parameter"
+        default: return nil
+        }
     }
 
     /// Maps an unsuccessful API answer (not `/token`) to a typed error.
@@ -174,7 +188,7 @@ enum ProfixTokenEndpoint {
 
     static func defaultMessage(_ status: Int) -> String {
         switch status {
-        case 400: return "the token endpoint rejected the request (bad grant or redirect URI mismatch)"
+        case 400: return "the token endpoint rejected the request"
         case 401: return "the client id or secret was not accepted"
         case 403: return "the licence does not allow this"
         case 406: return "the application id does not match the credentials"

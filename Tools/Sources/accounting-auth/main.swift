@@ -1,0 +1,3 @@
+import AccountingAuthCommands
+
+await AccountingAuth.main()
