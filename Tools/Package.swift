@@ -32,12 +32,16 @@ let package = Package(
             .product(name: "AuthAsyncHTTPClient", package: "swift-accounting-auth"),
             .product(name: "AuthSandboxServer", package: "swift-accounting-auth"),
         ]),
-        .executableTarget(name: "accounting-auth", dependencies: ["AccountingAuthCommands"]),
+        .executableTarget(name: "accounting-auth", dependencies: [
+            "AccountingAuthCommands", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "AccountingAuthToolTests", dependencies: [
             "AccountingAuthCommands",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "AuthCore", package: "swift-accounting-auth"),
+            .product(name: "AuthTesting", package: "swift-accounting-auth"),
+            .product(name: "ProfitAuth", package: "swift-accounting-auth"),
             .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
             .product(name: "ProfixOAuthTesting", package: "swift-accounting-auth"),
             .product(name: "EconomicAuthTesting", package: "swift-accounting-auth"),

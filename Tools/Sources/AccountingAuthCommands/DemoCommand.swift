@@ -15,6 +15,7 @@ import Synchronization
 /// `accounting-auth demo`: every flow over real loopback sockets against the sandbox server.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Run every flow end to end against the built-in sandboxes (no network, no credentials).",
         discussion: "The sandboxes are served over HTTP on 127.0.0.1 and every request goes over a real socket, through URLSession or, with --transport ahc, AsyncHTTPClient. Secrets are printed redacted."
     )

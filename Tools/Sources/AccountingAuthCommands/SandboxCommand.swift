@@ -4,6 +4,7 @@ import AuthSandboxServer
 import Dispatch
 import EconomicAuthTesting
 import Foundation
+import ProfitAuth
 import ProfitAuthTesting
 import ProfixOAuthTesting
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import AuthTesting
 import EconomicAuthTesting
 import Foundation
 import HTTPTypes
+import ProfitAuth
 import ProfitAuthTesting
 import ProfixOAuthTesting
 import Synchronization
