@@ -56,16 +56,20 @@ public struct HTTPClientTransport: HTTPTransport {
     }
 
     /// The `HTTPClient` every transport uses unless given another: redirects disallowed (the
-    /// transport follows them itself), no decompression, a 10 s connect timeout, and a failed
-    /// connection reported at once instead of retried until the deadline. It lives as long as the
+    /// transport follows them itself), no decompression, a refused connection reported at once
+    /// instead of retried until the deadline, up to 32 connections per host, and a 30 s
+    /// connection timeout. AsyncHTTPClient applies that timeout also to a request waiting in its
+    /// queue for a free connection, so a burst of requests on a busy host is not failed after its
+    /// default 10 s while the transport's own deadline still runs. It lives as long as the
     /// process; do not shut it down.
     public static let sharedClient: HTTPClient = {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10)),
+            timeout: .init(connect: .seconds(30)),
             decompression: .disabled
         )
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }()
 
@@ -201,7 +205,11 @@ public struct HTTPClientTransport: HTTPTransport {
             return AuthError(.connectionFailed, message: "the connection to \(host) failed")
         case let error as HTTPClientError:
             switch error {
-            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .getConnectionFromPoolTimeout:
+            case .getConnectionFromPoolTimeout:
+                return AuthError(.timeout, message: "no connection to \(host) became free in time (AsyncHTTPClient's connection timeout)")
+            case .connectTimeout:
+                return AuthError(.timeout, message: "connecting to \(host) timed out")
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
                 return AuthError(.timeout, message: "the request to \(host) timed out")
             case .tlsHandshakeTimeout:
                 return AuthError(.tlsFailure, message: "the TLS handshake with \(host) timed out")
