@@ -1,20 +1,25 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Release-mode benchmarks of the SDK's hot paths, in a package of their own so the library's
-// root package ships no executable that links the sandboxes.
-// Run: `swift run -c release --package-path Benchmarks auth-benchmarks`.
+// The SDK's benchmarks on ordo-one/package-benchmark, in a package of their own (the library's
+// root package keeps no benchmark dependency and no executable). The `MallocInterposer` trait
+// counts allocations without jemalloc. Run from this folder:
+//
+//     swift package benchmark --no-progress                    # every figure, release build
+//     swift package benchmark thresholds check --no-progress   # allocation counts against Thresholds/
 let package = Package(
     name: "accounting-auth-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "swift-accounting-auth", path: ".."),
+        .package(name: "swift-accounting-auth", path: "..", traits: ["Hummingbird"]),
+        .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .executableTarget(
-            name: "auth-benchmarks",
+            name: "AuthBenchmarks",
             dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AuthCore", package: "swift-accounting-auth"),
                 .product(name: "AuthTesting", package: "swift-accounting-auth"),
@@ -24,8 +29,10 @@ let package = Package(
                 .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "ProfixOAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "EconomicAuthTesting", package: "swift-accounting-auth"),
+                .product(name: "AuthSandboxServer", package: "swift-accounting-auth"),
             ],
-            path: "AuthBenchmarks"
+            path: "Benchmarks/AuthBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]
 )

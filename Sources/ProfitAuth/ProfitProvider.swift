@@ -240,9 +240,11 @@ public actor ProfitProvider: CredentialProvider {
             }
             body = try ProfitSOAP.insertingTokenElement(token.xml.revealed, into: envelope)
         } else {
-            request.headerFields.setCredential(token.authorizationValue.revealed, for: .authorization)
+            request.headerFields.setCredential(token.authorizationField)
         }
-        try addConfiguredFields(to: &request.headerFields, configuration: configuration)
+        if configuration.integrationId != nil || configuration.acceptLanguage != nil {
+            try addConfiguredFields(to: &request.headerFields, configuration: configuration)
+        }
     }
 
     /// The configured `IntegrationId` and `Accept-Language`, unless the request has its own.

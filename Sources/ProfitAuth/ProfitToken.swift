@@ -23,6 +23,8 @@ public struct ProfitToken: Sendable, Equatable {
     public let xml: Secret
     /// The `Authorization` header value: `AfasToken <Base64 of the UTF-8 bytes of` ``xml`` `>`.
     public let authorizationValue: Secret
+    /// ``authorizationValue`` as a prepared credential field (validated once, not per request).
+    let authorizationField: HTTPField
 
     /// Validates a token given as the full XML document or as its 64 hex digits.
     ///
@@ -38,7 +40,9 @@ public struct ProfitToken: Sendable, Equatable {
         let xml = "<token><version>\(version)</version><data>\(data)</data></token>"
         self.version = version
         self.xml = Secret(xml)
-        self.authorizationValue = Secret("AfasToken " + Data(xml.utf8).base64EncodedString())
+        let value = "AfasToken " + Data(xml.utf8).base64EncodedString()
+        self.authorizationValue = Secret(value)
+        self.authorizationField = HTTPField.credential(.authorization, value)
     }
 
     /// The version and upper-cased data of a token text, or `nil`.

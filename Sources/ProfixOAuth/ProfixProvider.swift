@@ -66,7 +66,7 @@ public actor ProfixProvider: CredentialProvider {
     /// ``Configuration/additionalHosts``.
     public nonisolated let audience: CredentialAudience
     nonisolated let tokenClient: ProfixTokenClient
-    nonisolated let cell: CredentialCell<String>
+    nonisolated let cell: CredentialCell<HTTPField>
 
     /// Creates a provider.
     ///
@@ -104,13 +104,13 @@ public actor ProfixProvider: CredentialProvider {
                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         let tokenClient = ProfixTokenClient(client: client, endpoint: endpoint)
         self.tokenClient = tokenClient
-        let parts = CredentialCell<String>.Parts(
+        let parts = CredentialCell<HTTPField>.Parts(
             name: Self.providerName, store: store, key: key,
             leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
             observer: observer, now: now, onChange: onCredentialChange,
             missingMessage: "no Profix-it credential yet: run a grant first")
         self.cell = CredentialCell(parts, renewal: Self.renewal(tokenClient, configuration: configuration, now: now)) { credential in
-            Self.header(credential)
+            HTTPField.credential(.authorization, Self.header(credential))
         }
     }
 
@@ -128,13 +128,13 @@ public actor ProfixProvider: CredentialProvider {
     public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
         try SecureURLPolicy.check(request, provider: Self.providerName)
         try audience.check(request, provider: Self.providerName)
-        let header: String
+        let field: HTTPField
         if let cached = cell.cached() {
-            header = cached
+            field = cached
         } else {
-            header = try await cell.current()
+            field = try await cell.resolve()
         }
-        request.headerFields.setCredential(header, for: .authorization)
+        request.headerFields.setCredential(field)
     }
 
     /// On a 401, refreshes once (or adopts a refresh that already happened) and asks for a retry.

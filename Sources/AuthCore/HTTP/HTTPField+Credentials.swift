@@ -30,6 +30,14 @@ extension HTTPFields {
     ///
     /// Values are legalised on the way in, as for every `HTTPField`: a CR, LF or NUL becomes a space,
     /// so a value can never start another header.
+    /// Replaces the fields named like `field` with `field`, a credential prepared once with
+    /// ``HTTPField/credential(_:_:)`` (no per-request validation of its bytes).
+    @inlinable
+    package mutating func setCredential(_ field: HTTPField) {
+        if contains(where: { $0.name == field.name }) { self[field.name] = nil }
+        append(field)
+    }
+
     package mutating func setCredential(_ value: String, for name: HTTPField.Name) {
         self[name] = nil
         var field = HTTPField(name: name, value: value)
@@ -44,5 +52,15 @@ extension HTTPFields {
             let hidden = HTTPField.Name.credentialNames.contains(field.name) || field.indexingStrategy == .avoid
             return "\(field.name): \(hidden ? "<redacted>" : field.value)"
         }.joined(separator: ", ") + "]"
+    }
+}
+
+extension HTTPField {
+    /// A credential field, prepared once when the credential is installed: never indexed by
+    /// HPACK/QPACK and redacted in the SDK's descriptions.
+    package static func credential(_ name: HTTPField.Name, _ value: String) -> HTTPField {
+        var field = HTTPField(name: name, value: value)
+        field.indexingStrategy = .avoid
+        return field
     }
 }

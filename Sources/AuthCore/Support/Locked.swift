@@ -1,4 +1,4 @@
-import Synchronization
+package import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -34,21 +34,17 @@ package final class Locked<Value: Sendable>: Sendable {
         return try body(&value)
     }
     #else
-    private let mutex: Mutex<Value>
+    @usableFromInline package let mutex: Mutex<Value>
 
     package init(_ value: Value) {
         self.mutex = Mutex(value)
     }
 
+    /// Inlinable, so the callers in other modules get a specialized body (a generic call across
+    /// modules looks up type metadata at run time on every cached read).
+    @inlinable
     package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
-        let outcome: Swift.Result<Result, Failure> = mutex.withLock { value in
-            do throws(Failure) {
-                return .success(try body(&value))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try outcome.get()
+        try mutex.withLock { (value: inout Value) throws(Failure) -> Result in try body(&value) }
     }
     #endif
 }

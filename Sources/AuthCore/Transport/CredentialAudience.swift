@@ -57,6 +57,8 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     ///
     /// - Throws: ``AuthError/Code/untrustedHost``.
     public func check(_ request: HTTPRequest, provider: String?) throws(AuthError) {
+        // The common case without building a URL: the authority's host is one of ours.
+        if let authority = request.authority, contains(hostOf: authority) { return }
         guard let url = request.url else {
             throw AuthError(.untrustedHost, provider: provider, message: "the request has no host this provider sends credentials to")
         }
@@ -65,6 +67,24 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
 
     /// The hosts, sorted.
     public var description: String { "CredentialAudience(\(hosts.sorted().joined(separator: ", ")))" }
+
+    /// Whether the host of `authority` (`host`, `host:port`, `host.`) is in ``hosts``, compared
+    /// without allocating; `false` sends the caller to the full check.
+    func contains(hostOf authority: String) -> Bool {
+        var host = authority.utf8[...]
+        guard host.first != UInt8(ascii: "[") else { return false }
+        if let colon = host.firstIndex(of: UInt8(ascii: ":")) { host = host[..<colon] }
+        while host.last == UInt8(ascii: ".") { host = host.dropLast() }
+        guard !host.isEmpty else { return false }
+        for candidate in hosts where candidate.utf8.count == host.count {
+            if zip(candidate.utf8, host).allSatisfy({ $0 == Self.lowercased($1) }) { return true }
+        }
+        return false
+    }
+
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+    }
 
     static func normalized(_ host: String) -> String? {
         var text = host.lowercased()

@@ -18,10 +18,34 @@ public enum SecureURLPolicy {
     ///
     /// - Throws: ``AuthError/Code/insecureURL``.
     public static func check(_ request: HTTPRequest, provider: String? = nil) throws(AuthError) {
+        // The common case, `https` to a plain host name, decided from the fields without building
+        // a URL (this runs on every request); everything else takes the full check below.
+        if isPlainHTTPS(request) { return }
         guard let url = request.url else {
             throw AuthError(.insecureURL, provider: provider, message: "credentials go only to a request with an https (or loopback http) URL")
         }
         try check(url, provider: provider)
+    }
+
+    /// Whether `request` goes to `https` (lowercase, as swift-http-types writes it) at an
+    /// authority made only of host-name characters (letters, digits, `.`, `-`, `_`, and a
+    /// `:port`); such a request always has a URL, and `https` may carry credentials.
+    static func isPlainHTTPS(_ request: HTTPRequest) -> Bool {
+        guard request.scheme == "https", let authority = request.authority, !authority.isEmpty else { return false }
+        var colons = 0
+        for byte in authority.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                continue
+            case UInt8(ascii: ":"):
+                colons += 1
+                if colons > 1 { return false }
+            default:
+                return false
+            }
+        }
+        return authority.utf8.first != UInt8(ascii: ":")
     }
 
     /// Whether `url` may carry credentials.

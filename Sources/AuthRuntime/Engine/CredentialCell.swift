@@ -102,6 +102,47 @@ package actor CredentialCell<Prepared: Sendable> {
         }
     }
 
+    /// The value to use now, for the request path: a cached value without the actor; during a
+    /// refresh, the refresh's result read once it ends, waited for off the actor. Every waiter of
+    /// a storm resumes once and never re-enters the actor to collect its value.
+    package nonisolated func resolve() async throws -> Prepared {
+        if let value = cached() { return value }
+        if let running = refreshes.runningTask {
+            _ = await running.result
+            if let value = cached() { return value }
+        }
+        switch try await next() {
+        case .value(let value):
+            return value
+        case .wait(let refresh):
+            let credential = try await refresh.value
+            return try cached() ?? prepare(credential)
+        }
+    }
+
+    /// What ``resolve()`` does next: use a value, or wait for a refresh.
+    package enum Next: Sendable {
+        case value(Prepared)
+        case wait(Task<StoredCredential, any Error>)
+    }
+
+    /// One actor turn: loads on first use, and for a due credential starts (or joins) the
+    /// refresh and returns it to be waited for off the actor.
+    func next() async throws -> Next {
+        try await loadIfNeeded()
+        switch phase {
+        case .ready(let credential, let prepared):
+            guard isDue(credential) else { return .value(prepared) }
+            if !refreshes.isRunning, let refused = refusedUntil {
+                if parts.now() < refused.until { throw refused.error }
+                refusedUntil = nil
+            }
+            return .wait(refreshes.start { try await self.performRefresh() })
+        case .empty, .reauthorizationRequired, .unloaded:
+            return .value(try await current())
+        }
+    }
+
     /// The current credential, loading it on first use; `nil` when there is none usable.
     package func credential() async throws -> StoredCredential? {
         try await loadIfNeeded()

@@ -41,6 +41,27 @@ package final class SingleFlight<Value: Sendable>: Sendable {
         return try result.get()
     }
 
+    /// The running operation's task, if any: a caller can wait for it from any context (no actor
+    /// hop), and it resumes once.
+    package var runningTask: Task<Value, any Error>? { state.withLock { $0.running?.task } }
+
+    /// Joins the running operation's task, or starts `operation` and returns its task, without
+    /// waiting. The task clears its slot when the operation ends; an owner that must record the
+    /// result before the slot is seen empty records it inside `operation`.
+    package func start(_ operation: @escaping @Sendable () async throws -> Value) -> Task<Value, any Error> {
+        state.withLock { state -> Task<Value, any Error> in
+            if let running = state.running { return running.task }
+            state.next += 1
+            let id = state.next
+            let task = Task {
+                defer { self.finish(id) }
+                return try await operation()
+            }
+            state.running = Running(id: id, task: task)
+            return task
+        }
+    }
+
     /// Waits for the running operation, if any, ignoring its outcome.
     package func settle(isolation: isolated (any Actor)? = #isolation) async {
         let task = state.withLock { $0.running?.task }

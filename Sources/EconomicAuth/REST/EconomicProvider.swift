@@ -51,12 +51,20 @@ public actor EconomicProvider: CredentialProvider {
     }
 
     struct Snapshot: Sendable {
-        var appSecretToken: String
-        var agreementGrantToken: String
+        /// The two token headers, prepared once (validated when made, not per request).
+        var appSecretField: HTTPField
+        var grantField: HTTPField
+        var appSecretToken: String { appSecretField.value }
+        var agreementGrantToken: String {
+            get { grantField.value }
+            set { grantField = HTTPField.credential(.economicAgreementGrantToken, newValue) }
+        }
         var generation: Int
         var isRejected: Bool
         var agreementNumber: Int?
     }
+
+    static let jsonContentType = HTTPField(name: .contentType, value: "application/json")
 
     /// `"economic"`.
     public nonisolated var name: String { EconomicEndpoints.providerName }
@@ -98,8 +106,8 @@ public actor EconomicProvider: CredentialProvider {
         self.observer = observer
         self.onCredentialChange = onCredentialChange
         self.snapshot = Locked(Snapshot(
-            appSecretToken: credentials.appSecretToken.revealed,
-            agreementGrantToken: credentials.agreementGrantToken.revealed,
+            appSecretField: HTTPField.credential(.economicAppSecretToken, credentials.appSecretToken.revealed),
+            grantField: HTTPField.credential(.economicAgreementGrantToken, credentials.agreementGrantToken.revealed),
             generation: 0, isRejected: false, agreementNumber: nil
         ))
     }
@@ -125,11 +133,12 @@ public actor EconomicProvider: CredentialProvider {
     public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
         try SecureURLPolicy.check(request, provider: EconomicEndpoints.providerName)
         try audience.check(request, provider: EconomicEndpoints.providerName)
-        let current = snapshot.withLock { ($0.appSecretToken, $0.agreementGrantToken) }
-        request.headerFields.setCredential(current.0, for: .economicAppSecretToken)
-        request.headerFields.setCredential(current.1, for: .economicAgreementGrantToken)
+        let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
+        request.headerFields.reserveCapacity(request.headerFields.count + 3)
+        request.headerFields.setCredential(appSecret)
+        request.headerFields.setCredential(grant)
         if request.headerFields[.contentType] == nil {
-            request.headerFields[.contentType] = "application/json"
+            request.headerFields.append(Self.jsonContentType)
         }
     }
 

@@ -1,0 +1,280 @@
+// The SDK's performance, measured side by side in one run (release build, ordo-one/package-benchmark).
+// Times are recorded, not asserted; allocation counts are checked against Thresholds/ in CI.
+import AuthCore
+import AuthSandboxServer
+import AuthTesting
+import Benchmark
+import EconomicAuth
+import EconomicAuthTesting
+import Foundation
+import HTTPTypes
+import ProfitAuth
+import ProfitAuthTesting
+import ProfixOAuth
+import ProfixOAuthTesting
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: - Fixtures
+
+/// Answers every request with an empty 200 at once: what remains is the authorization's cost.
+struct NoOpTransport: HTTPTransport {
+    static let answer = (HTTPResponse(status: .ok), Data())
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { Self.answer }
+}
+
+/// The hand-written floor: a struct transport that sets a pre-encoded `Authorization` value read
+/// from a `Synchronization.Mutex`, then hands the request on.
+struct FloorTransport: HTTPTransport {
+    final class Header: Sendable {
+        let value = Mutex("Bearer AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa0123456789")
+    }
+    let header = Header()
+    let base = NoOpTransport()
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        var authorized = request
+        authorized.headerFields[.authorization] = header.value.withLock { $0 }
+        return try await base.send(authorized, body: body)
+    }
+}
+
+/// A clock the storm moves by hand.
+final class ManualClock: Sendable {
+    private let date = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    var now: @Sendable () -> Date { { [self] in self.date.withLock { $0 } } }
+    func advance(by seconds: TimeInterval) { date.withLock { $0 += seconds } }
+}
+
+/// The providers, each holding a valid token, and their requests.
+final class Fixtures: Sendable {
+    static let shared: Fixtures? = try? Fixtures()
+
+    let noop = NoOpTransport()
+    let floor = FloorTransport()
+    let clock = ManualClock()
+    let profixSandbox: ProfixSandbox
+    let profix: ProfixProvider
+    let profit: ProfitProvider
+    let profitSandbox: ProfitSandbox
+    let economic: EconomicProvider
+    let profixRequest = HTTPRequest(method: .get, scheme: "https", authority: "api.profix-it.nl", path: "/api/v1/workorders")
+    let profitRequest: HTTPRequest
+    let economicRequest = HTTPRequest(method: .get, scheme: "https", authority: "restapi.e-conomic.com", path: "/customers")
+    private let primed = Mutex(false)
+
+    init() throws {
+        profixSandbox = ProfixSandbox(now: clock.now)
+        let registration = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
+        profixSandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
+        profixSandbox.addUser(username: "bench-user", password: Secret("bench-password"))
+        profix = ProfixProvider(client: registration, transport: profixSandbox, now: clock.now)
+        profitSandbox = ProfitSandbox.demo()
+        let environment = try ProfitEnvironment(number: "12345")
+        profit = ProfitProvider(environment: environment, transport: profitSandbox, key: TokenKey(provider: "profit", account: "DavidB"))
+        profitRequest = HTTPRequest(url: try environment.restURL("ProfitVersion"))
+        economic = try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("app-secret-token-1f2e3d4c5b6a"),
+                                                                         agreementGrantToken: Secret("grant-7d2c1a9e0b3f4a5d8c6e")),
+                                         transport: EconomicSandbox())
+    }
+
+    /// Obtains the tokens once.
+    func prime() async throws {
+        guard !primed.withLock({ $0 }) else { return }
+        _ = try await profix.logIn(username: "bench-user", password: Secret("bench-password"))
+        try await profit.addToken(try profitSandbox.issueToken(for: "DavidB"))
+        primed.withLock { $0 = true }
+    }
+}
+
+// MARK: - Measurements outside the harness
+
+/// Resident memory of this process (Linux `/proc/self/statm`; 0 elsewhere). package-benchmark
+/// runs each benchmark in a process of its own, so no figure lands in pages another one freed.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Resident bytes each idle tenant keeps: `tenants` providers made by a registry, each used for one
+/// authorized request and left idle. Credentials are stored before the baseline, so the figure is
+/// what the registry and the providers keep, not the store.
+func bytesPerIdleTenant<Provider: CredentialProvider>(
+    tenants: Int, request: HTTPRequest, make: @escaping @Sendable (Int) throws -> Provider
+) async throws -> Int {
+    let registry = ProviderRegistry<Int, Provider>(configuration: .init(maximumCount: tenants, idleTimeout: nil), make: make)
+    let before = residentBytes()
+    for index in 0..<tenants { _ = try await registry.provider(for: index).authorized(request) }
+    let after = residentBytes()
+    withExtendedLifetime(registry) {}
+    return (after - before) / tenants
+}
+
+let tenants = 100_000
+let later = Date().addingTimeInterval(3_600)
+
+// MARK: - Benchmarks
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(2),
+        maxIterations: 1_000
+    )
+    guard let fixtures = Fixtures.shared else {
+        print("the benchmark fixtures could not be made")
+        return
+    }
+    let prime: Benchmark.BenchmarkSetupHook = { try await fixtures.prime() }
+    /// 1,000 requests per iteration, on `tasks` concurrent tasks.
+    func requests(_ transport: some HTTPTransport, _ request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
+        { benchmark in
+            if tasks == 1 {
+                for _ in benchmark.scaledIterations { blackHole(try await transport.send(request, body: nil)) }
+                return
+            }
+            let each = benchmark.scaledIterations.count / tasks
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask { for _ in 0..<each { blackHole(try await transport.send(request, body: nil)) } }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    // The added cost per request: each provider's AuthorizedClient over a no-op transport, beside
+    // the no-op transport alone and the hand-written floor, on 1 and 2 tasks.
+    for tasks in [1, 2] {
+        Benchmark("request/no-op transport alone/\(tasks) task(s)", closure: requests(fixtures.noop, fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("request/floor (Mutex header)/\(tasks) task(s)", closure: requests(fixtures.floor, fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("request/Profix-it/\(tasks) task(s)", closure: requests(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("request/Profit/\(tasks) task(s)", closure: requests(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest, tasks: tasks), setup: prime)
+        Benchmark("request/e-conomic/\(tasks) task(s)", closure: requests(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest, tasks: tasks), setup: prime)
+    }
+
+    // A storm: 10,000 concurrent requests on an expired Profix-it token (one refresh), beside the
+    // same storm on a valid token; the difference is what the refresh adds.
+    let storm = Benchmark.Configuration(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 30)
+    func stormClosure(expire: Bool) -> Benchmark.BenchmarkAsyncThrowingClosure {
+        { benchmark in
+            let client = fixtures.profix.client(over: fixtures.noop)
+            if expire { fixtures.clock.advance(by: 600) }
+            let calls = fixtures.profixSandbox.counters.tokenRequests
+            benchmark.startMeasurement()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<10_000 { group.addTask { blackHole(try await client.send(fixtures.profixRequest, body: nil)) } }
+                try await group.waitForAll()
+            }
+            benchmark.stopMeasurement()
+            let made = fixtures.profixSandbox.counters.tokenRequests - calls
+            if made != (expire ? 1 : 0) { benchmark.error("the storm made \(made) token calls") }
+        }
+    }
+    Benchmark("storm/10,000 requests, valid token", configuration: storm, closure: stormClosure(expire: false), setup: prime)
+    Benchmark("storm/10,000 requests, expired token (one refresh)", configuration: storm, closure: stormClosure(expire: true), setup: prime)
+
+    // Memory per idle tenant at 100,000 tenants.
+    let once = Benchmark.Configuration(metrics: [.custom("resident bytes per idle tenant", useScalingFactor: false)],
+                                       warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 1)
+    Benchmark("memory/Profix-it provider per idle tenant", configuration: once) { benchmark in
+        let store = InMemoryTokenStore()
+        for index in 0..<tenants {
+            try await store.save(StoredCredential(accessToken: Secret("access-\(index)-AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa"),
+                                                  refreshToken: Secret("refresh-\(index)"), expiresAt: later),
+                                 for: TokenKey(provider: "profix", account: "t\(index)"))
+        }
+        let registration = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
+        let noop = NoOpTransport()
+        benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
+                              try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profixRequest) { index in
+            ProfixProvider(client: registration, transport: noop, store: store, key: TokenKey(provider: "profix", account: "t\(index)"))
+        })
+    }
+    Benchmark("memory/Profit provider per idle tenant", configuration: once) { benchmark in
+        let sandbox = ProfitSandbox.demo()
+        let environment = try ProfitEnvironment(number: "12345")
+        let store = InMemoryTokenStore()
+        let seeder = ProfitProvider(environment: environment, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "seed"))
+        try await seeder.addToken(try sandbox.issueToken(for: "DavidB"))
+        guard let stored = try await store.load(seeder.key) else { return benchmark.error("no seed token") }
+        for index in 0..<tenants { try await store.save(stored, for: TokenKey(provider: "profit", account: "t\(index)")) }
+        let noop = NoOpTransport()
+        benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
+                              try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profitRequest) { index in
+            ProfitProvider(environment: environment, transport: noop, store: store, key: TokenKey(provider: "profit", account: "t\(index)"))
+        })
+    }
+    Benchmark("memory/e-conomic provider per idle tenant", configuration: once) { benchmark in
+        let grants = (0..<tenants).map { Secret("grant-\($0)-7d2c1a9e0b3f4a5d8c6e") }
+        let app = Secret("app-secret-token-1f2e3d4c5b6a")
+        let noop = NoOpTransport()
+        benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
+                              try await bytesPerIdleTenant(tenants: tenants, request: fixtures.economicRequest) { index in
+            try EconomicProvider(credentials: EconomicCredentials(appSecretToken: app, agreementGrantToken: grants[index]), transport: noop)
+        })
+    }
+
+    // Token stores.
+    let storeConfiguration = Benchmark.Configuration(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 2_000)
+    let credential = StoredCredential(accessToken: Secret(String(repeating: "a", count: 64)), refreshToken: Secret(String(repeating: "r", count: 64)),
+                                      expiresAt: later, attributes: ["grant": "authorization_code"])
+    let key = TokenKey(provider: "bench", account: "a")
+    let memory = InMemoryTokenStore()
+    Benchmark("store/InMemoryTokenStore save", configuration: storeConfiguration) { _ in try await memory.save(credential, for: key) }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("auth-bench-\(getpid())")
+    Benchmark("store/FileTokenStore save (temp, fsync, rename, folder fsync)", configuration: storeConfiguration) { _ in
+        try await FileTokenStore(directory: folder).save(credential, for: key)
+    }
+    Benchmark("store/FileTokenStore load", configuration: storeConfiguration) { _ in
+        blackHole(try await FileTokenStore(directory: folder).load(key))
+    } setup: {
+        try await FileTokenStore(directory: folder).save(credential, for: key)
+    }
+
+    // SOAP parsing.
+    let soap = Data("""
+    <?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body><GetTokenFromOTPResponse xmlns="urn:Afas.Profit.Services"><GetTokenFromOTPResult>&lt;token&gt;&lt;version&gt;1&lt;/version&gt;&lt;data&gt;0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF&lt;/data&gt;&lt;/token&gt;</GetTokenFromOTPResult></GetTokenFromOTPResponse></soap:Body></soap:Envelope>
+    """.utf8)
+    Benchmark("soap/parse a GetTokenFromOTP response", configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one)) { _ in
+        blackHole(try SOAPMessage(parsing: soap).text(of: "GetTokenFromOTPResult"))
+    }
+
+    // Over real loopback sockets: authorized requests against plain URLSession to the same server.
+    let loopback = Benchmark.Configuration(metrics: [.wallClock, .throughput], scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 5_000)
+    let server = Mutex<HTTPTransportServer?>(nil)
+    let startServer: Benchmark.BenchmarkSetupHook = {
+        try await fixtures.prime()
+        guard server.withLock({ $0 }) == nil else { return }
+        let started = try await HTTPTransportServer.start(serving: NoOpTransport())
+        server.withLock { $0 = started }
+    }
+    func overLoopback(_ authorized: Bool) -> Benchmark.BenchmarkAsyncThrowingClosure {
+        { benchmark in
+            guard let base = server.withLock({ $0?.baseURL }) else { return benchmark.error("no server") }
+            // The server's loopback URL stands in for the API host: credentials may go there.
+            let request = HTTPRequest(url: base.appendingPathComponent("api/v1/workorders"))
+            let transport = URLSessionTransport.shared
+            let client = AuthorizingTransport(base: transport, provider: LoopbackProvider())
+            for _ in benchmark.scaledIterations {
+                blackHole(authorized ? try await client.send(request, body: nil) : try await transport.send(request, body: nil))
+            }
+        }
+    }
+    Benchmark("loopback/plain URLSession", configuration: loopback, closure: overLoopback(false), setup: startServer)
+    Benchmark("loopback/authorized (AuthorizingTransport over URLSession)", configuration: loopback, closure: overLoopback(true), setup: startServer)
+}
+
+/// A provider with a valid token that may go to loopback (the providers bind their tokens to the
+/// services' hosts): the authorizing path without a provider's host list.
+struct LoopbackProvider: CredentialProvider {
+    var name: String { "loopback" }
+    func authorize(_ request: inout HTTPRequest) async throws {
+        try SecureURLPolicy.check(request, provider: name)
+        request.headerFields[.authorization] = "Bearer AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa0123456789"
+    }
+}
