@@ -126,6 +126,13 @@ public actor ProfixProvider: CredentialProvider {
     ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``, or the transient
     ///   error of a refresh that could not complete.
     public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
+        var body: Data?
+        try await authorize(&request, body: &body)
+    }
+
+    /// Adds the `Authorization` header; the body is not touched. The form the authorizing
+    /// clients call, so the request path makes one call into the provider.
+    public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
         try SecureURLPolicy.check(request, provider: Self.providerName)
         try audience.check(request, provider: Self.providerName)
         let field: HTTPField

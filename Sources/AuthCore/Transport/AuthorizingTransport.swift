@@ -56,13 +56,20 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 }
 
 /// What every authorizing client does, written once for the generic and the stored form.
+///
+/// It takes existentials, not generics: called from other modules a generic body would not be
+/// specialized, and would look up type metadata (tuples of its results) on every request.
 enum AuthorizationFlow {
     static func send(
-        _ request: HTTPRequest, body: Data?, base: some HTTPTransport, provider: some CredentialProvider,
+        _ request: HTTPRequest, body: Data?, base: any HTTPTransport, provider: any CredentialProvider,
         observer: AuthEventObserver?
     ) async throws -> (HTTPResponse, Data) {
         let name = provider.name
-        let (first, firstBody) = try await authorize(request, body: body, by: provider, named: name)
+        try SecureURLPolicy.check(request, provider: name)
+        var first = request
+        var firstBody = body
+        try await provider.authorize(&first, body: &firstBody)
+        try SecureURLPolicy.check(first, provider: name)
         let (response, data) = try await base.send(first, body: firstBody)
         guard isRejection(response.status) else { return (response, data) }
 
@@ -81,7 +88,7 @@ enum AuthorizationFlow {
     /// `request` with the provider's credentials, its URL checked before and after the provider
     /// touched it (``SecureURLPolicy``); the first attempt and the retry both come here.
     static func authorize(
-        _ request: HTTPRequest, body: Data?, by provider: some CredentialProvider, named name: String
+        _ request: HTTPRequest, body: Data?, by provider: any CredentialProvider, named name: String
     ) async throws -> (HTTPRequest, Data?) {
         try SecureURLPolicy.check(request, provider: name)
         var authorized = request
@@ -91,12 +98,15 @@ enum AuthorizationFlow {
         return (authorized, authorizedBody)
     }
 
-    static func requireSuccess(_ answer: (HTTPResponse, Data), from provider: some CredentialProvider) throws -> (HTTPResponse, Data) {
+    static func requireSuccess(_ answer: (HTTPResponse, Data), from provider: any CredentialProvider) throws -> (HTTPResponse, Data) {
         if let error = provider.error(for: answer.0, body: answer.1) { throw error }
         return answer
     }
 
-    static func isRejection(_ status: HTTPResponse.Status) -> Bool { status == .unauthorized || status == .forbidden }
+    static func isRejection(_ status: HTTPResponse.Status) -> Bool {
+        let code = status.code
+        return code == 401 || code == 403
+    }
 
     private static func rejection(_ response: HTTPResponse, provider: String, afterRetry: Bool) -> AuthError {
         let code: AuthError.Code = response.status == .forbidden ? .forbidden : .invalidCredentials

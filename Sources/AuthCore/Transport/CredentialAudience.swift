@@ -71,15 +71,20 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// Whether the host of `authority` (`host`, `host:port`, `host.`) is in ``hosts``, compared
     /// without allocating; `false` sends the caller to the full check.
     func contains(hostOf authority: String) -> Bool {
-        var host = authority.utf8[...]
-        guard host.first != UInt8(ascii: "[") else { return false }
-        if let colon = host.firstIndex(of: UInt8(ascii: ":")) { host = host[..<colon] }
-        while host.last == UInt8(ascii: ".") { host = host.dropLast() }
-        guard !host.isEmpty else { return false }
-        for candidate in hosts where candidate.utf8.count == host.count {
-            if zip(candidate.utf8, host).allSatisfy({ $0 == Self.lowercased($1) }) { return true }
-        }
-        return false
+        authority.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
+            while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+            guard end > 0, bytes[0] != UInt8(ascii: "[") else { return false }
+            for candidate in hosts {
+                let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
+                    guard host.count == end else { return false }
+                    for index in 0..<end where host[index] != Self.lowercased(bytes[index]) { return false }
+                    return true
+                }
+                if matched == true { return true }
+            }
+            return false
+        } ?? false
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 {

@@ -31,9 +31,14 @@ public enum SecureURLPolicy {
     /// authority made only of host-name characters (letters, digits, `.`, `-`, `_`, and a
     /// `:port`); such a request always has a URL, and `https` may carry credentials.
     static func isPlainHTTPS(_ request: HTTPRequest) -> Bool {
-        guard request.scheme == "https", let authority = request.authority, !authority.isEmpty else { return false }
+        guard request.scheme == "https", let authority = request.authority else { return false }
+        return authority.utf8.withContiguousStorageIfAvailable(isPlainAuthority) ?? false
+    }
+
+    private static func isPlainAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, first != UInt8(ascii: ":") else { return false }
         var colons = 0
-        for byte in authority.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
@@ -45,7 +50,7 @@ public enum SecureURLPolicy {
                 return false
             }
         }
-        return authority.utf8.first != UInt8(ascii: ":")
+        return true
     }
 
     /// Whether `url` may carry credentials.

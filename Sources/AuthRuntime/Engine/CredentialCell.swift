@@ -33,17 +33,25 @@ package actor CredentialCell<Prepared: Sendable> {
         package var failure: AuthError?
     }
 
+    @usableFromInline
     struct Snapshot: Sendable {
-        var prepared: Prepared
-        var dueAt: Date?
-        var softAt: Date?
-        var backgroundStarted: Bool
+        @usableFromInline var prepared: Prepared
+        @usableFromInline var dueAt: Date?
+        @usableFromInline var softAt: Date?
+        @usableFromInline var backgroundStarted: Bool
+
+        init(prepared: Prepared, dueAt: Date?, softAt: Date?, backgroundStarted: Bool) {
+            self.prepared = prepared
+            self.dueAt = dueAt
+            self.softAt = softAt
+            self.backgroundStarted = backgroundStarted
+        }
     }
 
     package nonisolated let parts: Parts
     nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
     nonisolated let renewal: Renewal?
-    nonisolated let snapshot = Locked<Snapshot?>(nil)
+    @usableFromInline nonisolated let snapshot = Locked<Snapshot?>(nil)
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
     nonisolated let loads = SingleFlight<StoredCredential?>()
@@ -67,22 +75,31 @@ package actor CredentialCell<Prepared: Sendable> {
 
     /// The snapshot's value when it is not due; starts the one background refresh of the soft
     /// window when that opened. Never suspends.
+    ///
+    /// Inlinable, so each provider module gets a body specialized for its prepared value (a
+    /// generic call across modules looks up type metadata on every request).
+    @inlinable
     package nonisolated func cached() -> Prepared? {
         let date = parts.now()
-        let (value, startBackground) = snapshot.withLock { current -> (Prepared?, Bool) in
-            guard var snapshot = current else { return (nil, false) }
-            if let dueAt = snapshot.dueAt, date >= dueAt { return (nil, false) }
+        var startBackground = false
+        let value = snapshot.locked { current -> Prepared? in
+            guard var snapshot = current else { return nil }
+            if let dueAt = snapshot.dueAt, date >= dueAt { return nil }
             if let softAt = snapshot.softAt, date >= softAt, !snapshot.backgroundStarted {
                 snapshot.backgroundStarted = true
                 current = snapshot
-                return (snapshot.prepared, true)
+                startBackground = true
             }
-            return (snapshot.prepared, false)
+            return snapshot.prepared
         }
-        if startBackground {
-            Task { await self.refreshInBackground() }
-        }
+        if startBackground { startBackgroundRefresh() }
         return value
+    }
+
+    /// Starts the one background refresh of the soft window.
+    @usableFromInline
+    nonisolated func startBackgroundRefresh() {
+        Task { await self.refreshInBackground() }
     }
 
     /// The value to use now: loads on first use, refreshes a due credential (single-flight),

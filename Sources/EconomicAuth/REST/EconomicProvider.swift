@@ -131,6 +131,13 @@ public actor EconomicProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/insecureURL`` when the URL may not carry credentials;
     ///   ``AuthError/Code/untrustedHost`` for a host outside ``audience``.
     public nonisolated func authorize(_ request: inout HTTPRequest) async throws {
+        var body: Data?
+        try await authorize(&request, body: &body)
+    }
+
+    /// Adds the two token headers (and a JSON content type); the body is not touched. The form
+    /// the authorizing clients call, so the request path makes one call into the provider.
+    public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
         try SecureURLPolicy.check(request, provider: EconomicEndpoints.providerName)
         try audience.check(request, provider: EconomicEndpoints.providerName)
         let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
