@@ -124,9 +124,11 @@ package actor CredentialCell<Prepared: Sendable> {
     /// a storm resumes once and never re-enters the actor to collect its value.
     package nonisolated func resolve() async throws -> Prepared {
         if let value = cached() { return value }
-        if let running = refreshes.runningTask {
-            _ = await running.result
-            if let value = cached() { return value }
+        // Loaded but due: start (or join) the refresh without entering the actor, so that a storm
+        // of callers does not queue on it ahead of the refresh's own steps.
+        if snapshot.locked({ $0 != nil }) {
+            let credential = try await refreshes.start { try await self.refreshIfDue() }.value
+            return try cached() ?? prepare(credential)
         }
         switch try await next() {
         case .value(let value):
@@ -135,6 +137,18 @@ package actor CredentialCell<Prepared: Sendable> {
             let credential = try await refresh.value
             return try cached() ?? prepare(credential)
         }
+    }
+
+    /// The refresh ``resolve()`` starts: nothing when another one already renewed the credential,
+    /// the stored refusal while its pause lasts, else a refresh.
+    func refreshIfDue() async throws -> StoredCredential {
+        guard case .ready(let credential, _) = phase else { return try currentOrFail() }
+        guard isDue(credential) else { return credential }
+        if let refused = refusedUntil {
+            if parts.now() < refused.until { throw refused.error }
+            refusedUntil = nil
+        }
+        return try await performRefresh()
     }
 
     /// What ``resolve()`` does next: use a value, or wait for a refresh.

@@ -53,7 +53,9 @@ package final class SingleFlight<Value: Sendable>: Sendable {
             if let running = state.running { return running.task }
             state.next += 1
             let id = state.next
-            let task = Task {
+            // High priority: every waiter depends on it, and in a storm the executor's queue is
+            // full of waiters' jobs that would otherwise run first.
+            let task = Task(priority: .high) {
                 defer { self.finish(id) }
                 return try await operation()
             }
