@@ -163,7 +163,7 @@ public struct HTTPClientTransport: HTTPTransport {
         do {
             let response = try await client.execute(outgoing, deadline: deadline)
             if response.history.count > 1, let first = response.history.first.flatMap({ URL(string: $0.request.url) }),
-               let last = response.url, !Self.sameOrigin(first, last) {
+               let last = response.url, !first.hasSameOrigin(as: last) {
                 throw AuthError(.untrustedHost, message: "the HTTPClient followed a redirect to another origin; create it with redirectConfiguration: .disallow")
             }
             let buffer = try await response.body.collect(upTo: configuration.maxResponseBytes ?? Int.max)
@@ -230,19 +230,10 @@ public struct HTTPClientTransport: HTTPTransport {
         guard let scheme = request.scheme, let authority = request.authority,
               let base = URL(string: "\(scheme)://\(authority)\(request.path ?? "/")"),
               let target = URL(string: location, relativeTo: base)?.absoluteURL,
-              sameOrigin(base, target) else { return nil }
+              base.hasSameOrigin(as: target) else { return nil }
         var next = request
         next.path = target.path.isEmpty ? "/" : target.path + (target.query.map { "?\($0)" } ?? "")
         return next
-    }
-
-    static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
-        func port(_ url: URL) -> Int? {
-            url.port ?? (url.scheme?.lowercased() == "https" ? 443 : url.scheme?.lowercased() == "http" ? 80 : nil)
-        }
-        return a.scheme?.lowercased() == b.scheme?.lowercased()
-            && a.host?.lowercased() == b.host?.lowercased()
-            && port(a) == port(b)
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -86,18 +86,31 @@ extension RouterMethods {
         onSignedIn: @escaping @Sendable (StoredCredential, Request, Context) async throws -> Response,
         onFailure: (@Sendable (AuthError, Request, Context) async throws -> Response)? = nil
     ) -> Self {
+        callbackRoute(path, onFailure: onFailure, accept: { request, context in
+            guard let signIn = try await pending(request, context) else {
+                throw AuthError(.callbackInvalid, provider: ProfixProvider.providerName, message: "no sign-in is pending for this browser")
+            }
+            let url = try callbackURL(request, origin: signIn.request.redirectURI)
+            return try await signIn.provider.exchange(callbackURL: url, for: signIn.request)
+        }, then: onSignedIn)
+    }
+
+    /// A `GET` route that runs `accept` (check the callback, store what it brings) and then the
+    /// app's `then`; a typed failure of `accept` goes to `onFailure`, or becomes the default `400`.
+    private func callbackRoute<Accepted: Sendable>(
+        _ path: RouterPath,
+        onFailure: (@Sendable (AuthError, Request, Context) async throws -> Response)?,
+        accept: @escaping @Sendable (Request, Context) async throws -> Accepted,
+        then: @escaping @Sendable (Accepted, Request, Context) async throws -> Response
+    ) -> Self {
         on(path, method: .get) { request, context -> Response in
-            let credential: StoredCredential
+            let accepted: Accepted
             do {
-                guard let signIn = try await pending(request, context) else {
-                    throw AuthError(.callbackInvalid, provider: ProfixProvider.providerName, message: "no sign-in is pending for this browser")
-                }
-                let url = try callbackURL(request, origin: signIn.request.redirectURI)
-                credential = try await signIn.provider.exchange(callbackURL: url, for: signIn.request)
+                accepted = try await accept(request, context)
             } catch let error as AuthError {
                 return try await onFailure?(error, request, context) ?? failureResponse(error)
             }
-            return try await onSignedIn(credential, request, context)
+            return try await then(accepted, request, context)
         }
     }
 
@@ -129,26 +142,21 @@ extension RouterMethods {
         onGranted: @escaping @Sendable (EconomicGrantCallback, Request, Context) async throws -> Response,
         onFailure: (@Sendable (AuthError, Request, Context) async throws -> Response)? = nil
     ) -> Self {
-        on(path, method: .get) { request, context -> Response in
-            let callback: EconomicGrantCallback
-            do {
-                guard let grant = try await pending(request, context) else {
-                    throw AuthError(.callbackInvalid, provider: EconomicEndpoints.providerName, message: "no grant is pending for this browser")
-                }
-                guard let target = try grant.request.redirectTarget() else {
-                    throw AuthError(.invalidConfiguration, provider: EconomicEndpoints.providerName, message: "the grant request has no redirect URL")
-                }
-                callback = try EconomicGrantCallback(url: try callbackURL(request, origin: target), expecting: grant.request)
-                do {
-                    try await grant.store.save(StoredCredential(accessToken: callback.agreementGrantToken, attributes: ["grant": "agreement"]), for: grant.key)
-                } catch {
-                    throw (error as? AuthError) ?? AuthError(.storeFailure, provider: EconomicEndpoints.providerName, message: "the grant could not be saved")
-                }
-            } catch let error as AuthError {
-                return try await onFailure?(error, request, context) ?? failureResponse(error)
+        callbackRoute(path, onFailure: onFailure, accept: { request, context in
+            guard let grant = try await pending(request, context) else {
+                throw AuthError(.callbackInvalid, provider: EconomicEndpoints.providerName, message: "no grant is pending for this browser")
             }
-            return try await onGranted(callback, request, context)
-        }
+            guard let target = try grant.request.redirectTarget() else {
+                throw AuthError(.invalidConfiguration, provider: EconomicEndpoints.providerName, message: "the grant request has no redirect URL")
+            }
+            let callback = try EconomicGrantCallback(url: try callbackURL(request, origin: target), expecting: grant.request)
+            do {
+                try await grant.store.save(StoredCredential(accessToken: callback.agreementGrantToken, attributes: ["grant": "agreement"]), for: grant.key)
+            } catch {
+                throw (error as? AuthError) ?? AuthError(.storeFailure, provider: EconomicEndpoints.providerName, message: "the grant could not be saved")
+            }
+            return callback
+        }, then: onGranted)
     }
 }
 #endif

@@ -23,7 +23,8 @@ import Testing
         func take() -> Value? { value.withLock { value in defer { value = nil }; return value } }
     }
 
-    @Test func profixCallbackRefusesATamperedStateAndSpendsNothing() async throws {
+    /// A Profix-it sandbox with a code client, a provider on a fresh store, and one pending sign-in.
+    static func profixSignIn() throws -> (ProfixSandbox, InMemoryTokenStore, ProfixProvider, ProfixAuthorizationRequest, Pending<PendingProfixSignIn>) {
         let sandbox = ProfixSandbox()
         let redirect = try #require(URL(string: "https://app.example.com/oauth/profix"))
         let registration = ProfixRegistration(clientID: "route-client", clientSecret: Secret("route-secret"), redirectURI: redirect)
@@ -31,7 +32,11 @@ import Testing
         let store = InMemoryTokenStore()
         let provider = ProfixProvider(client: registration, transport: sandbox, store: store)
         let request = try ProfixAuthorizationRequest(client: registration)
-        let pending = Pending(PendingProfixSignIn(request: request, provider: provider))
+        return (sandbox, store, provider, request, Pending(PendingProfixSignIn(request: request, provider: provider)))
+    }
+
+    @Test func profixCallbackRefusesATamperedStateAndSpendsNothing() async throws {
+        let (sandbox, store, provider, request, pending) = try Self.profixSignIn()
         let failures = Mutex<[AuthError.Code]>([])
 
         let router = Router()
@@ -57,14 +62,7 @@ import Testing
     }
 
     @Test func profixCallbackSucceedsWithTheRightState() async throws {
-        let sandbox = ProfixSandbox()
-        let redirect = try #require(URL(string: "https://app.example.com/oauth/profix"))
-        let registration = ProfixRegistration(clientID: "route-client", clientSecret: Secret("route-secret"), redirectURI: redirect)
-        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .authorizationCode, redirectURI: redirect)
-        let store = InMemoryTokenStore()
-        let provider = ProfixProvider(client: registration, transport: sandbox, store: store)
-        let request = try ProfixAuthorizationRequest(client: registration)
-        let pending = Pending(PendingProfixSignIn(request: request, provider: provider))
+        let (sandbox, store, provider, request, pending) = try Self.profixSignIn()
         let signedIn = Mutex<StoredCredential?>(nil)
 
         let router = Router()

@@ -10,18 +10,33 @@ import Testing
 /// reads as what it is, and a redirect URI never sends the code over plain HTTP to another machine.
 @Suite struct ProfixRefusalMemoryTests {
     static let api = URL(string: "https://api.profix-it.nl/api/v1/workorders")!
+    static let key = TokenKey(provider: "profix", account: "ann")
+
+    /// A sandbox with a password client and the user `ann`, on a clock the test moves.
+    struct Rig {
+        let clock = TestClock()
+        let sandbox: ProfixSandbox
+        let registration = ProfixRegistration(clientID: "memory", clientSecret: Secret("memory-secret"))
+        let store = InMemoryTokenStore()
+
+        init() {
+            sandbox = ProfixSandbox(now: clock.now)
+            sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
+            sandbox.addUser(username: "ann", password: Secret("pw-ann"))
+        }
+
+        /// A provider on the rig's store, over `transport` (default the sandbox).
+        func provider(over transport: (any HTTPTransport)? = nil) -> ProfixProvider {
+            ProfixProvider(client: registration, transport: transport ?? sandbox, store: store, key: ProfixRefusalMemoryTests.key, now: clock.now)
+        }
+    }
 
     /// The next process (a new provider on the same store) starts in "re-authorization
     /// required" and does not present the dead refresh token again; a new grant clears the mark.
     @Test func aRefusedRefreshIsRememberedByTheNextProvider() async throws {
-        let clock = TestClock()
-        let sandbox = ProfixSandbox(now: clock.now)
-        let registration = ProfixRegistration(clientID: "memory", clientSecret: Secret("memory-secret"))
-        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
-        sandbox.addUser(username: "ann", password: Secret("pw-ann"))
-        let store = InMemoryTokenStore()
-        let key = TokenKey(provider: "profix", account: "ann")
-        let first = ProfixProvider(client: registration, transport: sandbox, store: store, key: key, now: clock.now)
+        let rig = Rig()
+        let (clock, sandbox, store, key) = (rig.clock, rig.sandbox, rig.store, Self.key)
+        let first = rig.provider()
         _ = try await first.logIn(username: "ann", password: Secret("pw-ann"))
         sandbox.revokeRefreshTokens()
         clock.advance(by: .seconds(600))
@@ -32,7 +47,7 @@ import Testing
         #expect(stored.refreshToken != nil)   // kept for inspection, not lost
 
         let calls = sandbox.counters.tokenRequests
-        let next = ProfixProvider(client: registration, transport: sandbox, store: store, key: key, now: clock.now)
+        let next = rig.provider()
         var request = HTTPRequest(url: Self.api)
         let error = await #expect(throws: AuthError.self) { try await next.authorize(&request) }
         #expect(error?.code == .reauthorizationRequired)
@@ -48,20 +63,14 @@ import Testing
 
     /// A transient failure is not a refusal: nothing is marked.
     @Test func aTransientFailureMarksNothing() async throws {
-        let clock = TestClock()
-        let sandbox = ProfixSandbox(now: clock.now)
-        let registration = ProfixRegistration(clientID: "transient", clientSecret: Secret("transient-secret"))
-        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
-        sandbox.addUser(username: "ann", password: Secret("pw-ann"))
-        let store = InMemoryTokenStore()
-        let key = TokenKey(provider: "profix", account: "ann")
-        let failing = FaultInjectingTransport(base: sandbox)
-        let provider = ProfixProvider(client: registration, transport: failing, store: store, key: key, now: clock.now)
+        let rig = Rig()
+        let failing = FaultInjectingTransport(base: rig.sandbox)
+        let provider = rig.provider(over: failing)
         _ = try await provider.logIn(username: "ann", password: Secret("pw-ann"))
         failing.inject(.status(503, retryAfter: nil), times: 10)
-        clock.advance(by: .seconds(600))
+        rig.clock.advance(by: .seconds(600))
         await #expect(throws: AuthError.self) { _ = try await provider.refresh() }
-        #expect(try await store.load(key)?.refreshRefused == false)
+        #expect(try await rig.store.load(Self.key)?.refreshRefused == false)
     }
 
     /// `unauthorized_client` is the client's registration not allowing the grant: a

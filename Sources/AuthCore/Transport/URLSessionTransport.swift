@@ -251,7 +251,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
         guard redirects.followsSameOrigin,
               let from = task.originalRequest?.url, let to = request.url,
-              Self.sameOrigin(from, to) else {
+              from.hasSameOrigin(as: to) else {
             completionHandler(nil)
             return
         }
@@ -275,12 +275,17 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
         entry.continuation.resume(returning: (response, entry.body))
     }
 
-    static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
+}
+
+extension URL {
+    /// Whether `other` has the same scheme, host and port (the default port of `http` and `https`
+    /// when none is written): the only redirects the SDK's transports follow.
+    package func hasSameOrigin(as other: URL) -> Bool {
         func port(_ url: URL) -> Int? {
             url.port ?? (url.scheme?.lowercased() == "https" ? 443 : url.scheme?.lowercased() == "http" ? 80 : nil)
         }
-        return a.scheme?.lowercased() == b.scheme?.lowercased()
-            && a.host?.lowercased() == b.host?.lowercased()
-            && port(a) == port(b)
+        return scheme?.lowercased() == other.scheme?.lowercased()
+            && host?.lowercased() == other.host?.lowercased()
+            && port(self) == port(other)
     }
 }
