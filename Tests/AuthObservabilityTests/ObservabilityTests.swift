@@ -40,24 +40,37 @@ struct CapturingLogHandler: LogHandler {
 }
 
 @Suite struct ObservabilityTests {
+    /// A Profix-it password log-in, a refresh ten minutes later, then a refresh the sandbox refuses
+    /// (refresh tokens revoked), all reported to `observer`; each token call first waits
+    /// `tokenCallDelay`, when given.
+    static func logInRefreshThenRefusal(observer: AuthEventObserver, clientSecret: String, password: String,
+                                        tokenCallDelay: Duration? = nil) async throws -> ProfixProvider {
+        let clock = TestClock()
+        let sandbox = ProfixSandbox(now: clock.now)
+        let registration = ProfixRegistration(clientID: "obs-client", clientSecret: Secret(clientSecret))
+        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
+        sandbox.addUser(username: "ann", password: Secret(password))
+        let transport = ClosureTransport { request, body in
+            if let tokenCallDelay { try await Task.sleep(for: tokenCallDelay) }
+            return try await sandbox.send(request, body: body)
+        }
+        let provider = ProfixProvider(client: registration, transport: transport, observer: observer, now: clock.now)
+        _ = try await provider.logIn(username: "ann", password: Secret(password))
+        clock.advance(by: .seconds(600))
+        _ = try await provider.refresh()
+        sandbox.revokeRefreshTokens()
+        clock.advance(by: .seconds(600))
+        await #expect(throws: AuthError.self) { _ = try await provider.refresh() }
+        return provider
+    }
+
     @Test func aRefreshAndAFailureAreLoggedAndCountedWithoutSecrets() async throws {
         let sink = CapturingLogHandler.Sink()
         let logger = Logger(label: "tests") { _ in CapturingLogHandler(sink: sink) }
         let metrics = TestMetrics()
         let observer = AuthEventObserver.observability(logger: logger, metrics: metrics)
 
-        let clock = TestClock()
-        let sandbox = ProfixSandbox(now: clock.now)
-        let registration = ProfixRegistration(clientID: "obs-client", clientSecret: Secret("obs-client-secret"))
-        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
-        sandbox.addUser(username: "ann", password: Secret("pw-ann-secret"))
-        let provider = ProfixProvider(client: registration, transport: sandbox, observer: observer, now: clock.now)
-        _ = try await provider.logIn(username: "ann", password: Secret("pw-ann-secret"))
-        clock.advance(by: .seconds(600))
-        _ = try await provider.refresh()
-        sandbox.revokeRefreshTokens()
-        clock.advance(by: .seconds(600))
-        await #expect(throws: AuthError.self) { _ = try await provider.refresh() }
+        let provider = try await Self.logInRefreshThenRefusal(observer: observer, clientSecret: "obs-client-secret", password: "pw-ann-secret")
 
         let records = sink.records.withLock { $0 }
         let events = records.compactMap { $0.metadata["auth.event"]?.description }
@@ -113,23 +126,9 @@ struct CapturingLogHandler: LogHandler {
         let tracer = InMemoryTracer()
         let observer = AuthEventObserver.observability(logger: Logger(label: "tests") { _ in SwiftLogNoOpLogHandler() },
                                                        metrics: metrics, tracer: tracer)
-        let clock = TestClock()
-        let sandbox = ProfixSandbox(now: clock.now)
-        let registration = ProfixRegistration(clientID: "timed-client", clientSecret: Secret("timed-client-secret"))
-        sandbox.registerClient(id: registration.clientID, secret: registration.clientSecret, grant: .password)
-        sandbox.addUser(username: "ann", password: Secret("pw-ann"))
         // Every token call takes at least 50 ms.
-        let slow = ClosureTransport { request, body in
-            try await Task.sleep(for: .milliseconds(50))
-            return try await sandbox.send(request, body: body)
-        }
-        let provider = ProfixProvider(client: registration, transport: slow, observer: observer, now: clock.now)
-        _ = try await provider.logIn(username: "ann", password: Secret("pw-ann"))
-        clock.advance(by: .seconds(600))
-        _ = try await provider.refresh()
-        sandbox.revokeRefreshTokens()
-        clock.advance(by: .seconds(600))
-        await #expect(throws: AuthError.self) { _ = try await provider.refresh() }
+        _ = try await Self.logInRefreshThenRefusal(observer: observer, clientSecret: "timed-client-secret", password: "pw-ann",
+                                                   tokenCallDelay: .milliseconds(50))
 
         let calls = try metrics.expectTimer("accounting_auth_token_call_duration", [("provider", "profix"), ("endpoint", "POST /token"), ("outcome", "200")])
         #expect(calls.values.count == 2)   // the log-in and the refresh

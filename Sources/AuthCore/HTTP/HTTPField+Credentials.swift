@@ -30,18 +30,15 @@ extension HTTPFields {
     ///
     /// Values are legalised on the way in, as for every `HTTPField`: a CR, LF or NUL becomes a space,
     /// so a value can never start another header.
+    package mutating func setCredential(_ value: String, for name: HTTPField.Name) {
+        setCredential(HTTPField.credential(name, value))
+    }
+
     /// Replaces the fields named like `field` with `field`, a credential prepared once with
     /// ``HTTPField/credential(_:_:)`` (no per-request validation of its bytes).
     @inlinable
     package mutating func setCredential(_ field: HTTPField) {
         if contains(where: { $0.name == field.name }) { self[field.name] = nil }
-        append(field)
-    }
-
-    package mutating func setCredential(_ value: String, for name: HTTPField.Name) {
-        self[name] = nil
-        var field = HTTPField(name: name, value: value)
-        field.indexingStrategy = .avoid
         append(field)
     }
 

@@ -1,4 +1,4 @@
-package import Synchronization
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,31 +33,15 @@ package final class Locked<Value: Sendable>: Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
-
-    package func locked<Result>(_ body: (inout Value) -> Result) -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&value)
-    }
     #else
-    @usableFromInline package let mutex: Mutex<Value>
+    private let mutex: Mutex<Value>
 
     package init(_ value: Value) {
         self.mutex = Mutex(value)
     }
 
-    /// Inlinable, so the callers in other modules get a specialized body (a generic call across
-    /// modules looks up type metadata at run time on every cached read).
-    @inlinable
     package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         try mutex.withLock { (value: inout Value) throws(Failure) -> Result in try body(&value) }
-    }
-
-    /// ``withLock(_:)`` for a body that cannot throw: the form the request path uses, because
-    /// the optimizer specializes it across modules (the typed-throws form stays generic there).
-    @inlinable @inline(__always)
-    package func locked<Result>(_ body: (inout Value) -> Result) -> Result {
-        mutex.withLock { (value: inout Value) -> Result in body(&value) }
     }
     #endif
 }

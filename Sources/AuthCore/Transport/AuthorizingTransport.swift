@@ -65,11 +65,7 @@ enum AuthorizationFlow {
         observer: AuthEventObserver?
     ) async throws -> (HTTPResponse, Data) {
         let name = provider.name
-        try SecureURLPolicy.check(request, provider: name)
-        var first = request
-        var firstBody = body
-        try await provider.authorize(&first, body: &firstBody)
-        try SecureURLPolicy.check(first, provider: name)
+        let (first, firstBody) = try await authorize(request, body: body, by: provider, named: name)
         let (response, data) = try await base.send(first, body: firstBody)
         guard isRejection(response.status) else { return (response, data) }
 

@@ -33,25 +33,17 @@ package actor CredentialCell<Prepared: Sendable> {
         package var failure: AuthError?
     }
 
-    @usableFromInline
     struct Snapshot: Sendable {
-        @usableFromInline var prepared: Prepared
-        @usableFromInline var dueAt: Date?
-        @usableFromInline var softAt: Date?
-        @usableFromInline var backgroundStarted: Bool
-
-        init(prepared: Prepared, dueAt: Date?, softAt: Date?, backgroundStarted: Bool) {
-            self.prepared = prepared
-            self.dueAt = dueAt
-            self.softAt = softAt
-            self.backgroundStarted = backgroundStarted
-        }
+        var prepared: Prepared
+        var dueAt: Date?
+        var softAt: Date?
+        var backgroundStarted: Bool
     }
 
     package nonisolated let parts: Parts
     nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
     nonisolated let renewal: Renewal?
-    @usableFromInline nonisolated let snapshot = Locked<Snapshot?>(nil)
+    nonisolated let snapshot = Locked<Snapshot?>(nil)
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
     nonisolated let loads = SingleFlight<StoredCredential?>()
@@ -75,14 +67,10 @@ package actor CredentialCell<Prepared: Sendable> {
 
     /// The snapshot's value when it is not due; starts the one background refresh of the soft
     /// window when that opened. Never suspends.
-    ///
-    /// Inlinable, so each provider module gets a body specialized for its prepared value (a
-    /// generic call across modules looks up type metadata on every request).
-    @inlinable
     package nonisolated func cached() -> Prepared? {
         let date = parts.now()
         var startBackground = false
-        let value = snapshot.locked { current -> Prepared? in
+        let value = snapshot.withLock { current -> Prepared? in
             guard var snapshot = current else { return nil }
             if let dueAt = snapshot.dueAt, date >= dueAt { return nil }
             if let softAt = snapshot.softAt, date >= softAt, !snapshot.backgroundStarted {
@@ -92,14 +80,10 @@ package actor CredentialCell<Prepared: Sendable> {
             }
             return snapshot.prepared
         }
-        if startBackground { startBackgroundRefresh() }
+        if startBackground {
+            Task { await self.refreshInBackground() }
+        }
         return value
-    }
-
-    /// Starts the one background refresh of the soft window.
-    @usableFromInline
-    nonisolated func startBackgroundRefresh() {
-        Task { await self.refreshInBackground() }
     }
 
     /// The value to use now: loads on first use, refreshes a due credential (single-flight),
@@ -120,23 +104,17 @@ package actor CredentialCell<Prepared: Sendable> {
     }
 
     /// The value to use now, for the request path: a cached value without the actor; during a
-    /// refresh, the refresh's result read once it ends, waited for off the actor. Every waiter of
-    /// a storm resumes once and never re-enters the actor to collect its value.
+    /// refresh of a loaded credential, the refresh's result read once it ends, waited for off the
+    /// actor: every waiter of a storm resumes once and never re-enters the actor to collect its
+    /// value. Before the first load (and while empty or refused) it takes the actor's path.
     package nonisolated func resolve() async throws -> Prepared {
         if let value = cached() { return value }
+        // Not loaded yet, empty, or refused: the actor's path (load once, adopt a peer's pair).
+        if snapshot.withLock({ $0 == nil }) { return try await current() }
         // Loaded but due: start (or join) the refresh without entering the actor, so that a storm
         // of callers does not queue on it ahead of the refresh's own steps.
-        if snapshot.locked({ $0 != nil }) {
-            let credential = try await refreshes.start { try await self.refreshIfDue() }.value
-            return try cached() ?? prepare(credential)
-        }
-        switch try await next() {
-        case .value(let value):
-            return value
-        case .wait(let refresh):
-            let credential = try await refresh.value
-            return try cached() ?? prepare(credential)
-        }
+        let credential = try await refreshes.start { try await self.refreshIfDue() }.value
+        return try cached() ?? prepare(credential)
     }
 
     /// The refresh ``resolve()`` starts: nothing when another one already renewed the credential,
@@ -149,29 +127,6 @@ package actor CredentialCell<Prepared: Sendable> {
             refusedUntil = nil
         }
         return try await performRefresh()
-    }
-
-    /// What ``resolve()`` does next: use a value, or wait for a refresh.
-    package enum Next: Sendable {
-        case value(Prepared)
-        case wait(Task<StoredCredential, any Error>)
-    }
-
-    /// One actor turn: loads on first use, and for a due credential starts (or joins) the
-    /// refresh and returns it to be waited for off the actor.
-    func next() async throws -> Next {
-        try await loadIfNeeded()
-        switch phase {
-        case .ready(let credential, let prepared):
-            guard isDue(credential) else { return .value(prepared) }
-            if !refreshes.isRunning, let refused = refusedUntil {
-                if parts.now() < refused.until { throw refused.error }
-                refusedUntil = nil
-            }
-            return .wait(refreshes.start { try await self.performRefresh() })
-        case .empty, .reauthorizationRequired, .unloaded:
-            return .value(try await current())
-        }
     }
 
     /// The current credential, loading it on first use; `nil` when there is none usable.
