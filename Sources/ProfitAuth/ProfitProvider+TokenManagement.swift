@@ -36,7 +36,7 @@ extension ProfitProvider {
     ///   ``AuthError/Code/storeFailure`` when the store cannot remove it.
     @discardableResult
     public nonisolated func deleteToken(revokingOnServer: Bool = true) async throws -> Bool {
-        try await SecretScrubbing.withSecrets(cell.cached().map { [$0.xml] } ?? []) { try await deleteTokenUnscrubbed(revokingOnServer: revokingOnServer) }
+        try await SecretScrubbing.withSecrets(await cell.prepared.map { [$0.xml] } ?? []) { try await deleteTokenUnscrubbed(revokingOnServer: revokingOnServer) }
     }
 
     private nonisolated func deleteTokenUnscrubbed(revokingOnServer: Bool) async throws -> Bool {

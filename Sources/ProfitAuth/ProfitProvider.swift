@@ -116,15 +116,26 @@ public actor ProfitProvider: CredentialProvider {
     ///   ``AuthError/Code/storeFailure`` or ``AuthError/Code/storeCorrupt`` when the store fails,
     ///   ``AuthError/Code/invalidRequest`` when the `<token>` element cannot be placed.
     public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
+        if try authorizeIfReady(&request) { return }
+        try Self.authorize(&request, body: &body, token: try await currentToken(), configuration: configuration)
+    }
+
+    /// Adds the `AfasToken` header (and the configured fields) when the token is loaded; `false`
+    /// when it must be loaded first, or when the token goes into a SOAP body
+    /// (``authorize(_:body:)`` does both).
+    ///
+    /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
+    ///   ``authorize(_:body:)`` does.
+    public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try SecureURLPolicy.check(request, provider: Self.providerName)
         try audience.check(request, provider: Self.providerName)
-        let token: ProfitToken
-        if let cached = cell.cached() {
-            token = cached
-        } else {
-            token = try await currentToken()
+        if configuration.soapToken == .element, request.headerFields[.soapAction] != nil { return false }
+        guard let field = cell.cachedHeader() else { return false }
+        request.headerFields.setCredential(field)
+        if configuration.integrationId != nil || configuration.acceptLanguage != nil {
+            try Self.addConfiguredFields(to: &request.headerFields, configuration: configuration)
         }
-        try Self.authorize(&request, body: &body, token: token, configuration: configuration)
+        return true
     }
 
     /// Adds the token to a request whose body is not at hand: the `AfasToken` header.
@@ -144,7 +155,7 @@ public actor ProfitProvider: CredentialProvider {
     ///   `externalMessage`, `errorNumber` and `profitLogReference` when the body has them.
     public nonisolated func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
         if response.status == .unauthorized { cell.parts.observer?.receive(.credentialRevoked(provider: Self.providerName)) }
-        throw await SecretScrubbing.withSecrets(cell.cached().map { [$0.xml] } ?? []) { ProfitResponse.error(for: Reply(response, body: body)) }
+        throw await SecretScrubbing.withSecrets(cell.prepared.map { [$0.xml] } ?? []) { ProfitResponse.error(for: Reply(response, body: body)) }
     }
 
     /// The typed error a Profit response stands for, or `nil` for a 2xx.

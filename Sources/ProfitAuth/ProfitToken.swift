@@ -1,5 +1,5 @@
 public import AuthCore
-import HTTPTypes
+package import HTTPTypes
 import Foundation
 
 /// An AFAS Profit app-connector token, validated and ready to send.
@@ -101,4 +101,9 @@ extension ProfitToken: CustomStringConvertible, CustomDebugStringConvertible, Cu
     public var debugDescription: String { "ProfitToken(<redacted>)" }
     /// A mirror with no children.
     public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}
+
+extension ProfitToken: PreparedCredential {
+    /// `Authorization: AfasToken <base64 of the XML token>`.
+    package var header: HTTPField { authorizationField }
 }

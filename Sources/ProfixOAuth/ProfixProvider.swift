@@ -133,15 +133,21 @@ public actor ProfixProvider: CredentialProvider {
     /// Adds the `Authorization` header; the body is not touched. The form the authorizing
     /// clients call, so the request path makes one call into the provider.
     public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
+        if try authorizeIfReady(&request) { return }
+        request.headerFields.setCredential(try await cell.resolveHeader())
+    }
+
+    /// Adds `Authorization: Bearer <access token>` when a valid token is cached; `false` when one
+    /// must be loaded or refreshed first (``authorize(_:body:)`` does that).
+    ///
+    /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
+    ///   ``authorize(_:)`` does.
+    public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try SecureURLPolicy.check(request, provider: Self.providerName)
         try audience.check(request, provider: Self.providerName)
-        let field: HTTPField
-        if let cached = cell.cached() {
-            field = cached
-        } else {
-            field = try await cell.resolve()
-        }
+        guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)
+        return true
     }
 
     /// On a 401, refreshes once (or adopts a refresh that already happened) and asks for a retry.

@@ -147,3 +147,58 @@ private actor CountingProvider: CredentialProvider {
         #expect(!received.contains("\r") && !received.contains("\n") && !received.contains("\u{0}"))
     }
 }
+
+/// The synchronous fast path (`authorizeIfReady`): what it adds is sent, the awaited path is not
+/// taken, and a provider that moves the request elsewhere is checked again.
+@Suite struct AuthorizingTransportFastPathTests {
+    /// Adds a ready header, or answers `false`; optionally moves the request to `moveTo`.
+    private struct ReadyProvider: CredentialProvider {
+        let name = "ready"
+        let ready: Bool
+        var moveTo: (scheme: String, authority: String)?
+        let awaited = Recorder<Int>()
+
+        func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
+            guard ready else { return false }
+            if let moveTo {
+                request.scheme = moveTo.scheme
+                request.authority = moveTo.authority
+            }
+            request.headerFields[.authorization] = "Bearer ready"
+            return true
+        }
+
+        func authorize(_ request: inout HTTPRequest) async throws {
+            awaited.append(1)
+            request.headerFields[.authorization] = "Bearer awaited"
+        }
+    }
+
+    private let url = URL(string: "https://api.example.com/items")!
+
+    @Test func aReadyCredentialIsSentWithoutTheAwaitedPath() async throws {
+        let mock = MockTransport(responses: [.json(200, "{}")])
+        let provider = ReadyProvider(ready: true)
+        _ = try await AuthorizingTransport(base: mock, provider: provider).reply(HTTPRequest(url: url))
+        #expect(mock.requests.first?.headerFields[.authorization] == "Bearer ready")
+        #expect(provider.awaited.values.isEmpty)
+    }
+
+    @Test func notReadyTakesTheAwaitedPath() async throws {
+        let mock = MockTransport(responses: [.json(200, "{}")])
+        let provider = ReadyProvider(ready: false)
+        _ = try await AuthorizedClient(base: mock, provider: provider).send(HTTPRequest(url: url), body: nil)
+        #expect(mock.requests.first?.headerFields[.authorization] == "Bearer awaited")
+        #expect(provider.awaited.values == [1])
+    }
+
+    @Test func aFastPathThatMovesTheRequestToPlainHTTPIsRefused() async throws {
+        let mock = MockTransport(responses: [.json(200, "{}")])
+        let provider = ReadyProvider(ready: true, moveTo: ("http", "evil.example.com"))
+        let error = await #expect(throws: AuthError.self) {
+            try await AuthorizingTransport(base: mock, provider: provider).reply(HTTPRequest(url: self.url))
+        }
+        #expect(error?.code == .insecureURL)
+        #expect(mock.requestCount == 0)
+    }
+}

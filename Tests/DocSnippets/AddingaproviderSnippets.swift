@@ -37,7 +37,7 @@ enum AcmeWire {
 // Docs/AddingAProvider.md, block 2
 actor AcmeProvider: CredentialProvider {
     nonisolated var name: String { "acme" }
-    nonisolated let cell: CredentialCell<String>
+    nonisolated let cell: CredentialCell<HTTPField>
     private nonisolated let acquire: @Sendable () async throws -> StoredCredential
 
     init(
@@ -55,23 +55,26 @@ actor AcmeProvider: CredentialProvider {
             try await AcmeWire.acquire(through: endpoint, clientID: clientID, clientSecret: clientSecret, now: now())
         }
         self.acquire = acquire
-        let renewal = CredentialCell<String>.Renewal(
+        let renewal = CredentialCell<HTTPField>.Renewal(
             renew: { _ in try await acquire() },
             isRejection: { $0.status == 400 || $0.status == 401 }
         )
-        let parts = CredentialCell<String>.Parts(
+        let parts = CredentialCell<HTTPField>.Parts(
             name: "acme", store: store, key: key, observer: observer, now: now, onChange: nil,
             missingMessage: "no Acme token yet: call signIn()")
-        cell = CredentialCell(parts, renewal: renewal) { "Bearer " + $0.accessToken.revealed }
+        cell = CredentialCell(parts, renewal: renewal) { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }
+    }
+
+    nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
+        try SecureURLPolicy.check(request, provider: name)
+        guard let field = cell.cachedHeader() else { return false }
+        request.headerFields.setCredential(field)
+        return true
     }
 
     nonisolated func authorize(_ request: inout HTTPRequest) async throws {
-        try SecureURLPolicy.check(request, provider: name)
-        if let cached = cell.cached() {
-            request.headerFields.setCredential(cached, for: .authorization)
-        } else {
-            request.headerFields.setCredential(try await cell.current(), for: .authorization)
-        }
+        if try authorizeIfReady(&request) { return }
+        request.headerFields.setCredential(try await cell.resolveHeader())
     }
 
     nonisolated func signIn() async throws {

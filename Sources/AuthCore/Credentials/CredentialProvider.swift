@@ -34,6 +34,16 @@ public protocol CredentialProvider: Sendable {
     /// legacy SOAP `<token>` element), to `body`. The default calls ``authorize(_:)``.
     func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws
 
+    /// Adds credentials that are at hand right now, without waiting: the authorizing clients'
+    /// fast path for a cached, valid credential.
+    ///
+    /// Return `true` when `request` now carries its credentials; return `false` when they must be
+    /// awaited (nothing loaded yet, a refresh is due, the body must change), and the client then
+    /// calls ``authorize(_:body:)``. An implementation may add or replace header fields only; it
+    /// checks the URL as ``authorize(_:)`` does, and throws what that would throw for it. The
+    /// default returns `false`.
+    func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool
+
     /// Called when the service answered 401 or 403 to an authorized request.
     ///
     /// `request` is the request as it was sent, with the credentials that were rejected, so a
@@ -62,6 +72,11 @@ extension CredentialProvider {
     /// Calls ``authorize(_:)``; the body is left as it is.
     public func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
         try await authorize(&request)
+    }
+
+    /// Nothing is at hand without waiting: the clients call ``authorize(_:body:)``.
+    public func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
+        false
     }
 
     /// Does not recover: the rejection is reported.

@@ -61,3 +61,15 @@ extension HTTPField {
         return field
     }
 }
+
+/// What a credential is turned into once, when it is installed: at least the header field every
+/// request carries (a provider may keep more, such as Profit's XML token for SOAP bodies).
+package protocol PreparedCredential: Sendable {
+    /// The field the request path adds.
+    var header: HTTPField { get }
+}
+
+extension HTTPField: PreparedCredential {
+    /// The field itself.
+    package var header: HTTPField { self }
+}

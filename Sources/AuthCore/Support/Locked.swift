@@ -1,8 +1,10 @@
-import Synchronization
+package import Synchronization
+#if AUTH_TSAN_LOCKS
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Darwin)
-import Darwin
+package import Darwin
+#endif
 #endif
 
 /// A value behind a lock, shared by reference.
@@ -14,8 +16,8 @@ import Darwin
 package final class Locked<Value: Sendable>: Sendable {
     #if AUTH_TSAN_LOCKS
     // Safe: `value` is read and written only while `mutex` is held.
-    private nonisolated(unsafe) var value: Value
-    private nonisolated(unsafe) let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline nonisolated(unsafe) var value: Value
+    @usableFromInline nonisolated(unsafe) let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     package init(_ value: Value) {
         self.value = value
@@ -28,18 +30,20 @@ package final class Locked<Value: Sendable>: Sendable {
         mutex.deallocate()
     }
 
+    @_alwaysEmitIntoClient
     package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
     #else
-    private let mutex: Mutex<Value>
+    @usableFromInline let mutex: Mutex<Value>
 
     package init(_ value: Value) {
         self.mutex = Mutex(value)
     }
 
+    @_alwaysEmitIntoClient
     package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         try mutex.withLock { (value: inout Value) throws(Failure) -> Result in try body(&value) }
     }

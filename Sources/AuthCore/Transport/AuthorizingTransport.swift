@@ -83,10 +83,30 @@ enum AuthorizationFlow {
 
     /// `request` with the provider's credentials, its URL checked before and after the provider
     /// touched it (``SecureURLPolicy``); the first attempt and the retry both come here.
+    ///
+    /// A credential at hand is added without a suspension (``CredentialProvider/authorizeIfReady(_:)``);
+    /// the URL is checked again only if the provider changed the request's target.
+    @inline(__always)
     static func authorize(
         _ request: HTTPRequest, body: Data?, by provider: any CredentialProvider, named name: String
     ) async throws -> (HTTPRequest, Data?) {
         try SecureURLPolicy.check(request, provider: name)
+        var authorized = request
+        if try provider.authorizeIfReady(&authorized) {
+            if authorized.scheme != request.scheme || authorized.authority != request.authority {
+                try SecureURLPolicy.check(authorized, provider: name)
+            }
+            return (authorized, body)
+        }
+        return try await authorizeAwaiting(authorized, body: body, by: provider, named: name)
+    }
+
+    /// The awaited path of ``authorize(_:body:by:named:)``, kept out of line so that the fast path
+    /// inlines into the caller without the awaiting call's frame.
+    @inline(never)
+    static func authorizeAwaiting(
+        _ request: HTTPRequest, body: Data?, by provider: any CredentialProvider, named name: String
+    ) async throws -> (HTTPRequest, Data?) {
         var authorized = request
         var authorizedBody = body
         try await provider.authorize(&authorized, body: &authorizedBody)

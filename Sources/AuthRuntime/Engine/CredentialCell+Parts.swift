@@ -53,3 +53,12 @@ extension CredentialCell {
         }
     }
 }
+
+/// The request path's view of a ``CredentialCell``: not generic, so reading it from another
+/// module looks up no type metadata.
+struct CredentialSnapshot: Sendable {
+    var header: HTTPField
+    var dueAt: Date?
+    var softAt: Date?
+    var backgroundStarted: Bool
+}

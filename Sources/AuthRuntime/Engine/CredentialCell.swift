@@ -1,11 +1,12 @@
 package import AuthCore
-import HTTPTypes
+package import HTTPTypes
 package import Foundation
 
 /// One credential, kept, refreshed and served: the engine every provider module runs on.
 ///
-/// - **Fast path.** ``cached()`` reads a pre-computed value (an encoded header, a parsed token)
-///   from a lock-protected snapshot, without hopping onto the actor and without the network.
+/// - **Fast path.** ``cachedHeader()`` reads the credential's prepared header field from a
+///   lock-protected snapshot that is not generic (so a caller in another module pays no type
+///   metadata lookup), without hopping onto the actor and without the network.
 /// - **One state.** ``Phase``: not loaded yet, empty, ready, or re-authorization required.
 /// - **Load once.** The first caller loads from the store; concurrent callers share that load.
 /// - **Single-flight refresh.** A due credential is refreshed once for every waiting caller,
@@ -16,7 +17,7 @@ package import Foundation
 ///   ``OrderedWriter``; only the newest becomes current, so memory and store agree.
 /// - **No one stranded by a peer.** A rejected refresh, and every use while empty or in
 ///   "re-authorization required", reads the store again and adopts a newer pair before failing.
-package actor CredentialCell<Prepared: Sendable> {
+package actor CredentialCell<Prepared: PreparedCredential> {
     package enum Phase: Sendable {
         case unloaded
         case empty
@@ -33,17 +34,10 @@ package actor CredentialCell<Prepared: Sendable> {
         package var failure: AuthError?
     }
 
-    struct Snapshot: Sendable {
-        var prepared: Prepared
-        var dueAt: Date?
-        var softAt: Date?
-        var backgroundStarted: Bool
-    }
-
     package nonisolated let parts: Parts
     nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
     nonisolated let renewal: Renewal?
-    nonisolated let snapshot = Locked<Snapshot?>(nil)
+    nonisolated let snapshot = Locked<CredentialSnapshot?>(nil)
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
     nonisolated let loads = SingleFlight<StoredCredential?>()
@@ -65,20 +59,19 @@ package actor CredentialCell<Prepared: Sendable> {
 
     // MARK: - Reading
 
-    /// The snapshot's value when it is not due; starts the one background refresh of the soft
-    /// window when that opened. Never suspends.
-    package nonisolated func cached() -> Prepared? {
+    /// The current credential's header field when it is not due; starts the one background
+    /// refresh of the soft window when that opened. Never suspends.
+    package nonisolated func cachedHeader() -> HTTPField? {
         let date = parts.now()
         var startBackground = false
-        let value = snapshot.withLock { current -> Prepared? in
-            guard var snapshot = current else { return nil }
+        let value = snapshot.withLock { current -> HTTPField? in
+            guard let snapshot = current else { return nil }
             if let dueAt = snapshot.dueAt, date >= dueAt { return nil }
             if let softAt = snapshot.softAt, date >= softAt, !snapshot.backgroundStarted {
-                snapshot.backgroundStarted = true
-                current = snapshot
+                current?.backgroundStarted = true
                 startBackground = true
             }
-            return snapshot.prepared
+            return snapshot.header
         }
         if startBackground {
             Task { await self.refreshInBackground() }
@@ -103,18 +96,18 @@ package actor CredentialCell<Prepared: Sendable> {
         }
     }
 
-    /// The value to use now, for the request path: a cached value without the actor; during a
-    /// refresh of a loaded credential, the refresh's result read once it ends, waited for off the
-    /// actor: every waiter of a storm resumes once and never re-enters the actor to collect its
-    /// value. Before the first load (and while empty or refused) it takes the actor's path.
-    package nonisolated func resolve() async throws -> Prepared {
-        if let value = cached() { return value }
+    /// The header field to use now, for the request path: a cached one without the actor; during
+    /// a refresh of a loaded credential, the refresh's result read once it ends, waited for off
+    /// the actor: every waiter of a storm resumes once and never re-enters the actor to collect
+    /// its value. Before the first load (and while empty or refused) it takes the actor's path.
+    package nonisolated func resolveHeader() async throws -> HTTPField {
+        if let value = cachedHeader() { return value }
         // Not loaded yet, empty, or refused: the actor's path (load once, adopt a peer's pair).
-        if snapshot.withLock({ $0 == nil }) { return try await current() }
+        if snapshot.withLock({ $0 == nil }) { return try await current().header }
         // Loaded but due: start (or join) the refresh without entering the actor, so that a storm
         // of callers does not queue on it ahead of the refresh's own steps.
         let credential = try await refreshes.start { try await self.refreshIfDue() }.value
-        return try cached() ?? prepare(credential)
+        return try cachedHeader() ?? prepare(credential).header
     }
 
     /// The refresh ``resolve()`` starts: nothing when another one already renewed the credential,
@@ -133,6 +126,13 @@ package actor CredentialCell<Prepared: Sendable> {
     package func credential() async throws -> StoredCredential? {
         try await loadIfNeeded()
         if case .ready(let credential, _) = phase { return credential }
+        return nil
+    }
+
+    /// The prepared value of the credential in use, without loading, refreshing or waiting for a
+    /// refresh; `nil` when there is none.
+    package var prepared: Prepared? {
+        if case .ready(_, let prepared) = phase { return prepared }
         return nil
     }
 
@@ -262,7 +262,7 @@ package actor CredentialCell<Prepared: Sendable> {
         let (due, soft) = RefreshTiming.deadlines(for: credential, leeway: parts.leeway, softWindow: parts.softWindow)
         phase = .ready(credential, prepared)
         installedAt = parts.now()
-        snapshot.withLock { $0 = Snapshot(prepared: prepared, dueAt: due, softAt: soft, backgroundStarted: false) }
+        snapshot.withLock { $0 = CredentialSnapshot(header: prepared.header, dueAt: due, softAt: soft, backgroundStarted: false) }
     }
 
     func failForMissing<T>() throws -> T {

@@ -138,6 +138,14 @@ public actor EconomicProvider: CredentialProvider {
     /// Adds the two token headers (and a JSON content type); the body is not touched. The form
     /// the authorizing clients call, so the request path makes one call into the provider.
     public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
+        _ = try authorizeIfReady(&request)
+    }
+
+    /// Adds the two token headers (and a JSON content type) at once: they are always at hand, so
+    /// this returns `true` unless it throws.
+    ///
+    /// - Throws: as ``authorize(_:)``.
+    public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try SecureURLPolicy.check(request, provider: EconomicEndpoints.providerName)
         try audience.check(request, provider: EconomicEndpoints.providerName)
         let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
@@ -147,6 +155,7 @@ public actor EconomicProvider: CredentialProvider {
         if request.headerFields[.contentType] == nil {
             request.headerFields.append(Self.jsonContentType)
         }
+        return true
     }
 
     /// Turns a 401 into ``AuthError/Code/revoked`` and a 403 into ``AuthError/Code/forbidden``

@@ -1,0 +1,62 @@
+import AuthCore
+import AuthTesting
+import Foundation
+import HTTPTypes
+import ProfixOAuth
+import ProfixOAuthTesting
+import Testing
+
+/// `authorizeIfReady`, the synchronous path the authorizing clients try first: it adds a valid
+/// cached token, and leaves loading and refreshing to the awaited path.
+@Suite struct ProfixFastPathTests {
+    let clock = TestClock()
+
+    @Test func readyOnlyWithAValidLoadedToken() async throws {
+        let sandbox = Fixture.sandbox(clock)
+        let store = InMemoryTokenStore()
+        let provider = Fixture.provider(sandbox: sandbox, clock: clock, store: store)
+        var request = HTTPRequest(url: Fixture.apiURL)
+        #expect(try provider.authorizeIfReady(&request) == false)      // nothing granted yet
+        #expect(request.headerFields[.authorization] == nil)
+
+        try await Fixture.authorize(provider, sandbox: sandbox)
+        let token = try #require(try await provider.credential()?.accessToken.revealed)
+        #expect(try provider.authorizeIfReady(&request))
+        #expect(request.headerFields[.authorization] == "Bearer \(token)")
+
+        // A second provider on the same store has not loaded it yet: the awaited path loads it.
+        let other = Fixture.provider(sandbox: sandbox, clock: clock, store: store)
+        var fresh = HTTPRequest(url: Fixture.apiURL)
+        #expect(try other.authorizeIfReady(&fresh) == false)
+        try await other.authorize(&fresh)
+        #expect(fresh.headerFields[.authorization] == "Bearer \(token)")
+        var again = HTTPRequest(url: Fixture.apiURL)
+        #expect(try other.authorizeIfReady(&again))
+    }
+
+    @Test func aDueTokenIsNotReadyAndTheClientRefreshesIt() async throws {
+        let sandbox = Fixture.sandbox(clock)
+        let provider = Fixture.provider(sandbox: sandbox, clock: clock)
+        try await Fixture.authorize(provider, sandbox: sandbox)
+        let old = try #require(try await provider.credential()?.accessToken)
+        clock.advance(by: .seconds(600))
+        var request = HTTPRequest(url: Fixture.apiURL)
+        #expect(try provider.authorizeIfReady(&request) == false)
+        #expect(request.headerFields[.authorization] == nil)
+        let response = try await provider.client(over: sandbox).send(HTTPRequest(url: Fixture.apiURL), body: nil)
+        #expect(response.0.status == .ok)
+        #expect(sandbox.counters.refreshes == 1)
+        #expect(try await provider.credential()?.accessToken != old)
+    }
+
+    @Test func itChecksTheURLBeforeAddingAnything() async throws {
+        let sandbox = Fixture.sandbox(clock)
+        let provider = Fixture.provider(sandbox: sandbox, clock: clock)
+        try await Fixture.authorize(provider, sandbox: sandbox)
+        var plain = HTTPRequest(method: .get, scheme: "http", authority: "api.profix-it.nl", path: "/api/v1/workorders")
+        #expect { try provider.authorizeIfReady(&plain) } throws: { ($0 as? AuthError)?.code == .insecureURL }
+        var elsewhere = HTTPRequest(method: .get, scheme: "https", authority: "api.example.com", path: "/x")
+        #expect { try provider.authorizeIfReady(&elsewhere) } throws: { ($0 as? AuthError)?.code == .untrustedHost }
+        #expect(plain.headerFields[.authorization] == nil && elsewhere.headerFields[.authorization] == nil)
+    }
+}
