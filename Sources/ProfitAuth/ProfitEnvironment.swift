@@ -61,6 +61,9 @@ public struct ProfitEnvironment: Sendable, Hashable, CustomStringConvertible {
     /// The SOAP base (ending in `profitservices` for AFAS Online), or `nil` when the environment
     /// has none (training) or none was given.
     public let soapBaseURL: URL?
+    /// The hosts of both bases, made once here so that every provider of the environment shares
+    /// them (a provider with additional hosts makes its own copy).
+    let audience: CredentialAudience
 
     /// An AFAS Online environment.
     ///
@@ -81,6 +84,7 @@ public struct ProfitEnvironment: Sendable, Hashable, CustomStringConvertible {
         self.kind = kind
         self.restBaseURL = rest
         self.soapBaseURL = kind.soapHostSuffix.flatMap { URL(string: "https://\(digits).\($0).afas.online/profitservices") }
+        self.audience = Self.audience(rest: restBaseURL, soap: soapBaseURL)
     }
 
     /// A local installation (or a test server) with the base URLs its administrator gives.
@@ -98,6 +102,11 @@ public struct ProfitEnvironment: Sendable, Hashable, CustomStringConvertible {
         self.kind = nil
         self.restBaseURL = restBaseURL
         self.soapBaseURL = soapBaseURL
+        self.audience = Self.audience(rest: restBaseURL, soap: soapBaseURL)
+    }
+
+    private static func audience(rest: URL, soap: URL?) -> CredentialAudience {
+        CredentialAudience(urls: [rest] + (soap.map { [$0] } ?? []))
     }
 
     /// The URL of a REST path such as `"connectors/Profit_Debtors?skip=0&take=10"` or `"OtpRequest"`.

@@ -83,7 +83,7 @@ public actor ProfitProvider: CredentialProvider {
         self.keys = keys
         self.key = key
         self.configuration = configuration
-        var audience = CredentialAudience(urls: [environment.restBaseURL] + (environment.soapBaseURL.map { [$0] } ?? []))
+        var audience = environment.audience
         configuration.additionalHosts.forEach { audience.insert($0) }
         self.audience = audience
         self.endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,

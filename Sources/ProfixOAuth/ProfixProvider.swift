@@ -97,7 +97,7 @@ public actor ProfixProvider: CredentialProvider {
         self.client = client
         self.key = key
         self.configuration = configuration
-        var audience = CredentialAudience(urls: [client.region.baseURL])
+        var audience = client.region.audience
         configuration.additionalHosts.forEach { audience.insert($0) }
         self.audience = audience
         let endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,

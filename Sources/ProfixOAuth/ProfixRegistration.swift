@@ -23,6 +23,8 @@ public struct ProfixRegistration: Sendable, CustomStringConvertible {
     public struct Region: Sendable, Hashable, CustomStringConvertible {
         /// The base URL; the token endpoint is `{baseURL}/token`.
         public let baseURL: URL
+        /// The base URL's host, made once here so that every provider of the region shares it.
+        let audience: CredentialAudience
 
         /// The Dutch service, `https://api.profix-it.nl`.
         public static let nl = Region(trusted: "https://api.profix-it.nl")
@@ -47,11 +49,13 @@ public struct ProfixRegistration: Sendable, CustomStringConvertible {
             var text = baseURL.absoluteString
             while text.hasSuffix("/") { text.removeLast() }
             self.baseURL = URL(string: text) ?? baseURL
+            self.audience = CredentialAudience(urls: [self.baseURL])
         }
 
         private init(trusted text: String) {
             // The two literals above are valid URLs; the fallback only satisfies the type checker.
             self.baseURL = URL(string: text) ?? URL(fileURLWithPath: "/")
+            self.audience = CredentialAudience(urls: [self.baseURL])
         }
 
         /// The URL of `path` below the base URL (`path` without a leading slash).

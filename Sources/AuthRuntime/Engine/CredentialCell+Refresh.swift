@@ -98,7 +98,7 @@ extension CredentialCell {
             ?? AuthError(.transportFailure, provider: parts.name, message: "the refresh failed (\(failure.map { "\(type(of: $0))" } ?? "no result"))")
         guard renewal.isRejection(error) else {
             if let pause = renewal.cooldown(error) {
-                refusedUntil = (error, parts.now().addingTimeInterval(pause.timeInterval))
+                refusedUntil = Refusal(error, until: parts.now().addingTimeInterval(pause.timeInterval))
             }
             parts.observer?.receive(Self.failed(parts.name, error.code, willRetry: true, after: elapsed))
             throw error

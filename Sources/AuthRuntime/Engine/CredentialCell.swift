@@ -22,8 +22,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         case unloaded
         case empty
         case ready(StoredCredential, Prepared)
-        /// The error to answer with, and the credential whose refresh was refused.
-        case reauthorizationRequired(AuthError, refused: StoredCredential?)
+        /// The error to answer with, and the credential whose refresh was refused (boxed: the
+        /// rare case does not make every idle cell carry an error's room).
+        indirect case reauthorizationRequired(AuthError, refused: StoredCredential?)
     }
 
     /// What became of an ``install(_:event:)``.
@@ -45,7 +46,8 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package internal(set) var phase: Phase = .unloaded
     /// When the current credential was installed (on the cell's clock).
     package internal(set) var installedAt: Date?
-    var refusedUntil: (error: AuthError, until: Date)?
+    /// A refusal answered again until its pause ends (boxed, like the phase's error).
+    var refusedUntil: Refusal?
 
     /// Creates a cell; nothing is loaded until first use.
     ///
@@ -327,6 +329,17 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     func currentOrFail() throws -> StoredCredential {
         if case .ready(let credential, _) = phase { return credential }
         return try failForMissing()
+    }
+}
+
+/// A failure answered again until `until` instead of asking the service again.
+final class Refusal: Sendable {
+    let error: AuthError
+    let until: Date
+
+    init(_ error: AuthError, until: Date) {
+        self.error = error
+        self.until = until
     }
 }
 

@@ -73,7 +73,13 @@ public actor EconomicProvider: CredentialProvider {
     /// The hosts the tokens may go to: ``Configuration/restBaseURL``'s,
     /// ``EconomicEndpoints/openAPIBaseURL``'s and ``Configuration/additionalHosts``.
     public nonisolated let audience: CredentialAudience
-    private nonisolated let endpoint: EndpointClient
+    private nonisolated let transport: any HTTPTransport
+    /// Made for each call rather than kept: an idle provider stays small (``validate()`` and
+    /// ``send(_:path:body:)`` are not on the request path).
+    private nonisolated var endpoint: EndpointClient {
+        EndpointClient(provider: EconomicEndpoints.providerName, transport: transport,
+                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+    }
     private nonisolated let observer: AuthEventObserver?
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
     private nonisolated let snapshot: Locked<Snapshot>
@@ -97,10 +103,13 @@ public actor EconomicProvider: CredentialProvider {
         observer: AuthEventObserver? = nil,
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) throws(AuthError) {
-        self.endpoint = try EconomicEndpoints.client(credentials, url: configuration.restBaseURL, transport: transport,
-                                                     maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        _ = try EconomicEndpoints.client(credentials, url: configuration.restBaseURL, transport: transport,
+                                         maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        self.transport = transport
         self.configuration = configuration
-        var audience = CredentialAudience(urls: [configuration.restBaseURL, EconomicEndpoints.openAPIBaseURL])
+        var audience = configuration.restBaseURL == EconomicEndpoints.restBaseURL
+            ? EconomicEndpoints.defaultAudience
+            : CredentialAudience(urls: [configuration.restBaseURL, EconomicEndpoints.openAPIBaseURL])
         configuration.additionalHosts.forEach { audience.insert($0) }
         self.audience = audience
         self.observer = observer

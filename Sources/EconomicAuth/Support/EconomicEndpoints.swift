@@ -35,6 +35,10 @@ public enum EconomicEndpoints {
 
     /// The endpoint client of a provider or session: checked credentials, a URL that may carry
     /// them, no automatic retries (an API call or a SOAP operation may not be idempotent).
+    /// The hosts of the default REST base and the OpenAPI base, shared by every provider that
+    /// uses them.
+    static let defaultAudience = CredentialAudience(urls: [restBaseURL, openAPIBaseURL])
+
     static func client(
         _ credentials: EconomicCredentials, url: URL, transport: any HTTPTransport,
         maxResponseBytes: Int, observer: AuthEventObserver?

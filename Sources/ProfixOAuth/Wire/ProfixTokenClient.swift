@@ -5,9 +5,17 @@ import Foundation
 
 /// Sends token-endpoint requests through the shared ``EndpointClient`` and parses the answers;
 /// holds no state, so it can run outside the provider (for example inside a store's `update`).
-struct ProfixTokenClient: Sendable {
+///
+/// A class: the provider and its cell's renewal share one instance instead of each keeping a copy
+/// of the registration and the endpoint client (an idle provider stays small).
+final class ProfixTokenClient: Sendable {
     let client: ProfixRegistration
     let endpoint: EndpointClient
+
+    init(client: ProfixRegistration, endpoint: EndpointClient) {
+        self.client = client
+        self.endpoint = endpoint
+    }
 
     /// Sends a grant or refresh request, retrying transient failures.
     ///
