@@ -127,8 +127,7 @@ public actor ProfitProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
     ///   ``authorize(_:body:)`` does.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try SecureURLPolicy.check(request, provider: Self.providerName)
-        try audience.check(request, provider: Self.providerName)
+        try audience.checkRequest(request, provider: Self.providerName)
         if configuration.soapToken == .element, request.headerFields[.soapAction] != nil { return false }
         guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)

@@ -58,3 +58,39 @@ import Testing
         #expect(SecureURLPolicy.allows(try #require(URL(string: text))))
     }
 }
+
+/// `CredentialAudience.checkRequest`, the providers' one check per request: its shortcut (`https`
+/// to a plain host of the list) gives the same verdicts as the two full checks.
+@Suite struct AudienceRequestCheckTests {
+    let audience = CredentialAudience(hosts: ["api.example.com"])
+
+    private func request(_ scheme: String, _ authority: String) -> HTTPRequest {
+        HTTPRequest(method: .get, scheme: scheme, authority: authority, path: "/x")
+    }
+
+    @Test(arguments: ["api.example.com", "API.Example.COM", "api.example.com.", "api.example.com:8443"])
+    func aListedHostOverHTTPSPasses(_ authority: String) throws {
+        try audience.checkRequest(request("https", authority), provider: "t")
+    }
+
+    @Test(arguments: [
+        ("http", "api.example.com", AuthError.Code.insecureURL),
+        ("https", "evil.example.com", .untrustedHost),
+        // The host part before the first colon is listed, but the authority is not a plain host:
+        // the shortcut must not take it, and the full checks send it to evil.example.com.
+        ("https", "api.example.com:1@evil.example.com", .untrustedHost),
+        ("https", "api.example.com@evil.example.com", .untrustedHost),
+    ])
+    func anythingElseGetsTheFullChecksErrors(_ scheme: String, _ authority: String, _ code: AuthError.Code) {
+        #expect { try audience.checkRequest(request(scheme, authority), provider: "t") } throws: { ($0 as? AuthError)?.code == code }
+    }
+
+    /// A user-info authority names another host than what precedes its first colon: the public
+    /// check reads the host the transport would connect to.
+    @Test(arguments: ["api.example.com:1@evil.example.com", "api.example.com@evil.example.com"])
+    func theAuthoritysRealHostDecides(_ authority: String) {
+        let sent = request("https", authority)
+        #expect(sent.url?.host == "evil.example.com")
+        #expect { try audience.check(sent, provider: "t") } throws: { ($0 as? AuthError)?.code == .untrustedHost }
+    }
+}

@@ -18,6 +18,24 @@ import TestSupport
         )
     }
 
+    @Test func authorizeReplacesStaleTokenFieldsAndKeepsTheRequestsContentType() async throws {
+        let provider = try EconomicProvider(
+            credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
+            transport: MockTransport()
+        )
+        var request = HTTPRequest(url: try url("https://restapi.e-conomic.com/customers"))
+        request.headerFields[.economicAgreementGrantToken] = "stale-grant"
+        request.headerFields[.contentType] = "application/merge-patch+json"
+        let authorized = try await provider.authorized(request)
+        #expect(authorized.headerFields[values: .economicAgreementGrantToken] == ["grant-1"])
+        #expect(authorized.headerFields[values: .economicAppSecretToken] == ["app-secret"])
+        #expect(authorized.headerFields[values: .contentType] == ["application/merge-patch+json"])
+
+        // Without fields of its own, a request gets exactly the three, tokens first.
+        let plain = try await provider.authorized(HTTPRequest(url: try url("https://restapi.e-conomic.com/customers")))
+        #expect(plain.headerFields.map(\.name) == [.economicAppSecretToken, .economicAgreementGrantToken, .contentType])
+    }
+
     @Test func authorizeAddsBothTokenHeadersAndJSONContentType() async throws {
         let provider = try EconomicProvider(
             credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),

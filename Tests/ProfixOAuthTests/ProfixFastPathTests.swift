@@ -58,5 +58,10 @@ import Testing
         var elsewhere = HTTPRequest(method: .get, scheme: "https", authority: "api.example.com", path: "/x")
         #expect { try provider.authorizeIfReady(&elsewhere) } throws: { ($0 as? AuthError)?.code == .untrustedHost }
         #expect(plain.headerFields[.authorization] == nil && elsewhere.headerFields[.authorization] == nil)
+        // The API host before a colon, another host after the `@`: the token would go there.
+        var disguised = HTTPRequest(method: .get, scheme: "https", authority: "api.profix-it.nl:1@evil.example.com", path: "/x")
+        #expect { try provider.authorizeIfReady(&disguised) } throws: { ($0 as? AuthError)?.code == .untrustedHost }
+        await #expect(throws: AuthError.self) { try await provider.authorize(&disguised) }
+        #expect(disguised.headerFields[.authorization] == nil)
     }
 }

@@ -114,6 +114,8 @@ func bytesPerIdleTenant<Provider: CredentialProvider>(
 }
 
 let tenants = 100_000
+/// The throughput benchmarks' two threads.
+let threadsExecutor = ThreadsExecutor(threads: 2)
 let later = Date().addingTimeInterval(3_600)
 
 // MARK: - Benchmarks
@@ -163,6 +165,31 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("request.profix.\(tasks)-task", configuration: exact, closure: requests(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest, tasks: tasks), setup: prime)
         Benchmark("request.profit.\(tasks)-task", configuration: exact, closure: requests(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest, tasks: tasks), setup: prime)
         Benchmark("request.economic.\(tasks)-task", configuration: exact, closure: requests(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest, tasks: tasks), setup: prime)
+    }
+
+    // Throughput on 2 cores: the same 1,000 requests per iteration on 1 and on 2 tasks, each task
+    // on a thread of its own (ThreadsExecutor), beside the floor. Linear throughput halves the
+    // per-request time from 1 to 2 threads. Times are recorded, not checked.
+    let threads = Benchmark.Configuration(metrics: [.wallClock, .throughput], scalingFactor: .kilo,
+                                          maxDuration: .seconds(2), maxIterations: 1_000)
+    func onThreads(_ transport: some HTTPTransport, _ request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
+        { benchmark in
+            let each = benchmark.scaledIterations.count / tasks
+            try await withTaskExecutorPreference(threadsExecutor) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<tasks {
+                        group.addTask { for _ in 0..<each { blackHole(try await transport.send(request, body: nil)) } }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
+    for tasks in [1, 2] {
+        Benchmark("throughput.floor.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.floor, fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.profix.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.profit.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.economic.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest, tasks: tasks), setup: prime)
     }
 
     // A storm: 10,000 concurrent requests on an expired Profix-it token (one refresh), beside the

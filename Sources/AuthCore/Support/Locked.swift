@@ -1,9 +1,9 @@
-package import Synchronization
+public import Synchronization
 #if AUTH_TSAN_LOCKS
 #if canImport(Glibc)
-package import Glibc
+public import Glibc
 #elseif canImport(Darwin)
-package import Darwin
+public import Darwin
 #endif
 #endif
 
@@ -13,7 +13,11 @@ package import Darwin
 /// Sanitizer run in `.ci/run`) use a `pthread_mutex_t` instead, because ThreadSanitizer sees
 /// through pthread mutexes but not through `Mutex` on Linux (the standard library is not
 /// instrumented, so every access under a `Mutex` would be reported as a race).
-package final class Locked<Value: Sendable>: Sendable {
+///
+/// Spelled `Locked` inside the package. The class is public, with no public member, only because
+/// the compiler does not inline or specialize the members of a `package` type in another module:
+/// as a `package` class every read of a provider's cached credential looked up type metadata.
+public final class _Locked<Value: Sendable>: Sendable {
     #if AUTH_TSAN_LOCKS
     // Safe: `value` is read and written only while `mutex` is held.
     @usableFromInline nonisolated(unsafe) var value: Value
@@ -30,7 +34,7 @@ package final class Locked<Value: Sendable>: Sendable {
         mutex.deallocate()
     }
 
-    @_alwaysEmitIntoClient
+    @inlinable
     package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -43,15 +47,19 @@ package final class Locked<Value: Sendable>: Sendable {
         self.mutex = Mutex(value)
     }
 
-    @_alwaysEmitIntoClient
+    @inlinable
     package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         try mutex.withLock { (value: inout Value) throws(Failure) -> Result in try body(&value) }
     }
     #endif
 }
 
-extension Locked: CustomReflectable, CustomStringConvertible {
+/// A value behind a lock, shared by reference (see ``_Locked``).
+package typealias Locked<Value: Sendable> = _Locked<Value>
+
+extension _Locked: CustomReflectable, CustomStringConvertible {
     /// Shows nothing of the guarded value: it may hold credentials (pre-encoded header values).
-    package var customMirror: Mirror { Mirror(self, children: [], displayStyle: .class) }
-    package var description: String { "Locked(<hidden>)" }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .class) }
+    /// `Locked(<hidden>)`.
+    public var description: String { "Locked(<hidden>)" }
 }

@@ -71,20 +71,41 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// Whether the host of `authority` (`host`, `host:port`, `host.`) is in ``hosts``, compared
     /// without allocating; `false` sends the caller to the full check.
     func contains(hostOf authority: String) -> Bool {
-        authority.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            var end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
-            while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
-            guard end > 0, bytes[0] != UInt8(ascii: "[") else { return false }
-            for candidate in hosts {
-                let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
-                    guard host.count == end else { return false }
-                    for index in 0..<end where host[index] != Self.lowercased(bytes[index]) { return false }
-                    return true
-                }
-                if matched == true { return true }
+        authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
+    }
+
+    ///
+    /// Only a plain authority counts (a host name and a port; ``SecureURLPolicy``'s shape): in
+    /// `api.example.com:1@evil.example.com` the host is `evil.example.com`, not what precedes the
+    /// colon, so such an authority is left to the full check, which reads the host from a URL.
+    func contains(hostOf bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard SecureURLPolicy.isPlainAuthority(bytes) else { return false }
+        var end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        guard end > 0, bytes[0] != UInt8(ascii: "[") else { return false }
+        for candidate in hosts {
+            let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
+                guard host.count == end else { return false }
+                for index in 0..<end where host[index] != Self.lowercased(bytes[index]) { return false }
+                return true
             }
-            return false
-        } ?? false
+            if matched == true { return true }
+        }
+        return false
+    }
+
+    /// The request path's two checks at once: `request` may carry credentials
+    /// (``SecureURLPolicy``) and goes to one of ``hosts``. The common case (`https` to a plain
+    /// host name of the list) reads the authority once; anything else takes both full checks, in
+    /// that order, with their errors.
+    ///
+    /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost``.
+    package func checkRequest(_ request: HTTPRequest, provider: String) throws(AuthError) {
+        if request.scheme == "https", let authority = request.authority, contains(hostOf: authority) {
+            return
+        }
+        try SecureURLPolicy.check(request, provider: provider)
+        try check(request, provider: provider)
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 {

@@ -35,7 +35,7 @@ public enum SecureURLPolicy {
         return authority.utf8.withContiguousStorageIfAvailable(isPlainAuthority) ?? false
     }
 
-    private static func isPlainAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isPlainAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = bytes.first, first != UInt8(ascii: ":") else { return false }
         var colons = 0
         for byte in bytes {

@@ -51,17 +51,28 @@ public actor EconomicProvider: CredentialProvider {
     }
 
     struct Snapshot: Sendable {
-        /// The two token headers, prepared once (validated when made, not per request).
-        var appSecretField: HTTPField
-        var grantField: HTTPField
-        var appSecretToken: String { appSecretField.value }
-        var agreementGrantToken: String {
-            get { grantField.value }
-            set { grantField = HTTPField.credential(.economicAgreementGrantToken, newValue) }
-        }
-        var generation: Int
-        var isRejected: Bool
+        /// The two token headers, prepared once (validated when made, not per request), in the
+        /// order they are sent: a request copies this one array out of the lock.
+        private(set) var fields: [HTTPField]
+        var generation = 0
+        var isRejected = false
         var agreementNumber: Int?
+
+        init(appSecretToken: String, agreementGrantToken: String) {
+            fields = []
+            setFields(appSecret: HTTPField.credential(.economicAppSecretToken, appSecretToken),
+                      grant: HTTPField.credential(.economicAgreementGrantToken, agreementGrantToken))
+        }
+
+        var appSecretToken: String { fields[0].value }
+        var agreementGrantToken: String {
+            get { fields[1].value }
+            set { setFields(appSecret: fields[0], grant: HTTPField.credential(.economicAgreementGrantToken, newValue)) }
+        }
+
+        private mutating func setFields(appSecret: HTTPField, grant: HTTPField) {
+            fields = [appSecret, grant]
+        }
     }
 
     static let jsonContentType = HTTPField(name: .contentType, value: "application/json")
@@ -114,11 +125,8 @@ public actor EconomicProvider: CredentialProvider {
         self.audience = audience
         self.observer = observer
         self.onCredentialChange = onCredentialChange
-        self.snapshot = Locked(Snapshot(
-            appSecretField: HTTPField.credential(.economicAppSecretToken, credentials.appSecretToken.revealed),
-            grantField: HTTPField.credential(.economicAgreementGrantToken, credentials.agreementGrantToken.revealed),
-            generation: 0, isRejected: false, agreementNumber: nil
-        ))
+        self.snapshot = Locked(Snapshot(appSecretToken: credentials.appSecretToken.revealed,
+                                        agreementGrantToken: credentials.agreementGrantToken.revealed))
     }
 
     /// Whether the service rejected the current grant with 401 (revoked or wrong tokens).
@@ -155,12 +163,16 @@ public actor EconomicProvider: CredentialProvider {
     ///
     /// - Throws: as ``authorize(_:)``.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try SecureURLPolicy.check(request, provider: EconomicEndpoints.providerName)
-        try audience.check(request, provider: EconomicEndpoints.providerName)
-        let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
+        try audience.checkRequest(request, provider: EconomicEndpoints.providerName)
+        let fields = snapshot.withLock { $0.fields }
         request.headerFields.reserveCapacity(request.headerFields.count + 3)
-        request.headerFields.setCredential(appSecret)
-        request.headerFields.setCredential(grant)
+        if request.headerFields.isEmpty {
+            // The common case: nothing to replace and no content type yet.
+            for field in fields { request.headerFields.append(field) }
+            request.headerFields.append(Self.jsonContentType)
+            return true
+        }
+        for field in fields { request.headerFields.setCredential(field) }
         if request.headerFields[.contentType] == nil {
             request.headerFields.append(Self.jsonContentType)
         }
