@@ -1,10 +1,11 @@
-public import Synchronization
 #if AUTH_TSAN_LOCKS
 #if canImport(Glibc)
 public import Glibc
 #elseif canImport(Darwin)
 public import Darwin
 #endif
+#else
+public import Synchronization
 #endif
 
 /// A value behind a lock, shared by reference.
@@ -56,6 +57,17 @@ public final class _Locked<Value: Sendable>: Sendable {
 
 /// A value behind a lock, shared by reference (see ``_Locked``).
 package typealias Locked<Value: Sendable> = _Locked<Value>
+
+#if AUTH_TSAN_LOCKS
+/// A value behind a lock, kept inside its owner: in ThreadSanitizer builds a ``Locked`` (a
+/// reference, with a pthread mutex the sanitizer understands).
+package typealias InlineLocked<Value: Sendable> = _Locked<Value>
+#else
+/// A value behind a lock, kept inside its owner (a stored `let` of a class or actor): a
+/// `Synchronization.Mutex`, without the separate object a ``Locked`` is. For the state every idle
+/// provider keeps, where an object per lock adds up over many tenants.
+package typealias InlineLocked<Value: Sendable> = Mutex<Value>
+#endif
 
 extension _Locked: CustomReflectable, CustomStringConvertible {
     /// Shows nothing of the guarded value: it may hold credentials (pre-encoded header values).

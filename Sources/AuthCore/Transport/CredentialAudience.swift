@@ -23,8 +23,12 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     public private(set) var hosts: Set<String>
 
     /// An audience of the given host names.
+    /// The same hosts in an array: the request path walks it (walking a set costs more).
+    private var list: [String]
+
     public init(hosts: [String]) {
         self.hosts = Set(hosts.compactMap(Self.normalized))
+        self.list = Array(self.hosts)
     }
 
     /// An audience of the hosts of `urls` (URLs without a host add nothing).
@@ -34,7 +38,7 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
 
     /// Adds a host.
     public mutating func insert(_ host: String) {
-        if let host = Self.normalized(host) { hosts.insert(host) }
+        if let host = Self.normalized(host), hosts.insert(host).inserted { list.append(host) }
     }
 
     /// Whether credentials may go to `url`'s host.
@@ -65,6 +69,12 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
         try check(url, provider: provider)
     }
 
+    /// Equal when the hosts are.
+    public static func == (lhs: CredentialAudience, rhs: CredentialAudience) -> Bool { lhs.hosts == rhs.hosts }
+
+    /// Hashes the hosts.
+    public func hash(into hasher: inout Hasher) { hasher.combine(hosts) }
+
     /// The hosts, sorted.
     public var description: String { "CredentialAudience(\(hosts.sorted().joined(separator: ", ")))" }
 
@@ -83,7 +93,7 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
         var end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
         while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
         guard end > 0, bytes[0] != UInt8(ascii: "[") else { return false }
-        for candidate in hosts {
+        for candidate in list where candidate.utf8.count == end {
             let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
                 guard host.count == end else { return false }
                 for index in 0..<end where host[index] != Self.lowercased(bytes[index]) { return false }

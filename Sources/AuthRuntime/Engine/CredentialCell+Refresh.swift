@@ -1,6 +1,7 @@
 import AuthCore
 import HTTPTypes
 import Foundation
+import Synchronization
 
 /// The refresh path: single-flight, under the store's lock, with the refused-pair fallback.
 extension CredentialCell {

@@ -1,6 +1,7 @@
 package import AuthCore
 package import HTTPTypes
 package import Foundation
+import Synchronization
 
 /// One credential, kept, refreshed and served: the engine every provider module runs on.
 ///
@@ -38,7 +39,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package nonisolated let parts: Parts
     nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
     nonisolated let renewal: Renewal?
-    nonisolated let snapshot = Locked<CredentialSnapshot?>(nil)
+    nonisolated let snapshot = InlineLocked<CredentialSnapshot?>(nil)
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
     nonisolated let loads = SingleFlight<StoredCredential?>()
@@ -67,13 +68,13 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let date = parts.now()
         var startBackground = false
         let value = snapshot.withLock { current -> HTTPField? in
-            guard let snapshot = current else { return nil }
-            if let dueAt = snapshot.dueAt, date >= dueAt { return nil }
-            if let softAt = snapshot.softAt, date >= softAt, !snapshot.backgroundStarted {
+            // Field by field, without copying the whole snapshot out.
+            if let dueAt = current?.dueAt, date >= dueAt { return nil }
+            if let softAt = current?.softAt, date >= softAt, current?.backgroundStarted == false {
                 current?.backgroundStarted = true
                 startBackground = true
             }
-            return snapshot.header
+            return current?.header
         }
         if startBackground {
             Task { await self.refreshInBackground() }

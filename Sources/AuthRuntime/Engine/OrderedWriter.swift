@@ -1,5 +1,6 @@
 import AuthCore
 import HTTPTypes
+import Synchronization
 
 /// Puts store writes in one line: each write starts after the one enqueued before it, and every
 /// write carries a ticket so the caller can tell whether a newer change began meanwhile.
@@ -10,7 +11,7 @@ import HTTPTypes
 /// then the newest ticket's, so memory and store end on the same credential however grants,
 /// refreshes and sign-outs overlap.
 package final class OrderedWriter: Sendable {
-    private let state = Locked<(ticket: Int, last: Task<(any Error)?, Never>?, pending: Int)>((0, nil, 0))
+    private let state = InlineLocked<(ticket: Int, last: Task<(any Error)?, Never>?, pending: Int)>((0, nil, 0))
 
     package init() {}
 

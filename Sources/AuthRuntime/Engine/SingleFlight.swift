@@ -1,5 +1,6 @@
 import AuthCore
 import HTTPTypes
+import Synchronization
 
 /// Runs one operation at a time and shares its result with every caller that arrives while it
 /// runs: N concurrent callers cause one operation, and each waiter resumes once.
@@ -13,7 +14,7 @@ package final class SingleFlight<Value: Sendable>: Sendable {
         var task: Task<Value, any Error>
     }
 
-    private let state = Locked<(next: Int, running: Running?)>((0, nil))
+    private let state = InlineLocked<(next: Int, running: Running?)>((0, nil))
 
     package init() {}
 

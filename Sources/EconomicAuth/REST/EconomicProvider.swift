@@ -2,6 +2,7 @@ public import AuthCore
 public import HTTPTypes
 internal import AuthRuntime
 public import Foundation
+import Synchronization
 
 /// Adds e-conomic's token headers to REST requests for one agreement.
 ///
@@ -51,27 +52,21 @@ public actor EconomicProvider: CredentialProvider {
     }
 
     struct Snapshot: Sendable {
-        /// The two token headers, prepared once (validated when made, not per request), in the
-        /// order they are sent: a request copies this one array out of the lock.
-        private(set) var fields: [HTTPField]
+        /// The two token headers, prepared once (validated when made, not per request).
+        var appSecretField: HTTPField
+        var grantField: HTTPField
+        var appSecretToken: String { appSecretField.value }
+        var agreementGrantToken: String {
+            get { grantField.value }
+            set { grantField = HTTPField.credential(.economicAgreementGrantToken, newValue) }
+        }
         var generation = 0
         var isRejected = false
         var agreementNumber: Int?
 
         init(appSecretToken: String, agreementGrantToken: String) {
-            fields = []
-            setFields(appSecret: HTTPField.credential(.economicAppSecretToken, appSecretToken),
-                      grant: HTTPField.credential(.economicAgreementGrantToken, agreementGrantToken))
-        }
-
-        var appSecretToken: String { fields[0].value }
-        var agreementGrantToken: String {
-            get { fields[1].value }
-            set { setFields(appSecret: fields[0], grant: HTTPField.credential(.economicAgreementGrantToken, newValue)) }
-        }
-
-        private mutating func setFields(appSecret: HTTPField, grant: HTTPField) {
-            fields = [appSecret, grant]
+            appSecretField = HTTPField.credential(.economicAppSecretToken, appSecretToken)
+            grantField = HTTPField.credential(.economicAgreementGrantToken, agreementGrantToken)
         }
     }
 
@@ -93,7 +88,7 @@ public actor EconomicProvider: CredentialProvider {
     }
     private nonisolated let observer: AuthEventObserver?
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
-    private nonisolated let snapshot: Locked<Snapshot>
+    private nonisolated let snapshot: InlineLocked<Snapshot>
 
     /// Creates a provider for one agreement.
     ///
@@ -125,7 +120,7 @@ public actor EconomicProvider: CredentialProvider {
         self.audience = audience
         self.observer = observer
         self.onCredentialChange = onCredentialChange
-        self.snapshot = Locked(Snapshot(appSecretToken: credentials.appSecretToken.revealed,
+        self.snapshot = InlineLocked(Snapshot(appSecretToken: credentials.appSecretToken.revealed,
                                         agreementGrantToken: credentials.agreementGrantToken.revealed))
     }
 
@@ -164,15 +159,17 @@ public actor EconomicProvider: CredentialProvider {
     /// - Throws: as ``authorize(_:)``.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try audience.checkRequest(request, provider: EconomicEndpoints.providerName)
-        let fields = snapshot.withLock { $0.fields }
+        let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
         request.headerFields.reserveCapacity(request.headerFields.count + 3)
         if request.headerFields.isEmpty {
             // The common case: nothing to replace and no content type yet.
-            for field in fields { request.headerFields.append(field) }
+            request.headerFields.append(appSecret)
+            request.headerFields.append(grant)
             request.headerFields.append(Self.jsonContentType)
             return true
         }
-        for field in fields { request.headerFields.setCredential(field) }
+        request.headerFields.setCredential(appSecret)
+        request.headerFields.setCredential(grant)
         if request.headerFields[.contentType] == nil {
             request.headerFields.append(Self.jsonContentType)
         }
