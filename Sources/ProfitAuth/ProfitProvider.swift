@@ -49,7 +49,13 @@ public actor ProfitProvider: CredentialProvider {
     /// ``Configuration/additionalHosts``.
     public nonisolated let audience: CredentialAudience
     nonisolated let keys: AppConnectorKeys?
-    nonisolated let endpoint: EndpointClient
+    nonisolated let transport: any HTTPTransport
+    /// Made for each exchange rather than kept: an idle provider stays small (the OTP flow and
+    /// token management are not on the request path).
+    nonisolated var endpoint: EndpointClient {
+        EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
+                       maxResponseBytes: configuration.maxResponseBytes, observer: cell.parts.observer)
+    }
     nonisolated let cell: CredentialCell<ProfitToken>
 
     /// Creates a provider.
@@ -86,8 +92,7 @@ public actor ProfitProvider: CredentialProvider {
         var audience = environment.audience
         configuration.additionalHosts.forEach { audience.insert($0) }
         self.audience = audience
-        self.endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
-                                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        self.transport = transport
         let parts = CredentialCell<ProfitToken>.Parts(
             name: Self.providerName, store: store, key: key, observer: observer, now: now, onChange: onCredentialChange,
             missingMessage: "no AFAS token yet: run the OTP flow or add a token")

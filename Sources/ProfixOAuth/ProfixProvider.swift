@@ -56,11 +56,11 @@ public actor ProfixProvider: CredentialProvider {
     /// `"profix"`.
     public nonisolated var name: String { Self.providerName }
     /// The registered application.
-    public nonisolated let client: ProfixRegistration
+    public nonisolated var client: ProfixRegistration { tokenClient.client }
     /// The key the credential is stored under.
     public nonisolated let key: TokenKey
     /// The options.
-    public nonisolated let configuration: Configuration
+    public nonisolated var configuration: Configuration { tokenClient.configuration }
 
     /// The hosts the access token may go to: the region's API host and
     /// ``Configuration/additionalHosts``.
@@ -94,15 +94,11 @@ public actor ProfixProvider: CredentialProvider {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
-        self.client = client
         self.key = key
-        self.configuration = configuration
         var audience = client.region.audience
         configuration.additionalHosts.forEach { audience.insert($0) }
         self.audience = audience
-        let endpoint = EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
-                                      maxResponseBytes: configuration.maxResponseBytes, observer: observer)
-        let tokenClient = ProfixTokenClient(client: client, endpoint: endpoint)
+        let tokenClient = ProfixTokenClient(client: client, configuration: configuration, transport: transport, observer: observer)
         self.tokenClient = tokenClient
         let parts = CredentialCell<HTTPField>.Parts(
             name: Self.providerName, store: store, key: key,

@@ -10,11 +10,21 @@ import Foundation
 /// of the registration and the endpoint client (an idle provider stays small).
 final class ProfixTokenClient: Sendable {
     let client: ProfixRegistration
-    let endpoint: EndpointClient
+    let configuration: ProfixProvider.Configuration
+    let transport: any HTTPTransport
+    let observer: AuthEventObserver?
 
-    init(client: ProfixRegistration, endpoint: EndpointClient) {
+    init(client: ProfixRegistration, configuration: ProfixProvider.Configuration, transport: any HTTPTransport, observer: AuthEventObserver?) {
         self.client = client
-        self.endpoint = endpoint
+        self.configuration = configuration
+        self.transport = transport
+        self.observer = observer
+    }
+
+    /// Made for each exchange from the configuration rather than kept beside it.
+    var endpoint: EndpointClient {
+        EndpointClient(provider: ProfixProvider.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
+                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
     }
 
     /// Sends a grant or refresh request, retrying transient failures.
@@ -28,7 +38,7 @@ final class ProfixTokenClient: Sendable {
     func grant(_ request: OutgoingRequest, secrets: [Secret], allowsPasswordChange: Bool = false, oneTime: Bool = false) async throws -> ProfixGrantResult {
         try await SecretScrubbing.withSecrets([client.clientSecret] + secrets) {
             let response = try await endpoint.send(request, retrying: oneTime ? .oneTime : .transient)
-            return try ProfixTokenEndpoint.parseToken(response, maxBytes: endpoint.maxResponseBytes, allowsPasswordChange: allowsPasswordChange)
+            return try ProfixTokenEndpoint.parseToken(response, maxBytes: configuration.maxResponseBytes, allowsPasswordChange: allowsPasswordChange)
         }
     }
 
