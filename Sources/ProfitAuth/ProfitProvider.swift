@@ -136,9 +136,7 @@ public actor ProfitProvider: CredentialProvider {
         if configuration.soapToken == .element, request.headerFields[.soapAction] != nil { return false }
         guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)
-        if configuration.integrationId != nil || configuration.acceptLanguage != nil {
-            try Self.addConfiguredFields(to: &request.headerFields, configuration: configuration)
-        }
+        try Self.addConfiguredFields(to: &request.headerFields, configuration: configuration)
         return true
     }
 
@@ -257,13 +255,13 @@ public actor ProfitProvider: CredentialProvider {
         } else {
             request.headerFields.setCredential(token.authorizationField)
         }
-        if configuration.integrationId != nil || configuration.acceptLanguage != nil {
-            try addConfiguredFields(to: &request.headerFields, configuration: configuration)
-        }
+        try addConfiguredFields(to: &request.headerFields, configuration: configuration)
     }
 
     /// The configured `IntegrationId` and `Accept-Language`, unless the request has its own.
     static func addConfiguredFields(to fields: inout HTTPFields, configuration: Configuration) throws(AuthError) {
+        // Most apps configure neither: nothing to build or look up on the request path.
+        guard configuration.integrationId != nil || configuration.acceptLanguage != nil else { return }
         for (name, value) in [(HTTPField.Name.profitIntegrationId, configuration.integrationId), (.acceptLanguage, configuration.acceptLanguage)] {
             guard let value, fields[name] == nil else { continue }
             // A field value is legalised (a line break becomes a space); a configuration that

@@ -7,8 +7,8 @@ import Foundation
 /// service refused it, and how a token answer becomes a stored credential. The engine
 /// (``CredentialCell``) does the rest: when, how often, under which lock, and what to keep.
 extension ProfixProvider {
-    static func renewal(_ tokenClient: ProfixTokenClient, configuration: Configuration, now: @escaping @Sendable () -> Date) -> CredentialCell<HTTPField>.Renewal {
-        let cooldown = configuration.forbiddenRefreshCooldown
+    static func renewal(_ tokenClient: ProfixTokenClient, now: @escaping @Sendable () -> Date) -> CredentialCell<HTTPField>.Renewal {
+        let cooldown = tokenClient.configuration.forbiddenRefreshCooldown
         return CredentialCell<HTTPField>.Renewal(
             renew: { credential in
                 let tokens = try await fetchRenewal(for: credential, using: tokenClient)

@@ -105,7 +105,7 @@ public actor ProfixProvider: CredentialProvider {
             leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
             observer: observer, now: now, onChange: onCredentialChange,
             missingMessage: "no Profix-it credential yet: run a grant first")
-        self.cell = CredentialCell(parts, renewal: Self.renewal(tokenClient, configuration: configuration, now: now)) { credential in
+        self.cell = CredentialCell(parts, renewal: Self.renewal(tokenClient, now: now)) { credential in
             HTTPField.credential(.authorization, Self.header(credential))
         }
     }

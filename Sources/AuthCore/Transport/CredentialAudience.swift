@@ -22,10 +22,10 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// The allowed hosts, normalised.
     public private(set) var hosts: Set<String>
 
-    /// An audience of the given host names.
     /// The same hosts in an array: the request path walks it (walking a set costs more).
     private var list: [String]
 
+    /// An audience of the given host names.
     public init(hosts: [String]) {
         self.hosts = Set(hosts.compactMap(Self.normalized))
         self.list = Array(self.hosts)
@@ -84,7 +84,6 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
         authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
     }
 
-    ///
     /// Only a plain authority counts (a host name and a port; ``SecureURLPolicy``'s shape): in
     /// `api.example.com:1@evil.example.com` the host is `evil.example.com`, not what precedes the
     /// colon, so such an authority is left to the full check, which reads the host from a URL.
@@ -95,7 +94,6 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
         guard end > 0, bytes[0] != UInt8(ascii: "[") else { return false }
         for candidate in list where candidate.utf8.count == end {
             let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
-                guard host.count == end else { return false }
                 for index in 0..<end where host[index] != Self.lowercased(bytes[index]) { return false }
                 return true
             }

@@ -113,7 +113,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         return try cachedHeader() ?? prepare(credential).header
     }
 
-    /// The refresh ``resolve()`` starts: nothing when another one already renewed the credential,
+    /// The refresh ``resolveHeader()`` starts: nothing when another one already renewed the credential,
     /// the stored refusal while its pause lasts, else a refresh.
     func refreshIfDue() async throws -> StoredCredential {
         guard case .ready(let credential, _) = phase else { return try currentOrFail() }

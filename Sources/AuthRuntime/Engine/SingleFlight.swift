@@ -42,10 +42,6 @@ package final class SingleFlight<Value: Sendable>: Sendable {
         return try result.get()
     }
 
-    /// The running operation's task, if any: a caller can wait for it from any context (no actor
-    /// hop), and it resumes once.
-    package var runningTask: Task<Value, any Error>? { state.withLock { $0.running?.task } }
-
     /// Joins the running operation's task, or starts `operation` and returns its task, without
     /// waiting. The task clears its slot when the operation ends; an owner that must record the
     /// result before the slot is seen empty records it inside `operation`.

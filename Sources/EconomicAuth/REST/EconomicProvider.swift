@@ -83,8 +83,7 @@ public actor EconomicProvider: CredentialProvider {
     /// Made for each call rather than kept: an idle provider stays small (``validate()`` and
     /// ``send(_:path:body:)`` are not on the request path).
     private nonisolated var endpoint: EndpointClient {
-        EndpointClient(provider: EconomicEndpoints.providerName, transport: transport,
-                       maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        EconomicEndpoints.client(transport: transport, maxResponseBytes: configuration.maxResponseBytes, observer: observer)
     }
     private nonisolated let observer: AuthEventObserver?
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
@@ -109,8 +108,7 @@ public actor EconomicProvider: CredentialProvider {
         observer: AuthEventObserver? = nil,
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) throws(AuthError) {
-        _ = try EconomicEndpoints.client(credentials, url: configuration.restBaseURL, transport: transport,
-                                         maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        try EconomicEndpoints.validate(credentials, url: configuration.restBaseURL)
         self.transport = transport
         self.configuration = configuration
         var audience = configuration.restBaseURL == EconomicEndpoints.restBaseURL
@@ -160,17 +158,12 @@ public actor EconomicProvider: CredentialProvider {
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try audience.checkRequest(request, provider: EconomicEndpoints.providerName)
         let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
+        // The common case, a request without fields, has no content type to look for.
+        let hadNoFields = request.headerFields.isEmpty
         request.headerFields.reserveCapacity(request.headerFields.count + 3)
-        if request.headerFields.isEmpty {
-            // The common case: nothing to replace and no content type yet.
-            request.headerFields.append(appSecret)
-            request.headerFields.append(grant)
-            request.headerFields.append(Self.jsonContentType)
-            return true
-        }
         request.headerFields.setCredential(appSecret)
         request.headerFields.setCredential(grant)
-        if request.headerFields[.contentType] == nil {
+        if hadNoFields || request.headerFields[.contentType] == nil {
             request.headerFields.append(Self.jsonContentType)
         }
         return true

@@ -82,8 +82,8 @@ public actor EconomicSOAPSession {
     ) throws(AuthError) {
         self.credentials = credentials
         // SOAP calls are not retried here: the caller's operation may not be idempotent.
-        self.endpoint = try EconomicEndpoints.client(credentials, url: configuration.endpoint, transport: transport,
-                                                     maxResponseBytes: configuration.maxResponseBytes, observer: observer)
+        try EconomicEndpoints.validate(credentials, url: configuration.endpoint)
+        self.endpoint = EconomicEndpoints.client(transport: transport, maxResponseBytes: configuration.maxResponseBytes, observer: observer)
         self.configuration = configuration
         self.observer = observer
     }

@@ -33,19 +33,20 @@ public enum EconomicEndpoints {
         URL(string: text) ?? URL(fileURLWithPath: "/")
     }
 
-    /// The endpoint client of a provider or session: checked credentials, a URL that may carry
-    /// them, no automatic retries (an API call or a SOAP operation may not be idempotent).
     /// The hosts of the default REST base and the OpenAPI base, shared by every provider that
     /// uses them.
     static let defaultAudience = CredentialAudience(urls: [restBaseURL, openAPIBaseURL])
 
-    static func client(
-        _ credentials: EconomicCredentials, url: URL, transport: any HTTPTransport,
-        maxResponseBytes: Int, observer: AuthEventObserver?
-    ) throws(AuthError) -> EndpointClient {
+    /// Checks what a provider or session is made with: the credentials, and a URL that may carry them.
+    static func validate(_ credentials: EconomicCredentials, url: URL) throws(AuthError) {
         try credentials.validate()
         try SecureURLPolicy.check(url, provider: providerName)
-        return EndpointClient(provider: providerName, transport: transport, maxResponseBytes: maxResponseBytes, observer: observer)
+    }
+
+    /// The endpoint client of a provider or session: no automatic retries (an API call or a SOAP
+    /// operation may not be idempotent).
+    static func client(transport: any HTTPTransport, maxResponseBytes: Int, observer: AuthEventObserver?) -> EndpointClient {
+        EndpointClient(provider: providerName, transport: transport, maxResponseBytes: maxResponseBytes, observer: observer)
     }
 
     /// `base` joined with a relative `path` (which may carry a query), with exactly one `/` between.
