@@ -125,6 +125,10 @@ public actor ProfitProvider: CredentialProvider {
         try Self.authorize(&request, body: &body, token: try await currentToken(), configuration: configuration)
     }
 
+    /// `true`: ``authorizeIfReady(_:)`` refuses a URL that may not carry credentials, and a host
+    /// outside ``audience``, before it adds anything; it never moves a request.
+    public static var checksRequestTarget: Bool { true }
+
     /// Adds the `AfasToken` header (and the configured fields) when the token is loaded; `false`
     /// when it must be loaded first, or when the token goes into a SOAP body
     /// (``authorize(_:body:)`` does both).

@@ -192,6 +192,25 @@ private actor CountingProvider: CredentialProvider {
         #expect(provider.awaited.values == [1])
     }
 
+    /// A provider that leaves the URL to the clients (`checksRequestTarget` is `false`, the
+    /// default) has what it authorized checked before it is sent, by both client forms.
+    @Test(arguments: [false, true])
+    func aReadyRequestToPlainHTTPIsRefusedByTheClient(stored: Bool) async throws {
+        #expect(ReadyProvider.checksRequestTarget == false)
+        let mock = MockTransport(responses: [.json(200, "{}")])
+        let provider = ReadyProvider(ready: true)
+        let insecure = HTTPRequest(url: try #require(URL(string: "http://api.example.com/items")))
+        let error = await #expect(throws: AuthError.self) {
+            if stored {
+                _ = try await AuthorizedClient(base: mock, provider: provider).send(insecure, body: nil)
+            } else {
+                _ = try await AuthorizingTransport(base: mock, provider: provider).send(insecure, body: nil)
+            }
+        }
+        #expect(error?.code == .insecureURL)
+        #expect(mock.requestCount == 0)
+    }
+
     @Test func aFastPathThatMovesTheRequestToPlainHTTPIsRefused() async throws {
         let mock = MockTransport(responses: [.json(200, "{}")])
         let provider = ReadyProvider(ready: true, moveTo: ("http", "evil.example.com"))

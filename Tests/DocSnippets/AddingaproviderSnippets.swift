@@ -65,6 +65,9 @@ actor AcmeProvider: CredentialProvider {
         cell = CredentialCell(parts, renewal: renewal) { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }
     }
 
+    /// The check below comes first, so the clients need not check again what this authorized.
+    static var checksRequestTarget: Bool { true }
+
     nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try SecureURLPolicy.check(request, provider: name)
         guard let field = cell.cachedHeader() else { return false }

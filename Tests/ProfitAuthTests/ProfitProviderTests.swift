@@ -357,6 +357,28 @@ import TestSupport
         #expect(rest.headerFields[.authorization] == token.authorizationValue.revealed)
     }
 
+    /// The clients send what `authorizeIfReady` authorized without a check of their own
+    /// (`checksRequestTarget`), so the provider's check is all there is: nothing reaches the
+    /// transport for a host outside the audience, by either client form, cached or not.
+    @Test(arguments: ["https://evil.example.com/ProfitRestServices/ProfitVersion",
+                      "https://12345.rest.afas.online:1@evil.example.com/ProfitRestServices/ProfitVersion",
+                      "https://12345.rest.afas.online.evil.example.com/ProfitRestServices/ProfitVersion",
+                      "https://12345.rest.afas.onlinex/ProfitRestServices/ProfitVersion"])
+    func theClientsRelyOnItsCheck(_ address: String) async throws {
+        #expect(ProfitProvider.checksRequestTarget)
+        let request = HTTPRequest(url: try #require(URL(string: address)))
+        let mock = MockTransport(responses: [MockTransport.Response(status: 200)])
+        let store = InMemoryTokenStore()
+        try await store.save(StoredCredential(accessToken: Secret(Fixtures.tokenXML)), for: Fixtures.key)
+        let provider = try Fixtures.provider(transport: mock, store: store)
+        for _ in 0..<2 {
+            await #expect(throws: AuthError(.untrustedHost)) { _ = try await AuthorizingTransport(base: mock, provider: provider).reply(request) }
+            await #expect(throws: AuthError(.untrustedHost)) { _ = try await provider.client(over: mock).send(request, body: nil) }
+            _ = try await provider.authorized(HTTPRequest(url: try Fixtures.environment().restURL("ProfitVersion")))   // loaded now
+        }
+        #expect(mock.requestCount == 0)
+    }
+
     @Test(arguments: ["http://12345.rest.afas.online/ProfitRestServices/ProfitVersion", "ftp://12345.rest.afas.online/x",
                       "http://10.0.0.8/ProfitRestServices/ProfitVersion", "file:///etc/passwd"])
     func tokenGoesOnlyToSecureURLs(_ address: String) async throws {

@@ -44,6 +44,17 @@ public protocol CredentialProvider: Sendable {
     /// default returns `false`.
     func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool
 
+    /// Whether ``authorizeIfReady(_:)`` refuses by itself every request whose URL
+    /// ``SecureURLPolicy`` refuses (throwing ``AuthError/Code/insecureURL`` before it adds
+    /// anything), and leaves the request's scheme and authority as they were.
+    ///
+    /// When `true`, the authorizing clients send a request that ``authorizeIfReady(_:)``
+    /// authorized without checking its URL once more. When `false` (the default), they check the
+    /// authorized request before sending it. The SDK's providers return `true`: they also hold
+    /// every request to their ``CredentialAudience``. The awaited path
+    /// (``authorize(_:body:)``) is always checked.
+    static var checksRequestTarget: Bool { get }
+
     /// Called when the service answered 401 or 403 to an authorized request.
     ///
     /// `request` is the request as it was sent, with the credentials that were rejected, so a
@@ -73,6 +84,9 @@ extension CredentialProvider {
     public func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
         try await authorize(&request)
     }
+
+    /// `false`: the clients check the URL of every request they send.
+    public static var checksRequestTarget: Bool { false }
 
     /// Nothing is at hand without waiting: the clients call ``authorize(_:body:)``.
     public func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {

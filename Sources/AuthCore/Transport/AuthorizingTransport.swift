@@ -5,8 +5,9 @@ public import HTTPTypes
 /// generic over its base transport and provider (see ``AuthorizedClient`` for the form an app
 /// keeps in a property).
 ///
-/// It checks that the URL may carry credentials (``SecureURLPolicy``), asks the provider to
-/// authorize a copy of the request, and sends it through the base transport. When the service
+/// It asks the provider to authorize a copy of the request, checks that its URL may carry
+/// credentials (``SecureURLPolicy``; a provider that does so itself says so with
+/// ``CredentialProvider/checksRequestTarget``), and sends it through the base transport. When the service
 /// answers 401 or 403 it asks the provider to ``CredentialProvider/recover(from:body:to:)``; if
 /// the provider obtained new credentials the request is authorized and sent exactly once more. A
 /// rejection that is not recovered, or a second rejection, becomes an ``AuthError``:
@@ -21,7 +22,8 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     public let base: Base
     /// The provider that adds credentials.
     public let provider: Provider
-    private let observer: AuthEventObserver?
+    @usableFromInline
+    let observer: AuthEventObserver?
 
     /// Creates a transport.
     ///
@@ -44,8 +46,20 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     ///   may not carry credentials; ``AuthError/Code/invalidCredentials`` or
     ///   ``AuthError/Code/forbidden`` after an unrecovered rejection; whatever the provider or the
     ///   base transport throws.
+    ///
+    /// A credential at hand is added and the request sent without a suspension of its own: this
+    /// path is inlinable, so it is specialized for `Base` and `Provider` where it is called.
+    @inlinable
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
-        try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer)
+        var authorized = request
+        guard try provider.authorizeIfReady(&authorized) else {
+            return try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer)
+        }
+        if !Provider.checksRequestTarget { try SecureURLPolicy.check(authorized, provider: provider.name) }
+        let answer = try await base.send(authorized, body: body)
+        guard AuthorizationFlow.isRejection(answer.0.status) else { return answer }
+        return try await AuthorizationFlow.retry(
+            after: answer, to: authorized, request: request, body: body, base: base, provider: provider, observer: observer)
     }
 
     /// Like ``send(_:body:)``, but an answer that is not 2xx throws the provider's typed error
@@ -58,18 +72,32 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 /// What every authorizing client does, written once for the generic and the stored form.
 ///
 /// It takes existentials, not generics: called from other modules a generic body would not be
-/// specialized, and would look up type metadata (tuples of its results) on every request.
+/// specialized, and would look up type metadata (tuples of its results) on every request. The
+/// generic ``AuthorizingTransport`` inlines its fast path instead and comes here for the rest.
+@usableFromInline
 enum AuthorizationFlow {
+    @usableFromInline
     static func send(
         _ request: HTTPRequest, body: Data?, base: any HTTPTransport, provider: any CredentialProvider,
         observer: AuthEventObserver?
     ) async throws -> (HTTPResponse, Data) {
         let name = provider.name
         let (first, firstBody) = try await authorize(request, body: body, by: provider, named: name)
-        let (response, data) = try await base.send(first, body: firstBody)
-        guard isRejection(response.status) else { return (response, data) }
+        let answer = try await base.send(first, body: firstBody)
+        guard isRejection(answer.0.status) else { return answer }
+        return try await retry(after: answer, to: first, request: request, body: body, base: base, provider: provider, observer: observer)
+    }
 
-        guard try await provider.recover(from: response, body: data, to: first) else {
+    /// After `answer` rejected `sent` (401 or 403): asks the provider to recover, then authorizes
+    /// `request` again and sends it exactly once more.
+    @usableFromInline
+    static func retry(
+        after answer: (HTTPResponse, Data), to sent: HTTPRequest, request: HTTPRequest, body: Data?,
+        base: any HTTPTransport, provider: any CredentialProvider, observer: AuthEventObserver?
+    ) async throws -> (HTTPResponse, Data) {
+        let name = provider.name
+        let (response, data) = answer
+        guard try await provider.recover(from: response, body: data, to: sent) else {
             throw rejection(response, provider: name, afterRetry: false)
         }
         observer?.receive(.retriedAfterRejection(provider: name, status: response.status.code))
@@ -81,24 +109,24 @@ enum AuthorizationFlow {
         return (retried, retriedData)
     }
 
-    /// `request` with the provider's credentials, its URL checked before and after the provider
-    /// touched it (``SecureURLPolicy``); the first attempt and the retry both come here.
+    /// `request` with the provider's credentials and its URL checked (``SecureURLPolicy``); the
+    /// first attempt and the retry both come here.
     ///
-    /// A credential at hand is added without a suspension (``CredentialProvider/authorizeIfReady(_:)``);
-    /// the URL is checked again only if the provider changed the request's target.
+    /// A credential at hand is added without a suspension (``CredentialProvider/authorizeIfReady(_:)``),
+    /// and the authorized request is checked unless the provider checks it itself
+    /// (``CredentialProvider/checksRequestTarget``): credentials added to a copy that is refused
+    /// never leave it. The awaited path is checked before and after the provider touched it.
     @inline(__always)
     static func authorize(
         _ request: HTTPRequest, body: Data?, by provider: any CredentialProvider, named name: String
     ) async throws -> (HTTPRequest, Data?) {
-        try SecureURLPolicy.check(request, provider: name)
         var authorized = request
         if try provider.authorizeIfReady(&authorized) {
-            if authorized.scheme != request.scheme || authorized.authority != request.authority {
-                try SecureURLPolicy.check(authorized, provider: name)
-            }
+            if !type(of: provider).checksRequestTarget { try SecureURLPolicy.check(authorized, provider: name) }
             return (authorized, body)
         }
-        return try await authorizeAwaiting(authorized, body: body, by: provider, named: name)
+        try SecureURLPolicy.check(request, provider: name)
+        return try await authorizeAwaiting(request, body: body, by: provider, named: name)
     }
 
     /// The awaited path of ``authorize(_:body:by:named:)``, kept out of line so that the fast path
@@ -119,6 +147,7 @@ enum AuthorizationFlow {
         return answer
     }
 
+    @inlinable
     static func isRejection(_ status: HTTPResponse.Status) -> Bool {
         let code = status.code
         return code == 401 || code == 403

@@ -22,13 +22,14 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// The allowed hosts, normalised.
     public private(set) var hosts: Set<String>
 
-    /// The same hosts in an array: the request path walks it (walking a set costs more).
+    /// The hosts that are plain names (letters, digits, `.`, `-`, `_`), in an array: the request
+    /// path walks it (walking a set costs more). Other hosts (IPv6 literals) take the full check.
     private var list: [String]
 
     /// An audience of the given host names.
     public init(hosts: [String]) {
         self.hosts = Set(hosts.compactMap(Self.normalized))
-        self.list = Array(self.hosts)
+        self.list = Array(self.hosts).filter(Self.isPlainName)
     }
 
     /// An audience of the hosts of `urls` (URLs without a host add nothing).
@@ -38,7 +39,7 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
 
     /// Adds a host.
     public mutating func insert(_ host: String) {
-        if let host = Self.normalized(host), hosts.insert(host).inserted { list.append(host) }
+        if let host = Self.normalized(host), hosts.insert(host).inserted, Self.isPlainName(host) { list.append(host) }
     }
 
     /// Whether credentials may go to `url`'s host.
@@ -84,22 +85,48 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
         authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
     }
 
-    /// Only a plain authority counts (a host name and a port; ``SecureURLPolicy``'s shape): in
-    /// `api.example.com:1@evil.example.com` the host is `evil.example.com`, not what precedes the
-    /// colon, so such an authority is left to the full check, which reads the host from a URL.
+    /// Only a plain authority counts: one of the listed names, in any case, with trailing dots,
+    /// and at most a `:` and a decimal port after it. In `api.example.com:1@evil.example.com` the
+    /// host is `evil.example.com`, not what precedes the colon, so such an authority is left to
+    /// the full check, which reads the host from a URL. One pass over the bytes per listed name,
+    /// without allocating.
     func contains(hostOf bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard SecureURLPolicy.isPlainAuthority(bytes) else { return false }
-        var end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
-        while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
-        guard end > 0, bytes[0] != UInt8(ascii: "[") else { return false }
-        for candidate in list where candidate.utf8.count == end {
+        for candidate in list {
             let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
-                for index in 0..<end where host[index] != Self.lowercased(bytes[index]) { return false }
-                return true
+                guard host.count <= bytes.count else { return false }
+                for index in 0..<host.count where host[index] != Self.lowercased(bytes[index]) { return false }
+                return Self.isPortSuffix(bytes, from: host.count)
             }
             if matched == true { return true }
         }
         return false
+    }
+
+    /// Whether `bytes` from `start` on are trailing dots and then nothing, or `:` and digits.
+    static func isPortSuffix(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
+        var index = start
+        while index < bytes.count, bytes[index] == UInt8(ascii: ".") { index += 1 }
+        guard index < bytes.count else { return true }
+        guard bytes[index] == UInt8(ascii: ":") else { return false }
+        index += 1
+        while index < bytes.count {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Whether a normalised host is a plain name (no IPv6 literal, nothing a URL reads otherwise).
+    static func isPlainName(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default:
+                false
+            }
+        }
     }
 
     /// The request path's two checks at once: `request` may carry credentials
