@@ -49,7 +49,7 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     ///
     /// A credential at hand is added and the request sent without a suspension of its own: this
     /// path is inlinable, so it is specialized for `Base` and `Provider` where it is called.
-    @inlinable
+    @inlinable @inline(__always)
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
         var authorized = request
         guard try provider.authorizeIfReady(&authorized) else {

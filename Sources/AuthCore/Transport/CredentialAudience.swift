@@ -82,7 +82,10 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// Whether the host of `authority` (`host`, `host:port`, `host.`) is in ``hosts``, compared
     /// without allocating; `false` sends the caller to the full check.
     func contains(hostOf authority: String) -> Bool {
-        authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
+        // The common case first: the authority is one of the names as it is (one comparison of
+        // bytes each); a port, a trailing dot or capitals take the pass below.
+        for candidate in list where candidate == authority { return true }
+        return authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
     }
 
     /// Only a plain authority counts: one of the listed names, in any case, with trailing dots,

@@ -65,21 +65,28 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// The current credential's header field when it is not due; starts the one background
     /// refresh of the soft window when that opened. Never suspends.
     package nonisolated func cachedHeader() -> HTTPField? {
+        // Field by field, without copying the whole snapshot out.
+        guard let (header, dueAt, softAt, started) = snapshot.withLock({ current in
+            current.map { ($0.header, $0.dueAt, $0.softAt, $0.backgroundStarted) }
+        }) else { return nil }
+        // A credential without an expiry (Profit's token) needs no clock.
+        if dueAt == nil, softAt == nil { return header }
         let date = parts.now()
-        var startBackground = false
-        let value = snapshot.withLock { current -> HTTPField? in
-            // Field by field, without copying the whole snapshot out.
-            if let dueAt = current?.dueAt, date >= dueAt { return nil }
-            if let softAt = current?.softAt, date >= softAt, current?.backgroundStarted == false {
-                current?.backgroundStarted = true
-                startBackground = true
-            }
-            return current?.header
-        }
-        if startBackground {
+        if let dueAt, date >= dueAt { return nil }
+        if let softAt, date >= softAt, !started, claimBackgroundRefresh(softAt: softAt) {
             Task { await self.refreshInBackground() }
         }
-        return value
+        return header
+    }
+
+    /// Marks the soft window's one background refresh as started, unless another caller did, or
+    /// the credential changed since it was read.
+    nonisolated func claimBackgroundRefresh(softAt: Date) -> Bool {
+        snapshot.withLock { current in
+            guard current?.softAt == softAt, current?.backgroundStarted == false else { return false }
+            current?.backgroundStarted = true
+            return true
+        }
     }
 
     /// The value to use now: loads on first use, refreshes a due credential (single-flight),
