@@ -40,6 +40,30 @@ struct FloorTransport: HTTPTransport {
     }
 }
 
+/// The same floor for e-conomic's protocol, which puts three fields on every request: its two
+/// pre-encoded token fields, read from a `Synchronization.Mutex`, and the JSON content type.
+struct EconomicFloorTransport: HTTPTransport {
+    final class Fields: Sendable {
+        let value = Mutex((HTTPField(name: Fields.name("X-AppSecretToken"), value: "app-secret-token-1f2e3d4c5b6a"),
+                           HTTPField(name: Fields.name("X-AgreementGrantToken"), value: "grant-7d2c1a9e0b3f4a5d8c6e")))
+        static func name(_ text: String) -> HTTPField.Name {
+            guard let name = HTTPField.Name(text) else { preconditionFailure("\(text) is not a field name") }
+            return name
+        }
+    }
+    static let json = HTTPField(name: .contentType, value: "application/json")
+    let fields = Fields()
+    let base = NoOpTransport()
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        var authorized = request
+        let (appSecret, grant) = fields.value.withLock { $0 }
+        authorized.headerFields[appSecret.name] = appSecret.value
+        authorized.headerFields[grant.name] = grant.value
+        authorized.headerFields[.contentType] = Self.json.value
+        return try await base.send(authorized, body: body)
+    }
+}
+
 /// A clock the storm moves by hand.
 final class ManualClock: Sendable {
     private let date = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
@@ -53,6 +77,7 @@ final class Fixtures: Sendable {
 
     let noop = NoOpTransport()
     let floor = FloorTransport()
+    let economicFloor = EconomicFloorTransport()
     let clock = ManualClock()
     let profixSandbox: ProfixSandbox
     let profix: ProfixProvider
@@ -162,6 +187,7 @@ let benchmarks: @Sendable () -> Void = {
     for tasks in [1, 2] {
         Benchmark("request.noop-transport.\(tasks)-task", configuration: exact, closure: requests(fixtures.noop, fixtures.profixRequest, tasks: tasks), setup: prime)
         Benchmark("request.floor.\(tasks)-task", configuration: exact, closure: requests(fixtures.floor, fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("request.floor-economic.\(tasks)-task", configuration: exact, closure: requests(fixtures.economicFloor, fixtures.economicRequest, tasks: tasks), setup: prime)
         Benchmark("request.profix.\(tasks)-task", configuration: exact, closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profix), fixtures.profixRequest, tasks: tasks), setup: prime)
         Benchmark("request.profit.\(tasks)-task", configuration: exact, closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest, tasks: tasks), setup: prime)
         Benchmark("request.economic.\(tasks)-task", configuration: exact, closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequest, tasks: tasks), setup: prime)
