@@ -35,7 +35,7 @@ public import Foundation
 /// accepts each code once, and checks the header or `<token>` element exactly.
 public actor ProfitProvider: CredentialProvider {
     /// The provider name used in errors, events and ``TokenKey``s: `"profit"`.
-    public static let providerName = "profit"
+    public static var providerName: String { "profit" }
 
     /// `"profit"`.
     public nonisolated var name: String { Self.providerName }

@@ -41,7 +41,7 @@ public import HTTPTypes
 /// `onCredentialChange` callback.
 public actor ProfixProvider: CredentialProvider {
     /// The provider name used in keys, errors and events: `"profix"`.
-    public static let providerName = "profix"
+    public static var providerName: String { "profix" }
 
     /// What a password grant produced.
     public enum PasswordGrantOutcome: Sendable, Equatable {

@@ -37,9 +37,9 @@ extension HTTPFields {
     /// Replaces the fields named like `field` with `field`, a credential prepared once with
     /// ``HTTPField/credential(_:_:)`` (no per-request validation of its bytes).
     @inlinable
-    package mutating func setCredential(_ field: HTTPField) {
+    package mutating func setCredential(_ field: consuming HTTPField) {
         if contains(where: { $0.name == field.name }) { self[field.name] = nil }
-        append(field)
+        append(field)   // its last use: moved into the storage, not copied
     }
 
     /// The fields as `Name: value` lines, with credential values (and any field marked

@@ -53,7 +53,7 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
         var authorized = request
         guard try provider.authorizeIfReady(&authorized) else {
-            return try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer)
+            return try await AuthorizationFlow.sendAwaiting(request, body: body, base: base, provider: provider, observer: observer)
         }
         if !Provider.checksRequestTarget { try SecureURLPolicy.check(authorized, provider: provider.name) }
         let answer = try await base.send(authorized, body: body)
@@ -76,13 +76,27 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 /// generic ``AuthorizingTransport`` inlines its fast path instead and comes here for the rest.
 @usableFromInline
 enum AuthorizationFlow {
-    @usableFromInline
     static func send(
         _ request: HTTPRequest, body: Data?, base: any HTTPTransport, provider: any CredentialProvider,
         observer: AuthEventObserver?
     ) async throws -> (HTTPResponse, Data) {
         let name = provider.name
         let (first, firstBody) = try await authorize(request, body: body, by: provider, named: name)
+        let answer = try await base.send(first, body: firstBody)
+        guard isRejection(answer.0.status) else { return answer }
+        return try await retry(after: answer, to: first, request: request, body: body, base: base, provider: provider, observer: observer)
+    }
+
+    /// ``send(_:body:base:provider:observer:)`` for a request whose provider already answered
+    /// `false` to ``CredentialProvider/authorizeIfReady(_:)``: straight to the awaited path.
+    @usableFromInline
+    static func sendAwaiting(
+        _ request: HTTPRequest, body: Data?, base: any HTTPTransport, provider: any CredentialProvider,
+        observer: AuthEventObserver?
+    ) async throws -> (HTTPResponse, Data) {
+        let name = provider.name
+        try SecureURLPolicy.check(request, provider: name)
+        let (first, firstBody) = try await authorizeAwaiting(request, body: body, by: provider, named: name)
         let answer = try await base.send(first, body: firstBody)
         guard isRejection(answer.0.status) else { return answer }
         return try await retry(after: answer, to: first, request: request, body: body, base: base, provider: provider, observer: observer)

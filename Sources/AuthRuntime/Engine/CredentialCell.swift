@@ -66,8 +66,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// refresh of the soft window when that opened. Never suspends.
     package nonisolated func cachedHeader() -> HTTPField? {
         // Field by field, without copying the whole snapshot out.
-        guard let (header, dueAt, softAt, started) = snapshot.withLock({ current in
-            current.map { ($0.header, $0.dueAt, $0.softAt, $0.backgroundStarted) }
+        guard let (header, dueAt, softAt, started) = snapshot.withLock({ current -> (HTTPField, Date?, Date?, Bool)? in
+            guard let header = current?.header else { return nil }
+            return (header, current?.dueAt, current?.softAt, current?.backgroundStarted == true)
         }) else { return nil }
         // A credential without an expiry (Profit's token) needs no clock.
         if dueAt == nil, softAt == nil { return header }

@@ -10,7 +10,7 @@ public import Foundation
 /// served elsewhere.
 public enum EconomicEndpoints {
     /// The provider name used in errors, events and token-store keys: `"economic"`.
-    public static let providerName = "economic"
+    public static var providerName: String { "economic" }
 
     /// The legacy REST API: `https://restapi.e-conomic.com`.
     public static let restBaseURL = literal("https://restapi.e-conomic.com")
