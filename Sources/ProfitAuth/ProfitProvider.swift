@@ -40,22 +40,24 @@ public actor ProfitProvider: CredentialProvider {
     /// `"profit"`.
     public nonisolated var name: String { Self.providerName }
     /// The environment this provider talks to.
-    public nonisolated let environment: ProfitEnvironment
+    public nonisolated var environment: ProfitEnvironment { shared.environment }
     /// Where the token is stored.
-    public nonisolated let key: TokenKey
+    public nonisolated var key: TokenKey { cell.key }
     /// The options.
-    public nonisolated let configuration: Configuration
+    public nonisolated var configuration: Configuration { shared.configuration }
     /// The hosts the token may go to: the environment's REST and SOAP hosts and
     /// ``Configuration/additionalHosts``.
-    public nonisolated let audience: CredentialAudience
-    nonisolated let keys: AppConnectorKeys?
-    nonisolated let transport: any HTTPTransport
+    public nonisolated var audience: CredentialAudience { shared.audience }
+    nonisolated var keys: AppConnectorKeys? { shared.keys }
+    nonisolated var transport: any HTTPTransport { shared.transport }
     /// Made for each exchange rather than kept: an idle provider stays small (the OTP flow and
     /// token management are not on the request path).
     nonisolated var endpoint: EndpointClient {
         EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
                        maxResponseBytes: configuration.maxResponseBytes, observer: cell.parts.observer)
     }
+    /// What this provider has in common with the other providers of its ``ProfitApp``.
+    nonisolated let shared: ProfitApp.Shared
     nonisolated let cell: CredentialCell<ProfitToken>
 
     /// Creates a provider.
@@ -74,6 +76,9 @@ public actor ProfitProvider: CredentialProvider {
     ///   - now: The clock.
     ///   - onCredentialChange: Called with every token saved (OTP, added by hand) before it is
     ///     used, and with `nil` after ``deleteToken(revokingOnServer:)``.
+    ///
+    /// An app with many Profit users makes their providers from one ``ProfitApp`` instead: they
+    /// then share the environment, keys, options, transport, store and clock.
     public init(
         environment: ProfitEnvironment,
         keys: AppConnectorKeys? = nil,
@@ -85,19 +90,15 @@ public actor ProfitProvider: CredentialProvider {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
-        self.environment = environment
-        self.keys = keys
-        self.key = key
-        self.configuration = configuration
-        var audience = environment.audience
-        configuration.additionalHosts.forEach { audience.insert($0) }
-        self.audience = audience
-        self.transport = transport
-        let parts = CredentialCell<ProfitToken>.Parts(
-            name: Self.providerName, store: store, key: key, observer: observer, now: now, onChange: onCredentialChange,
-            missingMessage: "no AFAS token yet: run the OTP flow or add a token")
-        // An AFAS token does not expire and cannot be refreshed: no renewal.
-        self.cell = CredentialCell(parts, renewal: nil) { credential throws(AuthError) in
+        let shared = ProfitApp.Shared(environment: environment, keys: keys, transport: transport, store: store, configuration: configuration,
+                                      observer: observer, now: now, onChange: CredentialParts.forOneKey(onCredentialChange))
+        self.init(key: key, shared: shared)
+    }
+
+    /// A provider of `key` that shares everything else with the other providers of an app.
+    init(key: TokenKey, shared: ProfitApp.Shared) {
+        self.shared = shared
+        self.cell = CredentialCell(key: key, parts: shared.parts) { credential throws(AuthError) in
             guard let token = try? ProfitToken(credential.accessToken.revealed) else {
                 throw AuthError(.storeCorrupt, provider: Self.providerName,
                                 message: "the stored credential is not an AFAS token; it was left in place")

@@ -58,14 +58,16 @@ public actor ProfixProvider: CredentialProvider {
     /// The registered application.
     public nonisolated var client: ProfixRegistration { tokenClient.client }
     /// The key the credential is stored under.
-    public nonisolated let key: TokenKey
+    public nonisolated var key: TokenKey { cell.key }
     /// The options.
     public nonisolated var configuration: Configuration { tokenClient.configuration }
 
     /// The hosts the access token may go to: the region's API host and
     /// ``Configuration/additionalHosts``.
-    public nonisolated let audience: CredentialAudience
-    nonisolated let tokenClient: ProfixTokenClient
+    public nonisolated var audience: CredentialAudience { shared.audience }
+    /// What this provider has in common with the other providers of its ``ProfixApp``.
+    nonisolated let shared: ProfixApp.Shared
+    nonisolated var tokenClient: ProfixTokenClient { shared.tokenClient }
     nonisolated let cell: CredentialCell<HTTPField>
 
     /// Creates a provider.
@@ -84,6 +86,9 @@ public actor ProfixProvider: CredentialProvider {
     ///   - onCredentialChange: Called with every new credential (grant or refresh) after it was
     ///     saved to `store` and before any request uses it, and with `nil` after ``signOut()``,
     ///     for apps that keep tokens elsewhere too.
+    ///
+    /// An app with many tenants makes their providers from one ``ProfixApp`` instead: they then
+    /// share the registration, options, transport, store and clock.
     public init(
         client: ProfixRegistration,
         transport: any HTTPTransport = URLSessionTransport(),
@@ -94,18 +99,15 @@ public actor ProfixProvider: CredentialProvider {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
-        self.key = key
-        var audience = client.region.audience
-        configuration.additionalHosts.forEach { audience.insert($0) }
-        self.audience = audience
-        let tokenClient = ProfixTokenClient(client: client, configuration: configuration, transport: transport, observer: observer)
-        self.tokenClient = tokenClient
-        let parts = CredentialCell<HTTPField>.Parts(
-            name: Self.providerName, store: store, key: key,
-            leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
-            observer: observer, now: now, onChange: onCredentialChange,
-            missingMessage: "no Profix-it credential yet: run a grant first")
-        self.cell = CredentialCell(parts, renewal: Self.renewal(tokenClient, now: now)) { credential in
+        let shared = ProfixApp.Shared(client: client, transport: transport, store: store, configuration: configuration,
+                                      observer: observer, now: now, onChange: CredentialParts.forOneKey(onCredentialChange))
+        self.init(key: key, shared: shared)
+    }
+
+    /// A provider of `key` that shares everything else with the other providers of an app.
+    init(key: TokenKey, shared: ProfixApp.Shared) {
+        self.shared = shared
+        self.cell = CredentialCell(key: key, parts: shared.parts) { credential in
             HTTPField.credential(.authorization, Self.header(credential))
         }
     }

@@ -60,9 +60,9 @@ actor AcmeProvider: CredentialProvider {
             isRejection: { $0.status == 400 || $0.status == 401 }
         )
         let parts = CredentialCell<HTTPField>.Parts(
-            name: "acme", store: store, key: key, observer: observer, now: now, onChange: nil,
-            missingMessage: "no Acme token yet: call signIn()")
-        cell = CredentialCell(parts, renewal: renewal) { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }
+            name: "acme", store: store, observer: observer, now: now, onChange: nil,
+            missingMessage: "no Acme token yet: call signIn()", renewal: renewal)
+        cell = CredentialCell(key: key, parts: parts) { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }
     }
 
     /// The check below comes first, so the clients need not check again what this authorized.

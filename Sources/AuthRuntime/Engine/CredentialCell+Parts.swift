@@ -34,31 +34,43 @@ package struct CredentialRenewal: Sendable {
     }
 }
 
-/// Everything a cell is made of (not nested in the generic cell, like ``CredentialRenewal``).
-package struct CredentialParts: Sendable {
-    package var name: String
-    package var store: any TokenStore
-    package var key: TokenKey
-    package var leeway: Duration?
-    package var softWindow: Duration?
-    package var observer: AuthEventObserver?
-    package var now: @Sendable () -> Date
-    package var onChange: (@Sendable (StoredCredential?) async -> Void)?
+/// What a cell is made of besides its key: the store, the clock, the observer, how its
+/// credential is renewed. A class, so that the cells of every tenant of one app share one
+/// (an idle tenant then keeps a reference, not a copy); not nested in the generic cell, like
+/// ``CredentialRenewal``.
+package final class CredentialParts: Sendable {
+    package let name: String
+    package let store: any TokenStore
+    package let leeway: Duration?
+    package let softWindow: Duration?
+    package let observer: AuthEventObserver?
+    package let now: @Sendable () -> Date
+    /// Called with the key and the new credential (`nil` after a removal) once it was saved.
+    package let onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?
     /// Shown when a credential is needed and there is none.
-    package var missingMessage: String
+    package let missingMessage: String
+    /// How the credential is renewed; `nil` when it cannot be.
+    package let renewal: CredentialRenewal?
 
-    package init(name: String, store: any TokenStore, key: TokenKey, leeway: Duration? = nil, softWindow: Duration? = nil,
+    package init(name: String, store: any TokenStore, leeway: Duration? = nil, softWindow: Duration? = nil,
                  observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
-                 onChange: (@Sendable (StoredCredential?) async -> Void)?, missingMessage: String) {
+                 onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?, missingMessage: String,
+                 renewal: CredentialRenewal?) {
         self.name = name
         self.store = store
-        self.key = key
         self.leeway = leeway
         self.softWindow = softWindow
         self.observer = observer
         self.now = now
         self.onChange = onChange
         self.missingMessage = missingMessage
+        self.renewal = renewal
+    }
+
+    /// A one-credential callback as the cells' key-aware one.
+    package static func forOneKey(_ callback: (@Sendable (StoredCredential?) async -> Void)?) -> (@Sendable (TokenKey, StoredCredential?) async -> Void)? {
+        guard let callback else { return nil }
+        return { _, credential in await callback(credential) }
     }
 }
 

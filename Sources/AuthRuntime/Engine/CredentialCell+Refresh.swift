@@ -36,7 +36,7 @@ extension CredentialCell {
         let clock = ContinuousClock()
         let started = clock.now
         let store = parts.store
-        let key = parts.key
+        let key = self.key
         let now = parts.now
         let leeway = parts.leeway
         let write = writer.enqueue {
@@ -80,7 +80,7 @@ extension CredentialCell {
                 parts.observer?.receive(.storeFailed(provider: parts.name, code: error.code))
                 unsaved = error
             }
-            if renewed, let onChange = parts.onChange { await onChange(result) }
+            if renewed, let onChange = parts.onChange { await onChange(key, result) }
             guard writer.isNewest(write.ticket) else {
                 if let unsaved { throw unsaved }
                 return try currentOrFail()

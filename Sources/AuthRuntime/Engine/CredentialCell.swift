@@ -36,9 +36,13 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         package var failure: AuthError?
     }
 
+    /// What this cell shares with every other cell its provider's app made (store, clock,
+    /// observer, renewal); one object, however many tenants.
     package nonisolated let parts: Parts
+    /// The credential's name in the store.
+    package nonisolated let key: TokenKey
     nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
-    nonisolated let renewal: Renewal?
+    nonisolated var renewal: Renewal? { parts.renewal }
     nonisolated let snapshot = InlineLocked<CredentialSnapshot?>(nil)
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
@@ -52,11 +56,14 @@ package actor CredentialCell<Prepared: PreparedCredential> {
 
     /// Creates a cell; nothing is loaded until first use.
     ///
-    /// - Parameter prepare: Computes the fast-path value of a credential; throwing means the
-    ///   credential is unusable (a stored value of the wrong kind is ``AuthError/Code/storeCorrupt``).
-    package init(_ parts: Parts, renewal: Renewal?, prepare: @escaping @Sendable (StoredCredential) throws(AuthError) -> Prepared) {
+    /// - Parameters:
+    ///   - key: The credential's name in the store.
+    ///   - parts: What the cell is made of besides its key; cells may share one.
+    ///   - prepare: Computes the fast-path value of a credential; throwing means the credential
+    ///     is unusable (a stored value of the wrong kind is ``AuthError/Code/storeCorrupt``).
+    package init(key: TokenKey, parts: Parts, prepare: @escaping @Sendable (StoredCredential) throws(AuthError) -> Prepared) {
+        self.key = key
         self.parts = parts
-        self.renewal = renewal
         self.prepare = prepare
     }
 
@@ -204,7 +211,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// store said so.
     package func install(_ credential: StoredCredential?, event: AuthEvent?) async -> InstallOutcome {
         let store = parts.store
-        let key = parts.key
+        let key = self.key
         let clock = ContinuousClock()
         let started = clock.now
         let write = writer.enqueue {
@@ -218,7 +225,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         } else {
             parts.observer?.receive(.credentialStored(provider: parts.name, duration: clock.now - started))
         }
-        if let onChange = parts.onChange { await onChange(credential) }
+        if let onChange = parts.onChange { await onChange(key, credential) }
         guard writer.isNewest(write.ticket) else { return InstallOutcome(adopted: false, failure: failure) }
         if let credential {
             do {
@@ -289,7 +296,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     func loadIfNeeded() async throws {
         guard case .unloaded = phase else { return }
         let store = parts.store
-        let key = parts.key
+        let key = self.key
         let loaded: StoredCredential?
         do {
             loaded = try await loads.run { try await store.load(key) }
@@ -321,7 +328,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         }
         let ticket = writer.newestTicket
         let store = parts.store
-        let key = parts.key
+        let key = self.key
         guard let stored = try? await loads.run({ try await store.load(key) }), !stored.refreshRefused else { return false }
         if let refused, stored.accessToken == refused.accessToken || (stored.refreshToken != nil && stored.refreshToken == refused.refreshToken) {
             return false
@@ -356,8 +363,8 @@ extension CredentialCell: CustomReflectable, CustomStringConvertible {
     /// Shows the name and key only: the phase and the snapshot hold credentials and encoded
     /// header values.
     package nonisolated var customMirror: Mirror {
-        Mirror(self, children: ["name": parts.name, "key": parts.key], displayStyle: .class)
+        Mirror(self, children: ["name": parts.name, "key": key], displayStyle: .class)
     }
 
-    package nonisolated var description: String { "CredentialCell(\(parts.key))" }
+    package nonisolated var description: String { "CredentialCell(\(key))" }
 }
