@@ -91,13 +91,15 @@ func snippetGettingstarted7() async throws {
     let provider = ProfixProvider(client: ProfixRegistration(clientID: "my-client", clientSecret: Secret("my-secret")))
     let registration = ProfixRegistration(clientID: "my-client", clientSecret: Secret("my-secret"))
     let store = try FileTokenStore(directory: URL(fileURLWithPath: "/var/lib/my-app/tokens"))
+    let app = ProfixApp(client: registration, store: store)
     let providers = ProviderRegistry<String, ProfixProvider>(configuration: .init(maximumCount: 50_000)) { user in
-        ProfixProvider(client: registration, store: store, key: TokenKey(provider: "profix", account: user))
+        app.provider(key: TokenKey(provider: "profix", account: user))
     }
     let client = try providers.provider(for: "customer-42").client()
     _ = provider
     _ = registration
     _ = store
+    _ = app
     _ = providers
     _ = client
 }

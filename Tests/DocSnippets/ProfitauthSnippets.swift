@@ -25,7 +25,14 @@ func makeProfitProvider(environment: ProfitEnvironment, apiKey: String, environm
     )
 }
 
-// Docs/ProfitAuth.md, block 8
+// Docs/ProfitAuth.md, block 3
+func makeProfitProviders(environment: ProfitEnvironment, keys: ProfitProvider.AppConnectorKeys,
+                         store: any TokenStore) -> ProviderRegistry<String, ProfitProvider> {
+    let app = ProfitApp(environment: environment, keys: keys, store: store)
+    return ProviderRegistry { user in app.provider(key: TokenKey(provider: "profit", account: user)) }
+}
+
+// Docs/ProfitAuth.md, block 9
 @Test func profitTokenRevokedByAnAdministrator() async throws {
     let keys = ProfitProvider.AppConnectorKeys(apiKey: Secret(String(repeating: "a", count: 32)),
                                                environmentKey: Secret(String(repeating: "b", count: 32)))
@@ -64,8 +71,8 @@ func snippetProfitauth1() async throws {
     _ = environment
 }
 
-// Docs/ProfitAuth.md, block 3
-func snippetProfitauth3() async throws {
+// Docs/ProfitAuth.md, block 4
+func snippetProfitauth4() async throws {
     let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"))
     let transport = URLSessionTransport.shared
     let codeTheUserTyped = "123456"
@@ -77,8 +84,8 @@ func snippetProfitauth3() async throws {
     _ = tokenTextFromTheAdministrator
 }
 
-// Docs/ProfitAuth.md, block 4
-func snippetProfitauth4() async throws {
+// Docs/ProfitAuth.md, block 5
+func snippetProfitauth5() async throws {
     let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"))
     let transport = URLSessionTransport.shared
     let codeTheUserTyped = "123456"
@@ -90,8 +97,8 @@ func snippetProfitauth4() async throws {
     _ = tokenTextFromTheAdministrator
 }
 
-// Docs/ProfitAuth.md, block 5
-func snippetProfitauth5() async throws {
+// Docs/ProfitAuth.md, block 6
+func snippetProfitauth6() async throws {
     let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"))
     let transport = URLSessionTransport.shared
     let codeTheUserTyped = "123456"
@@ -107,8 +114,8 @@ func snippetProfitauth5() async throws {
     _ = body
 }
 
-// Docs/ProfitAuth.md, block 6
-func snippetProfitauth6() async throws {
+// Docs/ProfitAuth.md, block 7
+func snippetProfitauth7() async throws {
     let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"))
     let transport = URLSessionTransport.shared
     let codeTheUserTyped = "123456"
@@ -124,8 +131,8 @@ func snippetProfitauth6() async throws {
     _ = info
 }
 
-// Docs/ProfitAuth.md, block 7
-func snippetProfitauth7() async throws {
+// Docs/ProfitAuth.md, block 8
+func snippetProfitauth8() async throws {
     let provider = ProfitProvider(environment: try ProfitEnvironment(number: "12345"))
     let transport = URLSessionTransport.shared
     let codeTheUserTyped = "123456"

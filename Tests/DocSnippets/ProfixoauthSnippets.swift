@@ -30,7 +30,15 @@ func makeProfixProvider(client: ProfixRegistration, transport: any HTTPTransport
     )
 }
 
-// Docs/ProfixOAuth.md, block 7
+// Docs/ProfixOAuth.md, block 3
+func makeProfixProviders(client: ProfixRegistration, store: any TokenStore) -> ProviderRegistry<String, ProfixProvider> {
+    let app = ProfixApp(client: client, store: store, onCredentialChange: { key, credential in
+        print("\(key.account): \(credential == nil ? "signed out" : "new token")")
+    })
+    return ProviderRegistry { user in app.provider(key: TokenKey(provider: "profix", account: user)) }
+}
+
+// Docs/ProfixOAuth.md, block 8
 func listWorkOrders(with api: AuthorizedClient, request: HTTPRequest) async throws {
     do {
         _ = try await api.fetch(request)
@@ -39,7 +47,7 @@ func listWorkOrders(with api: AuthorizedClient, request: HTTPRequest) async thro
     }
 }
 
-// Docs/ProfixOAuth.md, block 8
+// Docs/ProfixOAuth.md, block 9
 func rotateSharedCredential(client: ProfixRegistration, transport: any HTTPTransport, sharedFolder: URL) async throws {
     let store = try FileTokenStore(directory: sharedFolder)   // the same folder in every process
     let provider = ProfixProvider(client: client, transport: transport, store: store,
@@ -47,7 +55,7 @@ func rotateSharedCredential(client: ProfixRegistration, transport: any HTTPTrans
     try await provider.refresh()   // forced: rotates, unless another process already did
 }
 
-// Docs/ProfixOAuth.md, block 9
+// Docs/ProfixOAuth.md, block 10
 @Test func profixCodeGrantThenRefresh() async throws {
     let clock = TestClock()
     let sandbox = ProfixSandbox(now: clock.now)
@@ -86,8 +94,8 @@ func snippetProfixoauth1() async throws {
     _ = client
 }
 
-// Docs/ProfixOAuth.md, block 3
-func snippetProfixoauth3() async throws {
+// Docs/ProfixOAuth.md, block 4
+func snippetProfixoauth4() async throws {
     let transport = URLSessionTransport.shared
     let sandbox = ProfixSandbox()
     let provider = ProfixProvider(client: ProfixRegistration(clientID: "app", clientSecret: Secret("secret")), transport: sandbox)
@@ -107,8 +115,8 @@ func snippetProfixoauth3() async throws {
     _ = callback
 }
 
-// Docs/ProfixOAuth.md, block 4
-func snippetProfixoauth4() async throws {
+// Docs/ProfixOAuth.md, block 5
+func snippetProfixoauth5() async throws {
     let transport = URLSessionTransport.shared
     let sandbox = ProfixSandbox()
     let provider = ProfixProvider(client: ProfixRegistration(clientID: "app", clientSecret: Secret("secret")), transport: sandbox)
@@ -122,8 +130,8 @@ func snippetProfixoauth4() async throws {
     _ = userProvider
 }
 
-// Docs/ProfixOAuth.md, block 5
-func snippetProfixoauth5() async throws {
+// Docs/ProfixOAuth.md, block 6
+func snippetProfixoauth6() async throws {
     let transport = URLSessionTransport.shared
     let sandbox = ProfixSandbox()
     let provider = ProfixProvider(client: ProfixRegistration(clientID: "app", clientSecret: Secret("secret")), transport: sandbox)
@@ -144,8 +152,8 @@ func snippetProfixoauth5() async throws {
     _ = userProvider
 }
 
-// Docs/ProfixOAuth.md, block 6
-func snippetProfixoauth6() async throws {
+// Docs/ProfixOAuth.md, block 7
+func snippetProfixoauth7() async throws {
     let transport = URLSessionTransport.shared
     let sandbox = ProfixSandbox()
     let provider = ProfixProvider(client: ProfixRegistration(clientID: "app", clientSecret: Secret("secret")), transport: sandbox)

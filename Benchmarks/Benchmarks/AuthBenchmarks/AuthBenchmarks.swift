@@ -247,33 +247,42 @@ let benchmarks: @Sendable () -> Void = {
     // Memory per idle tenant at 100,000 tenants.
     let once = Benchmark.Configuration(metrics: [.custom("resident bytes per idle tenant", useScalingFactor: false)],
                                        warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 1)
-    Benchmark("memory/Profix-it provider per idle tenant", configuration: once) { benchmark in
-        let store = InMemoryTokenStore()
-        for index in 0..<tenants {
-            try await store.save(StoredCredential(accessToken: Secret("access-\(index)-AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa"),
-                                                  refreshToken: Secret("refresh-\(index)"), expiresAt: later),
-                                 for: TokenKey(provider: "profix", account: "t\(index)"))
+    // Profix-it and Profit: providers made by one app (what every tenant shares kept once, the way
+    // a multi-tenant server makes them), and providers made alone (each with its own copy).
+    for madeByApp in [true, false] {
+        let form = madeByApp ? "made by one app" : "made alone"
+        Benchmark("memory/Profix-it provider per idle tenant, \(form)", configuration: once) { benchmark in
+            let store = InMemoryTokenStore()
+            for index in 0..<tenants {
+                try await store.save(StoredCredential(accessToken: Secret("access-\(index)-AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa"),
+                                                      refreshToken: Secret("refresh-\(index)"), expiresAt: later),
+                                     for: TokenKey(provider: "profix", account: "t\(index)"))
+            }
+            let registration = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
+            let noop = NoOpTransport()
+            let app = ProfixApp(client: registration, transport: noop, store: store)
+            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
+                                  try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profixRequest) { index in
+                let key = TokenKey(provider: "profix", account: "t\(index)")
+                return madeByApp ? app.provider(key: key) : ProfixProvider(client: registration, transport: noop, store: store, key: key)
+            })
         }
-        let registration = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
-        let noop = NoOpTransport()
-        benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
-                              try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profixRequest) { index in
-            ProfixProvider(client: registration, transport: noop, store: store, key: TokenKey(provider: "profix", account: "t\(index)"))
-        })
-    }
-    Benchmark("memory/Profit provider per idle tenant", configuration: once) { benchmark in
-        let sandbox = ProfitSandbox.demo()
-        let environment = try ProfitEnvironment(number: "12345")
-        let store = InMemoryTokenStore()
-        let seeder = ProfitProvider(environment: environment, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "seed"))
-        try await seeder.addToken(try sandbox.issueToken(for: "DavidB"))
-        guard let stored = try await store.load(seeder.key) else { return benchmark.error("no seed token") }
-        for index in 0..<tenants { try await store.save(stored, for: TokenKey(provider: "profit", account: "t\(index)")) }
-        let noop = NoOpTransport()
-        benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
-                              try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profitRequest) { index in
-            ProfitProvider(environment: environment, transport: noop, store: store, key: TokenKey(provider: "profit", account: "t\(index)"))
-        })
+        Benchmark("memory/Profit provider per idle tenant, \(form)", configuration: once) { benchmark in
+            let sandbox = ProfitSandbox.demo()
+            let environment = try ProfitEnvironment(number: "12345")
+            let store = InMemoryTokenStore()
+            let seeder = ProfitProvider(environment: environment, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "seed"))
+            try await seeder.addToken(try sandbox.issueToken(for: "DavidB"))
+            guard let stored = try await store.load(seeder.key) else { return benchmark.error("no seed token") }
+            for index in 0..<tenants { try await store.save(stored, for: TokenKey(provider: "profit", account: "t\(index)")) }
+            let noop = NoOpTransport()
+            let app = ProfitApp(environment: environment, transport: noop, store: store)
+            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
+                                  try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profitRequest) { index in
+                let key = TokenKey(provider: "profit", account: "t\(index)")
+                return madeByApp ? app.provider(key: key) : ProfitProvider(environment: environment, transport: noop, store: store, key: key)
+            })
+        }
     }
     Benchmark("memory/e-conomic provider per idle tenant", configuration: once) { benchmark in
         let grants = (0..<tenants).map { Secret("grant-\($0)-7d2c1a9e0b3f4a5d8c6e") }
