@@ -26,6 +26,10 @@ public struct ProfitApp: Sendable {
         let configuration: ProfitProvider.Configuration
         let audience: CredentialAudience
         let parts: CredentialParts
+        /// What the request path reads of ``configuration``, kept apart: reading a field of the
+        /// configuration there copied the whole value.
+        let soapTokenInBody: Bool
+        let addsFields: Bool
 
         init(environment: ProfitEnvironment, keys: ProfitProvider.AppConnectorKeys?, transport: any HTTPTransport, store: any TokenStore,
              configuration: ProfitProvider.Configuration, observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
@@ -34,6 +38,8 @@ public struct ProfitApp: Sendable {
             self.keys = keys
             self.transport = transport
             self.configuration = configuration
+            soapTokenInBody = configuration.soapToken == .element
+            addsFields = configuration.integrationId != nil || configuration.acceptLanguage != nil
             var audience = environment.audience
             configuration.additionalHosts.forEach { audience.insert($0) }
             self.audience = audience
