@@ -1,6 +1,7 @@
 public import AuthCore
 internal import AuthRuntime
 public import Foundation
+import HTTPTypes
 
 /// What every user of one AFAS Profit app connector has in common, kept once: the environment,
 /// the app connector's keys, the options, the transport, the store, the observer and the clock.
@@ -47,6 +48,13 @@ public struct ProfitApp: Sendable {
             self.parts = CredentialParts(
                 name: ProfitProvider.providerName, store: store, observer: observer, now: now, onChange: onChange,
                 missingMessage: "no AFAS token yet: run the OTP flow or add a token", renewal: nil)
+        }
+
+        /// The request path's URL check, made here so that the audience is read in place (read
+        /// through the shared object from outside, it was copied: two retains on every request,
+        /// and two cores contending for its storage).
+        func checkRequest(_ request: HTTPRequest) throws(AuthError) {
+            try audience.checkRequest(request, provider: ProfitProvider.providerName)
         }
     }
 

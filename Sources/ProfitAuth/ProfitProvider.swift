@@ -137,8 +137,8 @@ public actor ProfitProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
     ///   ``authorize(_:body:)`` does.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try shared.audience.checkRequest(request, provider: Self.providerName)
-        if shared.soapTokenInBody, request.headerFields[.soapAction] != nil { return false }
+        try shared.checkRequest(request)
+        if shared.soapTokenInBody, !request.headerFields.isEmpty, request.headerFields[.soapAction] != nil { return false }
         guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)
         if shared.addsFields { try Self.addConfiguredFields(to: &request.headerFields, configuration: shared.configuration) }

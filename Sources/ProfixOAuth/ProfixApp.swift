@@ -39,6 +39,13 @@ public struct ProfixApp: Sendable {
                 missingMessage: "no Profix-it credential yet: run a grant first",
                 renewal: ProfixProvider.renewal(tokenClient, now: now))
         }
+
+        /// The request path's URL check, made here so that the audience is read in place (read
+        /// through the shared object from outside, it was copied: two retains on every request,
+        /// and two cores contending for its storage).
+        func checkRequest(_ request: HTTPRequest) throws(AuthError) {
+            try audience.checkRequest(request, provider: ProfixProvider.providerName)
+        }
     }
 
     let shared: Shared

@@ -145,7 +145,7 @@ public actor ProfixProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
     ///   ``authorize(_:)`` does.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try shared.audience.checkRequest(request, provider: Self.providerName)
+        try shared.checkRequest(request)
         guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)
         return true
