@@ -82,10 +82,7 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// Whether the host of `authority` (`host`, `host:port`, `host.`) is in ``hosts``, compared
     /// without allocating; `false` sends the caller to the full check.
     func contains(hostOf authority: String) -> Bool {
-        // The common case first: the authority is one of the names as it is (one comparison of
-        // bytes each); a port, a trailing dot or capitals take the pass below.
-        for candidate in list where candidate == authority { return true }
-        return authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
+        authority.utf8.withContiguousStorageIfAvailable(contains(hostOf:)) ?? false
     }
 
     /// Only a plain authority counts: one of the listed names, in any case, with trailing dots,
@@ -96,8 +93,11 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     func contains(hostOf bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         for candidate in list {
             let matched = candidate.utf8.withContiguousStorageIfAvailable { host -> Bool in
-                guard host.count <= bytes.count else { return false }
-                for index in 0..<host.count where host[index] != Self.lowercased(bytes[index]) { return false }
+                guard host.count <= bytes.count, let hostBase = host.baseAddress, let base = bytes.baseAddress else { return false }
+                // Bytes as they are first (the common, lower-case case), then ignoring case.
+                if memcmp(hostBase, base, host.count) != 0 {
+                    for index in 0..<host.count where host[index] != Self.lowercased(bytes[index]) { return false }
+                }
                 return Self.isPortSuffix(bytes, from: host.count)
             }
             if matched == true { return true }
