@@ -53,7 +53,7 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
         var authorized = request
         guard try provider.authorizeIfReady(&authorized) else {
-            return try await AuthorizationFlow.sendAwaiting(request, body: body, base: base, provider: provider, observer: observer)
+            return try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer, notReady: true)
         }
         if !Provider.checksRequestTarget { try SecureURLPolicy.check(authorized, provider: provider.name) }
         let answer = try await base.send(authorized, body: body)
@@ -76,27 +76,17 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 /// generic ``AuthorizingTransport`` inlines its fast path instead and comes here for the rest.
 @usableFromInline
 enum AuthorizationFlow {
+    /// - Parameter notReady: The provider already answered `false` to
+    ///   ``CredentialProvider/authorizeIfReady(_:)`` for this request: straight to the awaited path.
+    @usableFromInline
     static func send(
         _ request: HTTPRequest, body: Data?, base: any HTTPTransport, provider: any CredentialProvider,
-        observer: AuthEventObserver?
+        observer: AuthEventObserver?, notReady: Bool = false
     ) async throws -> (HTTPResponse, Data) {
         let name = provider.name
-        let (first, firstBody) = try await authorize(request, body: body, by: provider, named: name)
-        let answer = try await base.send(first, body: firstBody)
-        guard isRejection(answer.0.status) else { return answer }
-        return try await retry(after: answer, to: first, request: request, body: body, base: base, provider: provider, observer: observer)
-    }
-
-    /// ``send(_:body:base:provider:observer:)`` for a request whose provider already answered
-    /// `false` to ``CredentialProvider/authorizeIfReady(_:)``: straight to the awaited path.
-    @usableFromInline
-    static func sendAwaiting(
-        _ request: HTTPRequest, body: Data?, base: any HTTPTransport, provider: any CredentialProvider,
-        observer: AuthEventObserver?
-    ) async throws -> (HTTPResponse, Data) {
-        let name = provider.name
-        try SecureURLPolicy.check(request, provider: name)
-        let (first, firstBody) = try await authorizeAwaiting(request, body: body, by: provider, named: name)
+        let (first, firstBody) = notReady
+            ? try await authorizeAwaiting(request, body: body, by: provider, named: name)
+            : try await authorize(request, body: body, by: provider, named: name)
         let answer = try await base.send(first, body: firstBody)
         guard isRejection(answer.0.status) else { return answer }
         return try await retry(after: answer, to: first, request: request, body: body, base: base, provider: provider, observer: observer)
@@ -139,16 +129,17 @@ enum AuthorizationFlow {
             if !type(of: provider).checksRequestTarget { try SecureURLPolicy.check(authorized, provider: name) }
             return (authorized, body)
         }
-        try SecureURLPolicy.check(request, provider: name)
         return try await authorizeAwaiting(request, body: body, by: provider, named: name)
     }
 
-    /// The awaited path of ``authorize(_:body:by:named:)``, kept out of line so that the fast path
-    /// inlines into the caller without the awaiting call's frame.
+    /// The awaited path of ``authorize(_:body:by:named:)``, the URL checked before and after the
+    /// provider touched the request; kept out of line so that the fast path inlines into the
+    /// caller without the awaiting call's frame.
     @inline(never)
     static func authorizeAwaiting(
         _ request: HTTPRequest, body: Data?, by provider: any CredentialProvider, named name: String
     ) async throws -> (HTTPRequest, Data?) {
+        try SecureURLPolicy.check(request, provider: name)
         var authorized = request
         var authorizedBody = body
         try await provider.authorize(&authorized, body: &authorizedBody)
