@@ -68,9 +68,43 @@ import Testing
         HTTPRequest(method: .get, scheme: scheme, authority: authority, path: "/x")
     }
 
-    @Test(arguments: ["api.example.com", "API.Example.COM", "api.example.com.", "api.example.com:8443"])
+    @Test(arguments: ["api.example.com", "API.Example.COM", "api.example.com.", "api.example.com:8443", "api.example.com.:443", "api.example.com:"])
     func aListedHostOverHTTPSPasses(_ authority: String) throws {
         try audience.checkRequest(request("https", authority), provider: "t")
+        try audience.check(request("https", authority), provider: "t")
+    }
+
+    /// The byte comparison accepts a listed name, in any case, then only dots and a decimal port.
+    @Test(arguments: ["api.example.com:8a", "api.example.com:443x", "api.example.comx", "api.example.com.evil.example",
+                      "api.example.co", "", "api.example.com\u{00E9}", "xapi.example.com", "api.example.com:1:2"])
+    func anythingElseAfterTheNameIsRefused(_ authority: String) {
+        #expect(throws: AuthError.self) { try audience.checkRequest(request("https", authority), provider: "t") }
+        #expect(throws: AuthError.self) { try audience.check(request("https", authority), provider: "t") }
+    }
+
+    /// A transport joins scheme, authority and path: a path that does not start with `/` moves the
+    /// host (`https://api.example.com` + `.evil.example/x` is `api.example.com.evil.example`).
+    @Test(arguments: [".evil.example/x", "@evil.example/x", ":1@evil.example/x", "evil"])
+    func aPathThatMovesTheHostIsRefused(_ path: String) {
+        let moved = HTTPRequest(method: .get, scheme: "https", authority: "api.example.com", path: path)
+        #expect(moved.url?.host != "api.example.com")
+        #expect { try audience.checkRequest(moved, provider: "t") } throws: { ($0 as? AuthError)?.code == .untrustedHost }
+        #expect { try audience.check(moved, provider: "t") } throws: { ($0 as? AuthError)?.code == .untrustedHost }
+    }
+
+    @Test(arguments: ["", "/", "/x?y=1", "/@evil.example"])
+    func aPathFromTheRootPasses(_ path: String) throws {
+        let request = HTTPRequest(method: .get, scheme: "https", authority: "api.example.com", path: path)
+        try audience.checkRequest(request, provider: "t")
+    }
+
+    /// A listed IPv6 literal is not a plain name: it takes the full check, and passes there.
+    @Test func aListedIPv6HostTakesTheFullCheck() throws {
+        let local = CredentialAudience(hosts: ["[::1]"])
+        try local.checkRequest(HTTPRequest(method: .get, scheme: "http", authority: "[::1]:8443", path: "/x"), provider: "t")
+        #expect(throws: AuthError.self) {
+            try local.checkRequest(HTTPRequest(method: .get, scheme: "http", authority: "[::2]:8443", path: "/x"), provider: "t")
+        }
     }
 
     @Test(arguments: [

@@ -63,7 +63,7 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``AuthError/Code/untrustedHost``.
     public func check(_ request: HTTPRequest, provider: String?) throws(AuthError) {
         // The common case without building a URL: the authority's host is one of ours.
-        if let authority = request.authority, contains(hostOf: authority) { return }
+        if let authority = request.authority, contains(hostOf: authority), SecureURLPolicy.hasPlainPath(request) { return }
         guard let url = request.url else {
             throw AuthError(.untrustedHost, provider: provider, message: "the request has no host this provider sends credentials to")
         }
@@ -139,7 +139,7 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
     ///
     /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost``.
     package func checkRequest(_ request: HTTPRequest, provider: String) throws(AuthError) {
-        if request.scheme == "https", let authority = request.authority, contains(hostOf: authority) {
+        if request.scheme == "https", let authority = request.authority, contains(hostOf: authority), SecureURLPolicy.hasPlainPath(request) {
             return
         }
         try SecureURLPolicy.check(request, provider: provider)

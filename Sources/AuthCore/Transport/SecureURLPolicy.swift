@@ -31,8 +31,17 @@ public enum SecureURLPolicy {
     /// authority made only of host-name characters (letters, digits, `.`, `-`, `_`, and a
     /// `:port`); such a request always has a URL, and `https` may carry credentials.
     static func isPlainHTTPS(_ request: HTTPRequest) -> Bool {
-        guard request.scheme == "https", let authority = request.authority else { return false }
+        guard request.scheme == "https", let authority = request.authority, hasPlainPath(request) else { return false }
         return authority.utf8.withContiguousStorageIfAvailable(isPlainAuthority) ?? false
+    }
+
+    /// Whether `request`'s path cannot move its URL elsewhere: no path, an empty one, or one that
+    /// starts with `/`. Transports join scheme, authority and path into one URL, so a path such as
+    /// `.evil.example/x` or `@evil.example/x` would change the host the request goes to; such a
+    /// request takes the full checks, which read the host from that URL.
+    package static func hasPlainPath(_ request: HTTPRequest) -> Bool {
+        guard let path = request.path, let first = path.utf8.first else { return true }
+        return first == UInt8(ascii: "/")
     }
 
     static func isPlainAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
