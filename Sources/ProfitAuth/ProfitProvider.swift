@@ -126,9 +126,10 @@ public actor ProfitProvider: CredentialProvider {
         try Self.authorize(&request, body: &body, token: try await currentToken(), configuration: configuration)
     }
 
-    /// `true`: ``authorizeIfReady(_:)`` refuses a URL that may not carry credentials, and a host
-    /// outside ``audience``, before it adds anything; it never moves a request.
-    public static var checksRequestTarget: Bool { true }
+    /// The provider itself: ``authorizeIfReady(_:)`` refuses a URL that may not carry
+    /// credentials, and a host outside ``audience``, before it adds anything, and never moves a
+    /// request; the clients do not check again.
+    public static var requestTargetCheck: RequestTargetCheck { .byProvider }
 
     /// Adds the `AfasToken` header (and the configured fields) when the token is loaded; `false`
     /// when it must be loaded first, or when the token goes into a SOAP body

@@ -135,9 +135,10 @@ public actor ProfixProvider: CredentialProvider {
         request.headerFields.setCredential(try await cell.resolveHeader())
     }
 
-    /// `true`: ``authorizeIfReady(_:)`` refuses a URL that may not carry credentials, and a host
-    /// outside ``audience``, before it adds anything; it never moves a request.
-    public static var checksRequestTarget: Bool { true }
+    /// The provider itself: ``authorizeIfReady(_:)`` refuses a URL that may not carry
+    /// credentials, and a host outside ``audience``, before it adds anything, and never moves a
+    /// request; the clients do not check again.
+    public static var requestTargetCheck: RequestTargetCheck { .byProvider }
 
     /// Adds `Authorization: Bearer <access token>` when a valid token is cached; `false` when one
     /// must be loaded or refreshed first (``authorize(_:body:)`` does that).

@@ -157,8 +157,10 @@ private actor CountingProvider: CredentialProvider {
         let ready: Bool
         var moveTo: (scheme: String, authority: String)?
         let awaited = Recorder<Int>()
+        let asked = Recorder<Int>()
 
         func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
+            asked.append(1)
             guard ready else { return false }
             if let moveTo {
                 request.scheme = moveTo.scheme
@@ -192,11 +194,12 @@ private actor CountingProvider: CredentialProvider {
         #expect(provider.awaited.values == [1])
     }
 
-    /// A provider that leaves the URL to the clients (`checksRequestTarget` is `false`, the
-    /// default) has what it authorized checked before it is sent, by both client forms.
+    /// A provider that leaves the URL to the clients (`requestTargetCheck` is `.byClients`, the
+    /// default for every provider outside the SDK) is not even asked for a request the clients
+    /// refuse, by either client form.
     @Test(arguments: [false, true])
     func aReadyRequestToPlainHTTPIsRefusedByTheClient(stored: Bool) async throws {
-        #expect(ReadyProvider.checksRequestTarget == false)
+        #expect(ReadyProvider.requestTargetCheck == .byClients)
         let mock = MockTransport(responses: [.json(200, "{}")])
         let provider = ReadyProvider(ready: true)
         let insecure = HTTPRequest(url: try #require(URL(string: "http://api.example.com/items")))
@@ -209,13 +212,20 @@ private actor CountingProvider: CredentialProvider {
         }
         #expect(error?.code == .insecureURL)
         #expect(mock.requestCount == 0)
+        #expect(provider.asked.values.isEmpty)
+        #expect(provider.awaited.values.isEmpty)
     }
 
-    @Test func aFastPathThatMovesTheRequestToPlainHTTPIsRefused() async throws {
+    @Test(arguments: [false, true])
+    func aFastPathThatMovesTheRequestToPlainHTTPIsRefused(stored: Bool) async throws {
         let mock = MockTransport(responses: [.json(200, "{}")])
         let provider = ReadyProvider(ready: true, moveTo: ("http", "evil.example.com"))
         let error = await #expect(throws: AuthError.self) {
-            try await AuthorizingTransport(base: mock, provider: provider).reply(HTTPRequest(url: self.url))
+            if stored {
+                _ = try await AuthorizedClient(base: mock, provider: provider).send(HTTPRequest(url: self.url), body: nil)
+            } else {
+                _ = try await AuthorizingTransport(base: mock, provider: provider).send(HTTPRequest(url: self.url), body: nil)
+            }
         }
         #expect(error?.code == .insecureURL)
         #expect(mock.requestCount == 0)

@@ -65,8 +65,9 @@ actor AcmeProvider: CredentialProvider {
         cell = CredentialCell(key: key, parts: parts) { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }
     }
 
-    /// The check below comes first, so the clients need not check again what this authorized.
-    static var checksRequestTarget: Bool { true }
+    /// The check below comes first, so the clients need not check again what this authorized
+    /// (a value only providers inside this package can give).
+    static var requestTargetCheck: RequestTargetCheck { .byProvider }
 
     nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try SecureURLPolicy.check(request, provider: name)

@@ -210,14 +210,14 @@ import TestSupport
     }
 
     /// The clients send what `authorizeIfReady` authorized without a check of their own
-    /// (`checksRequestTarget`), so the provider's check is all there is: nothing reaches the
+    /// (`requestTargetCheck` is `.byProvider`), so the provider's check is all there is: nothing reaches the
     /// transport for a target outside the audience, by either client form.
     @Test(arguments: [("http", "restapi.e-conomic.com", "/self"), ("https", "evil.example.com", "/self"),
                       ("https", "restapi.e-conomic.com:1@evil.example.com", "/self"), ("https", "restapi.e-conomic.com.evil.example.com", "/self"),
                       ("https", "restapi.e-conomic.comx", "/self"), ("https", "restapi.e-conomic.com", ".evil.example.com/self"),
                       ("https", "restapi.e-conomic.com", "@evil.example.com/self")])
     func theClientsRelyOnItsCheck(_ scheme: String, _ authority: String, _ path: String) async throws {
-        #expect(EconomicProvider.checksRequestTarget)
+        #expect(EconomicProvider.requestTargetCheck == .byProvider)
         let mock = MockTransport(responses: [.json(200, "{}")])
         let provider = try EconomicProvider(credentials: .demo, transport: mock)
         let request = HTTPRequest(method: .get, scheme: scheme, authority: authority, path: path)

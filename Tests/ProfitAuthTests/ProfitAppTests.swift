@@ -20,7 +20,6 @@ import TestSupport
         let david = app.provider(key: TokenKey(provider: "profit", account: "DavidB"))
         let other = app.provider(key: TokenKey(provider: "profit", account: "NoMail"))
         #expect(david.shared === other.shared)
-        #expect(david.environment.restBaseURL == app.environment.restBaseURL)
 
         let davidToken = try sandbox.issueToken(for: "DavidB")
         let otherToken = try sandbox.issueToken(for: "NoMail")

@@ -358,7 +358,7 @@ import TestSupport
     }
 
     /// The clients send what `authorizeIfReady` authorized without a check of their own
-    /// (`checksRequestTarget`), so the provider's check is all there is: nothing reaches the
+    /// (`requestTargetCheck` is `.byProvider`), so the provider's check is all there is: nothing reaches the
     /// transport for a host outside the audience, by either client form, cached or not.
     @Test(arguments: [("evil.example.com", "/ProfitRestServices/ProfitVersion"),
                       ("12345.rest.afas.online:1@evil.example.com", "/ProfitRestServices/ProfitVersion"),
@@ -367,7 +367,7 @@ import TestSupport
                       ("12345.rest.afas.online", ".evil.example.com/ProfitRestServices/ProfitVersion"),
                       ("12345.rest.afas.online", "@evil.example.com/ProfitRestServices/ProfitVersion")])
     func theClientsRelyOnItsCheck(_ authority: String, _ path: String) async throws {
-        #expect(ProfitProvider.checksRequestTarget)
+        #expect(ProfitProvider.requestTargetCheck == .byProvider)
         let request = HTTPRequest(method: .get, scheme: "https", authority: authority, path: path)
         let mock = MockTransport(responses: [MockTransport.Response(status: 200)])
         let store = InMemoryTokenStore()

@@ -66,13 +66,13 @@ import Testing
     }
 
     /// The clients send what `authorizeIfReady` authorized without a check of their own
-    /// (`checksRequestTarget`), so the provider's check is all there is: nothing reaches the
+    /// (`requestTargetCheck` is `.byProvider`), so the provider's check is all there is: nothing reaches the
     /// transport for a target outside the audience, by either client form.
     @Test(arguments: [("http", "api.profix-it.nl", "/x"), ("https", "evil.example.com", "/x"), ("https", "api.profix-it.nl:1@evil.example.com", "/x"),
                       ("https", "api.profix-it.nl.evil.example.com", "/x"), ("https", "api.profix-it.nlx", "/x"),
                       ("https", "api.profix-it.nl", ".evil.example.com/x"), ("https", "api.profix-it.nl", "@evil.example.com/x")])
     func theClientsRelyOnItsCheck(_ scheme: String, _ authority: String, _ path: String) async throws {
-        #expect(ProfixProvider.checksRequestTarget)
+        #expect(ProfixProvider.requestTargetCheck == .byProvider)
         let sandbox = Fixture.sandbox(clock)
         let provider = Fixture.provider(sandbox: sandbox, clock: clock)
         try await Fixture.authorize(provider, sandbox: sandbox)

@@ -44,16 +44,10 @@ public protocol CredentialProvider: Sendable {
     /// default returns `false`.
     func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool
 
-    /// Whether ``authorizeIfReady(_:)`` refuses by itself every request whose URL
-    /// ``SecureURLPolicy`` refuses (throwing ``AuthError/Code/insecureURL`` before it adds
-    /// anything), and leaves the request's scheme and authority as they were.
-    ///
-    /// When `true`, the authorizing clients send a request that ``authorizeIfReady(_:)``
-    /// authorized without checking its URL once more. When `false` (the default), they check the
-    /// authorized request before sending it. The SDK's providers return `true`: they also hold
-    /// every request to their ``CredentialAudience``. The awaited path
-    /// (``authorize(_:body:)``) is always checked.
-    static var checksRequestTarget: Bool { get }
+    /// Who checks, around ``authorizeIfReady(_:)``, that a request's URL may carry credentials:
+    /// the authorizing clients (``RequestTargetCheck/byClients``, the default), or, for the SDK's
+    /// own providers only, the provider itself.
+    static var requestTargetCheck: RequestTargetCheck { get }
 
     /// Called when the service answered 401 or 403 to an authorized request.
     ///
@@ -85,8 +79,9 @@ extension CredentialProvider {
         try await authorize(&request)
     }
 
-    /// `false`: the clients check the URL of every request they send.
-    public static var checksRequestTarget: Bool { false }
+    /// ``RequestTargetCheck/byClients``: the clients check the URL of every request, before and
+    /// after the provider touched it.
+    public static var requestTargetCheck: RequestTargetCheck { .byClients }
 
     /// Nothing is at hand without waiting: the clients call ``authorize(_:body:)``.
     public func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
@@ -164,4 +159,31 @@ public struct ClosureCredentialProvider: CredentialProvider {
     public func recover(from response: HTTPResponse, body: Data, to request: HTTPRequest) async throws -> Bool {
         try await recoverHandler(response, request)
     }
+}
+
+/// Who checks, on the authorizing clients' fast path, that a request's URL may carry credentials
+/// (``SecureURLPolicy``).
+///
+/// By default the clients check a request before they ask the provider
+/// (``CredentialProvider/authorizeIfReady(_:)``) and again after it answered, so a provider of
+/// your own never sees, and never adds credentials to, a request for a URL that may not carry
+/// them, and cannot move a request elsewhere. The SDK's providers refuse such URLs themselves,
+/// before adding anything, and also hold every request to their ``CredentialAudience``; for them
+/// the clients skip their own checks. Only the SDK can make that value: there is no way to turn
+/// the clients' checks off for another provider.
+public struct RequestTargetCheck: Sendable, Hashable {
+    /// Whether the provider checks the URL itself (the SDK's providers only).
+    @usableFromInline
+    let byProvider: Bool
+
+    @usableFromInline
+    package init(byProvider: Bool) {
+        self.byProvider = byProvider
+    }
+
+    /// The clients check the URL before and after the provider touched the request.
+    public static var byClients: RequestTargetCheck { RequestTargetCheck(byProvider: false) }
+
+    /// The provider checks it itself, before it adds anything (the SDK's providers).
+    package static var byProvider: RequestTargetCheck { RequestTargetCheck(byProvider: true) }
 }

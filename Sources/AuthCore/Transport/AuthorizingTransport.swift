@@ -5,9 +5,10 @@ public import HTTPTypes
 /// generic over its base transport and provider (see ``AuthorizedClient`` for the form an app
 /// keeps in a property).
 ///
-/// It asks the provider to authorize a copy of the request, checks that its URL may carry
-/// credentials (``SecureURLPolicy``; a provider that does so itself says so with
-/// ``CredentialProvider/checksRequestTarget``), and sends it through the base transport. When the service
+/// It checks that the request's URL may carry credentials (``SecureURLPolicy``), asks the provider
+/// to authorize a copy, checks the copy's URL again, and sends it through the base transport; for
+/// the SDK's providers, which refuse such URLs themselves, it skips its own checks
+/// (``CredentialProvider/requestTargetCheck``). When the service
 /// answers 401 or 403 it asks the provider to ``CredentialProvider/recover(from:body:to:)``; if
 /// the provider obtained new credentials the request is authorized and sent exactly once more. A
 /// rejection that is not recovered, or a second rejection, becomes an ``AuthError``:
@@ -51,11 +52,13 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     /// path is inlinable, so it is specialized for `Base` and `Provider` where it is called.
     @inlinable @inline(__always)
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        let checkedByClient = !Provider.requestTargetCheck.byProvider
+        if checkedByClient { try SecureURLPolicy.check(request, provider: provider.name) }
         var authorized = request
         guard try provider.authorizeIfReady(&authorized) else {
             return try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer, notReady: true)
         }
-        if !Provider.checksRequestTarget { try SecureURLPolicy.check(authorized, provider: provider.name) }
+        if checkedByClient { try SecureURLPolicy.check(authorized, provider: provider.name) }
         let answer = try await base.send(authorized, body: body)
         guard AuthorizationFlow.isRejection(answer.0.status) else { return answer }
         return try await AuthorizationFlow.retry(
@@ -116,17 +119,19 @@ enum AuthorizationFlow {
     /// `request` with the provider's credentials and its URL checked (``SecureURLPolicy``); the
     /// first attempt and the retry both come here.
     ///
-    /// A credential at hand is added without a suspension (``CredentialProvider/authorizeIfReady(_:)``),
-    /// and the authorized request is checked unless the provider checks it itself
-    /// (``CredentialProvider/checksRequestTarget``): credentials added to a copy that is refused
-    /// never leave it. The awaited path is checked before and after the provider touched it.
+    /// A credential at hand is added without a suspension (``CredentialProvider/authorizeIfReady(_:)``).
+    /// The request is checked before and after the provider touched it, unless the provider checks
+    /// it itself (``CredentialProvider/requestTargetCheck``, the SDK's providers); the awaited path
+    /// is always checked before and after.
     @inline(__always)
     static func authorize(
         _ request: HTTPRequest, body: Data?, by provider: any CredentialProvider, named name: String
     ) async throws -> (HTTPRequest, Data?) {
+        let checkedByClient = !type(of: provider).requestTargetCheck.byProvider
+        if checkedByClient { try SecureURLPolicy.check(request, provider: name) }
         var authorized = request
         if try provider.authorizeIfReady(&authorized) {
-            if !type(of: provider).checksRequestTarget { try SecureURLPolicy.check(authorized, provider: name) }
+            if checkedByClient { try SecureURLPolicy.check(authorized, provider: name) }
             return (authorized, body)
         }
         return try await authorizeAwaiting(request, body: body, by: provider, named: name)

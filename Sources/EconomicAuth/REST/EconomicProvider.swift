@@ -151,9 +151,10 @@ public actor EconomicProvider: CredentialProvider {
         _ = try authorizeIfReady(&request)
     }
 
-    /// `true`: ``authorizeIfReady(_:)`` refuses a URL that may not carry credentials, and a host
-    /// outside ``audience``, before it adds anything; it never moves a request.
-    public static var checksRequestTarget: Bool { true }
+    /// The provider itself: ``authorizeIfReady(_:)`` refuses a URL that may not carry
+    /// credentials, and a host outside ``audience``, before it adds anything, and never moves a
+    /// request; the clients do not check again.
+    public static var requestTargetCheck: RequestTargetCheck { .byProvider }
 
     /// Adds the two token headers (and a JSON content type) at once: they are always at hand, so
     /// this returns `true` unless it throws.
