@@ -40,7 +40,7 @@ public struct ProfitApp: Sendable {
             self.transport = transport
             self.configuration = configuration
             soapTokenInBody = configuration.soapToken == .element
-            addsFields = configuration.integrationId != nil || configuration.acceptLanguage != nil
+            addsFields = configuration.addsFields
             var audience = environment.audience
             configuration.additionalHosts.forEach { audience.insert($0) }
             self.audience = audience

@@ -11,6 +11,9 @@ extension ProfitProvider {
         /// The `Accept-Language` header (`nl-nl`, `en-us`, `de-de`, `fr-fr`, `nl-be`) for Profit's
         /// messages. Default `nil` (not sent).
         public var acceptLanguage: String?
+
+        /// Whether requests carry a configured field (``integrationId`` or ``acceptLanguage``).
+        var addsFields: Bool { integrationId != nil || acceptLanguage != nil }
         /// How the token goes on SOAP requests. Default ``SOAPTokenPlacement/header``.
         public var soapToken: SOAPTokenPlacement = .header
         /// The device description sent with `GenerateOTP` (shown in the app connector's token

@@ -267,7 +267,7 @@ public actor ProfitProvider: CredentialProvider {
     /// The configured `IntegrationId` and `Accept-Language`, unless the request has its own.
     static func addConfiguredFields(to fields: inout HTTPFields, configuration: Configuration) throws(AuthError) {
         // Most apps configure neither: nothing to build or look up on the request path.
-        guard configuration.integrationId != nil || configuration.acceptLanguage != nil else { return }
+        guard configuration.addsFields else { return }
         for (name, value) in [(HTTPField.Name.profitIntegrationId, configuration.integrationId), (.acceptLanguage, configuration.acceptLanguage)] {
             guard let value, fields[name] == nil else { continue }
             // A field value is legalised (a line break becomes a space); a configuration that

@@ -119,17 +119,10 @@ public struct CredentialAudience: Sendable, Hashable, CustomStringConvertible {
         return true
     }
 
-    /// Whether a normalised host is a plain name (no IPv6 literal, nothing a URL reads otherwise).
+    /// Whether a normalised (lower-case) host is a plain name (no IPv6 literal, nothing a URL
+    /// reads otherwise).
     static func isPlainName(_ host: String) -> Bool {
-        !host.isEmpty && host.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                true
-            default:
-                false
-            }
-        }
+        !host.isEmpty && host.utf8.allSatisfy(SecureURLPolicy.isHostNameByte)
     }
 
     /// The request path's two checks at once: `request` may carry credentials

@@ -44,22 +44,26 @@ public enum SecureURLPolicy {
         return first == UInt8(ascii: "/")
     }
 
-    static func isPlainAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    private static func isPlainAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = bytes.first, first != UInt8(ascii: ":") else { return false }
         var colons = 0
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                continue
-            case UInt8(ascii: ":"):
-                colons += 1
-                if colons > 1 { return false }
-            default:
-                return false
-            }
+        for byte in bytes where !isHostNameByte(byte) {
+            guard byte == UInt8(ascii: ":") else { return false }
+            colons += 1
+            if colons > 1 { return false }
         }
         return true
+    }
+
+    /// A byte of a plain host name: an ASCII letter or digit, `.`, `-` or `_`.
+    static func isHostNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
     }
 
     /// Whether `url` may carry credentials.
