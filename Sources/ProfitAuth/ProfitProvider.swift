@@ -59,6 +59,9 @@ public actor ProfitProvider: CredentialProvider {
     /// What this provider has in common with the other providers of its ``ProfitApp``.
     nonisolated let shared: ProfitApp.Shared
     nonisolated let cell: CredentialCell<ProfitToken>
+    /// The cell's executor: the provider and its cell run on one shared executor (a call into the
+    /// cell does not hop, and the provider carries no executor state of its own).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { cell.unownedExecutor }
 
     /// Creates a provider.
     ///

@@ -69,6 +69,9 @@ public actor ProfixProvider: CredentialProvider {
     nonisolated let shared: ProfixApp.Shared
     nonisolated var tokenClient: ProfixTokenClient { shared.tokenClient }
     nonisolated let cell: CredentialCell<HTTPField>
+    /// The cell's executor: the provider and its cell run on one shared executor (a call into the
+    /// cell does not hop, and the provider carries no executor state of its own).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { cell.unownedExecutor }
 
     /// Creates a provider.
     ///

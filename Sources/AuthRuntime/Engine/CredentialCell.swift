@@ -47,6 +47,11 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
     nonisolated let loads = SingleFlight<StoredCredential?>()
+    /// The executor the cell (and its provider) runs on: shared, so the cell carries no executor
+    /// state of its own (see ``ExecutorPool``).
+    nonisolated let host = ExecutorPool.host()
+    /// The shared executor of ``host``; the cell's provider returns it too.
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { host.unownedExecutor }
 
     package internal(set) var phase: Phase = .unloaded
     /// When the current credential was installed (on the cell's clock).

@@ -88,6 +88,9 @@ public actor EconomicProvider: CredentialProvider {
     private nonisolated let observer: AuthEventObserver?
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
     private nonisolated let snapshot: InlineLocked<Snapshot>
+    private nonisolated let host = ExecutorPool.host()
+    /// A shared executor: the provider carries no executor state of its own.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { host.unownedExecutor }
 
     /// Creates a provider for one agreement.
     ///
