@@ -45,6 +45,20 @@ import Testing
         #expect(sandbox.activeSessionCount == 2)
     }
 
+    @Test func providersShareWhatTheAppKeepsOnceAndAChangedSettingReachesOnlyLaterOnes() throws {
+        var app = EconomicApp(appSecretToken: Secret("app"), transport: MockTransport())
+        let first = try app.provider(grantToken: Secret("grant-1"))
+        let second = try app.provider(grantToken: Secret("grant-2"))
+        #expect(first.shared === second.shared)
+        app.providerConfiguration = EconomicProvider.Configuration(additionalHosts: ["proxy.example.com"])
+        let third = try app.provider(grantToken: Secret("grant-3"))
+        #expect(third.shared !== first.shared)
+        #expect(third.audience.hosts.contains("proxy.example.com"))
+        #expect(!first.audience.hosts.contains("proxy.example.com"))
+        app.observer = AuthEventObserver { _ in }
+        #expect(try app.provider(grantToken: Secret("grant-4")).shared !== third.shared)
+    }
+
     @Test func malformedGrantIsRefused() {
         let app = EconomicApp(appSecretToken: Secret("app"), transport: MockTransport())
         #expect(throws: AuthError(.invalidCredentialFormat)) { try app.provider(grantToken: Secret("")) }

@@ -36,6 +36,21 @@ import TestSupport
         #expect(plain.headerFields.map(\.name) == [.economicAppSecretToken, .economicAgreementGrantToken, .contentType])
     }
 
+    @Test func aNewGrantDoesNotReachARequestAuthorizedBefore() async throws {
+        let provider = try EconomicProvider(
+            credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),
+            transport: MockTransport()
+        )
+        // The request takes the provider's prepared fields as they are; replacing the grant
+        // afterwards must copy them, not change them under the request.
+        let before = try await provider.authorized(HTTPRequest(url: try url("https://restapi.e-conomic.com/customers")))
+        try await provider.replaceGrant(Secret("grant-2"))
+        let after = try await provider.authorized(HTTPRequest(url: try url("https://restapi.e-conomic.com/customers")))
+        #expect(before.headerFields[values: .economicAgreementGrantToken] == ["grant-1"])
+        #expect(after.headerFields[values: .economicAgreementGrantToken] == ["grant-2"])
+        #expect(after.headerFields.map(\.name) == [.economicAppSecretToken, .economicAgreementGrantToken, .contentType])
+    }
+
     @Test func authorizeAddsBothTokenHeadersAndJSONContentType() async throws {
         let provider = try EconomicProvider(
             credentials: EconomicCredentials(appSecretToken: Secret("app-secret"), agreementGrantToken: Secret("grant-1")),

@@ -96,6 +96,10 @@ final class Fixtures: Sendable {
     let profixRequest = HTTPRequest(method: .get, scheme: "https", authority: "api.profix-it.nl", path: "/api/v1/workorders")
     let profitRequest: HTTPRequest
     let economicRequest = HTTPRequest(method: .get, scheme: "https", authority: "restapi.e-conomic.com", path: "/customers")
+    /// The same request with a field of its own: the provider cannot hand over its prepared fields
+    /// and appends them one by one.
+    let economicRequestWithAccept = HTTPRequest(method: .get, scheme: "https", authority: "restapi.e-conomic.com", path: "/customers",
+                                                headerFields: [.accept: "application/json"])
     private let primed = Mutex(false)
 
     init() throws {
@@ -207,6 +211,10 @@ let benchmarks: @Sendable () -> Void = {
     // so the base transport is a call of its own.
     Benchmark("request.profix-stored.1-task", configuration: exact, closure: requests(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest, tasks: 1), setup: prime)
     Benchmark("request.profit-stored.1-task", configuration: exact, closure: requests(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest, tasks: 1), setup: prime)
+    // A request that has a field of its own (here `Accept`), beside the floor on the same request.
+    Benchmark("request.floor-economic-own-field.1-task", configuration: exact, closure: requests(fixtures.economicFloor, fixtures.economicRequestWithAccept, tasks: 1), setup: prime)
+    Benchmark("request.economic-own-field.1-task", configuration: exact,
+              closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequestWithAccept, tasks: 1), setup: prime)
     Benchmark("request.economic-stored.1-task", configuration: exact, closure: requests(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest, tasks: 1), setup: prime)
 
     // Throughput on 2 cores: the same 1,000 requests per iteration on 1 and on 2 tasks, each task
@@ -298,14 +306,19 @@ let benchmarks: @Sendable () -> Void = {
             })
         }
     }
-    Benchmark("memory/e-conomic provider per idle tenant", configuration: once) { benchmark in
-        let grants = (0..<tenants).map { Secret("grant-\($0)-7d2c1a9e0b3f4a5d8c6e") }
-        let app = Secret("app-secret-token-1f2e3d4c5b6a")
-        let noop = NoOpTransport()
-        benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
-                              try await bytesPerIdleTenant(tenants: tenants, request: fixtures.economicRequest) { index in
-            try EconomicProvider(credentials: EconomicCredentials(appSecretToken: app, agreementGrantToken: grants[index]), transport: noop)
-        })
+    for madeByApp in [true, false] {
+        let form = madeByApp ? "made by one app" : "made alone"
+        Benchmark("memory/e-conomic provider per idle tenant, \(form)", configuration: once) { benchmark in
+            let grants = (0..<tenants).map { Secret("grant-\($0)-7d2c1a9e0b3f4a5d8c6e") }
+            let secret = Secret("app-secret-token-1f2e3d4c5b6a")
+            let noop = NoOpTransport()
+            let app = EconomicApp(appSecretToken: secret, transport: noop)
+            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
+                                  try await bytesPerIdleTenant(tenants: tenants, request: fixtures.economicRequest) { index in
+                madeByApp ? try app.provider(grantToken: grants[index])
+                          : try EconomicProvider(credentials: EconomicCredentials(appSecretToken: secret, agreementGrantToken: grants[index]), transport: noop)
+            })
+        }
     }
 
     // Token stores.

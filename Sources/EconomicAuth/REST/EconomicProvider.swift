@@ -52,21 +52,27 @@ public actor EconomicProvider: CredentialProvider {
     }
 
     struct Snapshot: Sendable {
-        /// The two token headers, prepared once (validated when made, not per request).
-        var appSecretField: HTTPField
-        var grantField: HTTPField
+        /// What every request carries, prepared once (validated when made, not per request): the
+        /// app secret, the grant and the JSON content type, in that order. A request without
+        /// fields of its own takes these as they are: one shared array, nothing copied.
+        var fields: HTTPFields
+        var appSecretField: HTTPField { fields[0] }
+        var grantField: HTTPField { fields[1] }
         var appSecretToken: String { appSecretField.value }
         var agreementGrantToken: String {
             get { grantField.value }
-            set { grantField = HTTPField.credential(.economicAgreementGrantToken, newValue) }
+            set { fields[1] = HTTPField.credential(.economicAgreementGrantToken, newValue) }
         }
         var generation = 0
         var isRejected = false
         var agreementNumber: Int?
 
         init(appSecretToken: String, agreementGrantToken: String) {
-            appSecretField = HTTPField.credential(.economicAppSecretToken, appSecretToken)
-            grantField = HTTPField.credential(.economicAgreementGrantToken, agreementGrantToken)
+            fields = HTTPFields()
+            fields.reserveCapacity(3)   // exactly: made from a sequence, the array would hold 4
+            fields.append(HTTPField.credential(.economicAppSecretToken, appSecretToken))
+            fields.append(HTTPField.credential(.economicAgreementGrantToken, agreementGrantToken))
+            fields.append(EconomicProvider.jsonContentType)
         }
     }
 
@@ -74,18 +80,39 @@ public actor EconomicProvider: CredentialProvider {
 
     /// `"economic"`.
     public nonisolated var name: String { EconomicEndpoints.providerName }
+    /// What every provider of one ``EconomicApp`` shares: kept once, however many agreements the
+    /// app serves (a provider made with its own initializer has one of its own).
+    final class Shared: Sendable {
+        let configuration: Configuration
+        let audience: CredentialAudience
+        let transport: any HTTPTransport
+        let observer: AuthEventObserver?
+
+        init(configuration: Configuration, transport: any HTTPTransport, observer: AuthEventObserver?) {
+            self.configuration = configuration
+            var audience = configuration.restBaseURL == EconomicEndpoints.restBaseURL
+                ? EconomicEndpoints.defaultAudience
+                : CredentialAudience(urls: [configuration.restBaseURL, EconomicEndpoints.openAPIBaseURL])
+            configuration.additionalHosts.forEach { audience.insert($0) }
+            self.audience = audience
+            self.transport = transport
+            self.observer = observer
+        }
+    }
+
     /// The configuration.
-    public nonisolated let configuration: Configuration
+    public nonisolated var configuration: Configuration { shared.configuration }
     /// The hosts the tokens may go to: ``Configuration/restBaseURL``'s,
     /// ``EconomicEndpoints/openAPIBaseURL``'s and ``Configuration/additionalHosts``.
-    public nonisolated let audience: CredentialAudience
-    private nonisolated let transport: any HTTPTransport
+    public nonisolated var audience: CredentialAudience { shared.audience }
+    private nonisolated var transport: any HTTPTransport { shared.transport }
     /// Made for each call rather than kept: an idle provider stays small (``validate()`` and
     /// ``send(_:path:body:)`` are not on the request path).
     private nonisolated var endpoint: EndpointClient {
         EconomicEndpoints.client(transport: transport, maxResponseBytes: configuration.maxResponseBytes, observer: observer)
     }
-    private nonisolated let observer: AuthEventObserver?
+    private nonisolated var observer: AuthEventObserver? { shared.observer }
+    nonisolated let shared: Shared
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
     private nonisolated let snapshot: InlineLocked<Snapshot>
     private nonisolated let host = ExecutorPool.host()
@@ -111,15 +138,15 @@ public actor EconomicProvider: CredentialProvider {
         observer: AuthEventObserver? = nil,
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) throws(AuthError) {
-        try EconomicEndpoints.validate(credentials, url: configuration.restBaseURL)
-        self.transport = transport
-        self.configuration = configuration
-        var audience = configuration.restBaseURL == EconomicEndpoints.restBaseURL
-            ? EconomicEndpoints.defaultAudience
-            : CredentialAudience(urls: [configuration.restBaseURL, EconomicEndpoints.openAPIBaseURL])
-        configuration.additionalHosts.forEach { audience.insert($0) }
-        self.audience = audience
-        self.observer = observer
+        try self.init(credentials: credentials, shared: Shared(configuration: configuration, transport: transport, observer: observer),
+                      onCredentialChange: onCredentialChange)
+    }
+
+    /// A provider made by an ``EconomicApp``, with the app's shared part.
+    init(credentials: EconomicCredentials, shared: Shared,
+         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil) throws(AuthError) {
+        try EconomicEndpoints.validate(credentials, url: shared.configuration.restBaseURL)
+        self.shared = shared
         self.onCredentialChange = onCredentialChange
         self.snapshot = InlineLocked(Snapshot(appSecretToken: credentials.appSecretToken.revealed,
                                         agreementGrantToken: credentials.agreementGrantToken.revealed))
@@ -165,15 +192,18 @@ public actor EconomicProvider: CredentialProvider {
     /// - Throws: as ``authorize(_:)``.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
         try audience.checkRequest(request, provider: EconomicEndpoints.providerName)
-        let (appSecret, grant) = snapshot.withLock { ($0.appSecretField, $0.grantField) }
-        // The common case, a request without fields, has no content type to look for.
-        let hadNoFields = request.headerFields.isEmpty
-        request.headerFields.reserveCapacity(request.headerFields.count + 3)
-        request.headerFields.setCredential(appSecret)
-        request.headerFields.setCredential(grant)
-        if hadNoFields || request.headerFields[.contentType] == nil {
-            request.headerFields.append(Self.jsonContentType)
+        let prepared = snapshot.withLock { $0.fields }
+        // The common case, a request without fields: the prepared ones, shared (no allocation,
+        // no field copied); the request's first change copies them.
+        guard !request.headerFields.isEmpty else {
+            request.headerFields = prepared
+            return true
         }
+        request.headerFields.reserveCapacity(request.headerFields.count + 3)
+        let hadContentType = request.headerFields[.contentType] != nil
+        request.headerFields.setCredential(prepared[0])
+        request.headerFields.setCredential(prepared[1])
+        if !hadContentType { request.headerFields.append(prepared[2]) }
         return true
     }
 
