@@ -101,13 +101,16 @@ public actor ProfitProvider: CredentialProvider {
     /// A provider of `key` that shares everything else with the other providers of an app.
     init(key: TokenKey, shared: ProfitApp.Shared) {
         self.shared = shared
-        self.cell = CredentialCell(key: key, parts: shared.parts) { credential throws(AuthError) in
-            guard let token = try? ProfitToken(credential.accessToken.revealed) else {
-                throw AuthError(.storeCorrupt, provider: Self.providerName,
-                                message: "the stored credential is not an AFAS token; it was left in place")
-            }
-            return token
+        self.cell = CredentialCell(key: key, parts: shared.parts, preparer: Self.preparer)
+    }
+
+    /// The stored token, parsed once per credential; one value for every cell.
+    static let preparer = CredentialPreparer<ProfitToken> { credential throws(AuthError) in
+        guard let token = try? ProfitToken(credential.accessToken.revealed) else {
+            throw AuthError(.storeCorrupt, provider: providerName,
+                            message: "the stored credential is not an AFAS token; it was left in place")
         }
+        return token
     }
 
     // MARK: - CredentialProvider

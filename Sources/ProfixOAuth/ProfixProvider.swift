@@ -110,9 +110,12 @@ public actor ProfixProvider: CredentialProvider {
     /// A provider of `key` that shares everything else with the other providers of an app.
     init(key: TokenKey, shared: ProfixApp.Shared) {
         self.shared = shared
-        self.cell = CredentialCell(key: key, parts: shared.parts) { credential in
-            HTTPField.credential(.authorization, Self.header(credential))
-        }
+        self.cell = CredentialCell(key: key, parts: shared.parts, preparer: Self.preparer)
+    }
+
+    /// `Authorization: Bearer <access token>`, made once per credential; one value for every cell.
+    static let preparer = CredentialPreparer<HTTPField> { credential in
+        HTTPField.credential(.authorization, header(credential))
     }
 
     // MARK: - CredentialProvider

@@ -34,6 +34,19 @@ package struct CredentialRenewal: Sendable {
     }
 }
 
+/// How a cell computes the fast-path value of a credential (the prepared header): a closure kept in
+/// its generic form, so a provider type makes one (`static let`) and every cell shares it, rather
+/// than each cell keeping a converted copy with a context of its own.
+package struct CredentialPreparer<Prepared: PreparedCredential>: Sendable {
+    /// Throws when the credential is unusable (a stored value of the wrong kind is
+    /// ``AuthError/Code/storeCorrupt``).
+    package let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
+
+    package init(_ prepare: @escaping @Sendable (StoredCredential) throws(AuthError) -> Prepared) {
+        self.prepare = prepare
+    }
+}
+
 /// What a cell is made of besides its key: the store, the clock, the observer, how its
 /// credential is renewed. A class, so that the cells of every tenant of one app share one
 /// (an idle tenant then keeps a reference, not a copy); not nested in the generic cell, like

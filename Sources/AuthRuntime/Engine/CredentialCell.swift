@@ -41,12 +41,13 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package nonisolated let parts: Parts
     /// The credential's name in the store.
     package nonisolated let key: TokenKey
-    nonisolated let prepare: @Sendable (StoredCredential) throws(AuthError) -> Prepared
+    /// Computes the fast-path value of a credential; usually one value shared by every cell of a
+    /// provider type, so a cell keeps no closure context of its own.
+    nonisolated let preparer: CredentialPreparer<Prepared>
     nonisolated var renewal: Renewal? { parts.renewal }
     nonisolated let snapshot = InlineLocked<CredentialSnapshot?>(nil)
     nonisolated let writer = OrderedWriter()
     nonisolated let refreshes = SingleFlight<StoredCredential>()
-    nonisolated let loads = SingleFlight<StoredCredential?>()
     /// The executor the cell (and its provider) runs on: shared, so the cell carries no executor
     /// state of its own (see ``ExecutorPool``).
     nonisolated let host = ExecutorPool.host()
@@ -58,6 +59,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package internal(set) var installedAt: Date?
     /// A refusal answered again until its pause ends (boxed, like the phase's error).
     var refusedUntil: Refusal?
+    /// The store read in progress, joined by the callers that arrive meanwhile; `nil` otherwise,
+    /// so an idle cell keeps no task (and no single-flight object) for it.
+    var loading: Task<StoredCredential?, any Error>?
 
     /// Creates a cell; nothing is loaded until first use.
     ///
@@ -67,9 +71,20 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     ///   - prepare: Computes the fast-path value of a credential; throwing means the credential
     ///     is unusable (a stored value of the wrong kind is ``AuthError/Code/storeCorrupt``).
     package init(key: TokenKey, parts: Parts, prepare: @escaping @Sendable (StoredCredential) throws(AuthError) -> Prepared) {
+        self.init(key: key, parts: parts, preparer: CredentialPreparer(prepare))
+    }
+
+    /// Creates a cell with a preparer that other cells share (a `static let` of the provider):
+    /// nothing allocated for it per cell.
+    package init(key: TokenKey, parts: Parts, preparer: CredentialPreparer<Prepared>) {
         self.key = key
         self.parts = parts
-        self.prepare = prepare
+        self.preparer = preparer
+    }
+
+    /// The fast-path value of `credential`.
+    nonisolated func prepare(_ credential: StoredCredential) throws(AuthError) -> Prepared {
+        try preparer.prepare(credential)
     }
 
     // MARK: - Reading
@@ -304,7 +319,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let key = self.key
         let loaded: StoredCredential?
         do {
-            loaded = try await loads.run { try await store.load(key) }
+            loaded = try await loadOnce(store, key)
         } catch {
             throw storeError(error, "the token store could not be read")
         }
@@ -334,7 +349,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let ticket = writer.newestTicket
         let store = parts.store
         let key = self.key
-        guard let stored = try? await loads.run({ try await store.load(key) }), !stored.refreshRefused else { return false }
+        guard let stored = try? await loadOnce(store, key), !stored.refreshRefused else { return false }
         if let refused, stored.accessToken == refused.accessToken || (stored.refreshToken != nil && stored.refreshToken == refused.refreshToken) {
             return false
         }
@@ -345,6 +360,17 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         }
         try adopt(stored)
         return true
+    }
+
+    /// Reads the store once for every caller that arrives while the read runs: the first starts
+    /// it, the others await the same task, and the first to resume clears the slot (in the turn
+    /// in which it resumes, on the actor).
+    func loadOnce(_ store: any TokenStore, _ key: TokenKey) async throws -> StoredCredential? {
+        if let loading { return try await loading.value }
+        let task = Task { try await store.load(key) }
+        loading = task
+        defer { if loading == task { loading = nil } }
+        return try await task.value
     }
 
     func currentOrFail() throws -> StoredCredential {
