@@ -56,6 +56,20 @@ import Testing
         #expect(writer.isNewest(second.ticket))
     }
 
+    /// An idle line keeps no task: a provider that refreshed once does not hold its finished
+    /// write for the rest of its life.
+    @Test func anIdleLineKeepsNoTask() async throws {
+        let writer = OrderedWriter()
+        #expect(!writer.keepsTask)
+        let first = writer.enqueue { try await Task.sleep(for: .milliseconds(20)) }
+        let second = writer.enqueue(nil)
+        #expect(writer.keepsTask)
+        #expect(await first.outcome() == nil)
+        #expect(await second.outcome() == nil)
+        await writer.settle()
+        #expect(!writer.keepsTask)
+    }
+
     @Test func aFailedWriteIsReportedAndDoesNotStopTheLine() async throws {
         struct Full: Error {}
         let writer = OrderedWriter()

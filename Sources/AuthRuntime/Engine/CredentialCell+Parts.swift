@@ -1,6 +1,7 @@
 package import AuthCore
 import HTTPTypes
 package import Foundation
+import Synchronization
 
 extension CredentialCell {
     /// How a credential is renewed (see ``CredentialRenewal``).
@@ -94,4 +95,58 @@ struct CredentialSnapshot: Sendable {
     var dueAt: Date?
     var softAt: Date?
     var backgroundStarted: Bool
+}
+
+/// What a ``CredentialCell`` keeps under its one lock: the request path's snapshot, the refresh in
+/// flight, and the line of store writes. Not generic, like ``CredentialSnapshot``.
+struct CellState: Sendable {
+    var snapshot: CredentialSnapshot?
+    var refresh = FlightSlot<StoredCredential>()
+    var writes = WriteLine()
+}
+
+/// The cell's single-flight refresh and ordered writes, on its ``CredentialCell/state``.
+extension CredentialCell {
+    /// Whether a refresh is running now.
+    nonisolated var refreshIsRunning: Bool { state.withLock { $0.refresh.isRunning } }
+
+    /// Joins the running refresh's task, or starts `operation` (at high priority: every waiter
+    /// depends on it) and returns its task, without waiting; the task clears its slot when it ends.
+    nonisolated func startRefresh(_ operation: @escaping @Sendable () async throws -> StoredCredential) -> Task<StoredCredential, any Error> {
+        state.withLock { state in
+            state.refresh.join { id in
+                Task(priority: .high) {
+                    defer { self.state.withLock { $0.refresh.finish(id) } }
+                    return try await operation()
+                }
+            }.task
+        }
+    }
+
+    /// Joins the running refresh, or runs `operation` as the one every caller shares; the caller
+    /// that started it clears the slot when it resumes on the actor.
+    func runRefresh(_ operation: @escaping @Sendable () async throws -> StoredCredential) async throws -> StoredCredential {
+        let joined = state.withLock { $0.refresh.join { _ in Task { try await operation() } } }
+        return try await FlightSlot.wait(for: joined) { id in state.withLock { $0.refresh.finish(id) } }
+    }
+
+    /// Waits for a running refresh, if any.
+    package nonisolated func settleRefresh() async {
+        let task = state.withLock { $0.refresh.task }
+        _ = await task?.result
+    }
+
+    /// Takes the next change ticket and queues `operation` behind every earlier write (see
+    /// ``OrderedWriter``); call it on the actor, where tickets follow the order changes began.
+    func enqueueWrite(_ operation: (@Sendable () async throws -> Void)?) -> OrderedWriter.Write {
+        state.withLock { $0.writes.enqueue(operation) { ticket in self.state.withLock { $0.writes.ended(ticket) } } }
+    }
+
+    /// Whether no change began after the one that took `ticket`.
+    nonisolated func isNewest(_ ticket: Int) -> Bool { state.withLock { $0.writes.isNewest(ticket) } }
+
+    /// Waits until every queued write has finished.
+    func settleWrites() async {
+        while let last = state.withLock({ $0.writes.unfinished }) { _ = await last.value }
+    }
 }

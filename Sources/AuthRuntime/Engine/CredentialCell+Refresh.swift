@@ -6,16 +6,16 @@ import Synchronization
 /// The refresh path: single-flight, under the store's lock, with the refused-pair fallback.
 extension CredentialCell {
     func refreshInBackground() async {
-        guard !refreshes.isRunning, case .ready = phase else { return }
+        guard !refreshIsRunning, case .ready = phase else { return }
         _ = try? await refreshSingleFlight()
     }
 
     func refreshSingleFlight() async throws -> StoredCredential {
-        if !refreshes.isRunning, let refused = refusedUntil {
+        if !refreshIsRunning, let refused = refusedUntil {
             if parts.now() < refused.until { throw refused.error }
             refusedUntil = nil
         }
-        return try await refreshes.run { try await self.performRefresh() }
+        return try await runRefresh { try await self.performRefresh() }
     }
 
     /// What happened inside the store's `update`.
@@ -39,7 +39,7 @@ extension CredentialCell {
         let key = self.key
         let now = parts.now
         let leeway = parts.leeway
-        let write = writer.enqueue {
+        let write = enqueueWrite {
             do {
                 try await store.update(key) { stored -> (StoredCredential?, Void) in
                     // The newer of the stored pair and ours: another process may have rotated it (use
@@ -81,7 +81,7 @@ extension CredentialCell {
                 unsaved = error
             }
             if renewed, let onChange = parts.onChange { await onChange(key, result) }
-            guard writer.isNewest(write.ticket) else {
+            guard isNewest(write.ticket) else {
                 if let unsaved { throw unsaved }
                 return try currentOrFail()
             }
@@ -109,7 +109,7 @@ extension CredentialCell {
         let refused = used ?? current
         if let stored = try? await store.load(key), stored.accessToken != refused.accessToken,
            stored.refreshToken != refused.refreshToken {
-            guard writer.isNewest(write.ticket) else { return try currentOrFail() }
+            guard isNewest(write.ticket) else { return try currentOrFail() }
             try adopt(stored)
             return stored
         }
@@ -119,7 +119,7 @@ extension CredentialCell {
         let final = error.code == .reauthorizationRequired ? error : AuthError(
             .reauthorizationRequired, provider: parts.name, status: error.status, serverCode: error.serverCode,
             message: "the refresh was rejected; the user must authorize again", underlying: error)
-        guard writer.isNewest(write.ticket) else { throw final }
+        guard isNewest(write.ticket) else { throw final }
         await Self.markRefused(refused, in: store, key: key, at: parts.now())
         throw enterReauthorization(final, refused: refused)
     }
@@ -144,7 +144,7 @@ extension CredentialCell {
 
     func enterReauthorization(_ error: AuthError, refused: StoredCredential) -> AuthError {
         phase = .reauthorizationRequired(error, refused: refused)
-        snapshot.withLock { $0 = nil }
+        state.withLock { $0.snapshot = nil }
         parts.observer?.receive(.reauthorizationRequired(provider: parts.name))
         return error
     }

@@ -45,9 +45,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// provider type, so a cell keeps no closure context of its own.
     nonisolated let preparer: CredentialPreparer<Prepared>
     nonisolated var renewal: Renewal? { parts.renewal }
-    nonisolated let snapshot = InlineLocked<CredentialSnapshot?>(nil)
-    nonisolated let writer = OrderedWriter()
-    nonisolated let refreshes = SingleFlight<StoredCredential>()
+    /// The request path's snapshot, the refresh in flight and the line of store writes, under
+    /// one lock kept inside the cell (no object of their own for an idle cell to keep).
+    nonisolated let state = InlineLocked(CellState())
     /// The executor the cell (and its provider) runs on: shared, so the cell carries no executor
     /// state of its own (see ``ExecutorPool``).
     nonisolated let host = ExecutorPool.host()
@@ -93,9 +93,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// refresh of the soft window when that opened. Never suspends.
     package nonisolated func cachedHeader() -> HTTPField? {
         // Field by field, without copying the whole snapshot out.
-        guard let (header, dueAt, softAt, started) = snapshot.withLock({ current -> (HTTPField, Date?, Date?, Bool)? in
-            guard let header = current?.header else { return nil }
-            return (header, current?.dueAt, current?.softAt, current?.backgroundStarted == true)
+        guard let (header, dueAt, softAt, started) = state.withLock({ state -> (HTTPField, Date?, Date?, Bool)? in
+            guard let header = state.snapshot?.header else { return nil }
+            return (header, state.snapshot?.dueAt, state.snapshot?.softAt, state.snapshot?.backgroundStarted == true)
         }) else { return nil }
         // A credential without an expiry (Profit's token) needs no clock.
         if dueAt == nil, softAt == nil { return header }
@@ -110,9 +110,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// Marks the soft window's one background refresh as started, unless another caller did, or
     /// the credential changed since it was read.
     nonisolated func claimBackgroundRefresh(softAt: Date) -> Bool {
-        snapshot.withLock { current in
-            guard current?.softAt == softAt, current?.backgroundStarted == false else { return false }
-            current?.backgroundStarted = true
+        state.withLock { state in
+            guard state.snapshot?.softAt == softAt, state.snapshot?.backgroundStarted == false else { return false }
+            state.snapshot?.backgroundStarted = true
             return true
         }
     }
@@ -141,10 +141,10 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package nonisolated func resolveHeader() async throws -> HTTPField {
         if let value = cachedHeader() { return value }
         // Not loaded yet, empty, or refused: the actor's path (load once, adopt a peer's pair).
-        if snapshot.withLock({ $0 == nil }) { return try await current().header }
+        if state.withLock({ $0.snapshot == nil }) { return try await current().header }
         // Loaded but due: start (or join) the refresh without entering the actor, so that a storm
         // of callers does not queue on it ahead of the refresh's own steps.
-        let credential = try await refreshes.start { try await self.refreshIfDue() }.value
+        let credential = try await startRefresh { try await self.refreshIfDue() }.value
         return try cachedHeader() ?? prepare(credential).header
     }
 
@@ -181,7 +181,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     }
 
     /// The newest change ticket: a caller that remembers it can tell whether a change began since.
-    package nonisolated var newestTicket: Int { writer.newestTicket }
+    package nonisolated var newestTicket: Int { state.withLock { $0.writes.newestTicket } }
 
     // MARK: - Changing
 
@@ -203,7 +203,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     ///     not refreshed again (a burst of rejections rotates a refresh token once).
     package func recover(carried: @Sendable (StoredCredential) -> Bool?, minimumInterval: Duration) async throws -> Bool {
         try await loadIfNeeded()
-        if refreshes.isRunning {
+        if refreshIsRunning {
             _ = try await refreshSingleFlight()
             return true
         }
@@ -234,7 +234,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let key = self.key
         let clock = ContinuousClock()
         let started = clock.now
-        let write = writer.enqueue {
+        let write = enqueueWrite {
             try await Self.persist {
                 if let credential { try await store.save(credential, for: key) } else { try await store.remove(key) }
             }
@@ -246,7 +246,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
             parts.observer?.receive(.credentialStored(provider: parts.name, duration: clock.now - started))
         }
         if let onChange = parts.onChange { await onChange(key, credential) }
-        guard writer.isNewest(write.ticket) else { return InstallOutcome(adopted: false, failure: failure) }
+        guard isNewest(write.ticket) else { return InstallOutcome(adopted: false, failure: failure) }
         if let credential {
             do {
                 try adopt(credential)
@@ -256,7 +256,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         } else {
             phase = .empty
             installedAt = nil
-            snapshot.withLock { $0 = nil }
+            state.withLock { $0.snapshot = nil }
         }
         refusedUntil = nil
         if let event { parts.observer?.receive(event) }
@@ -280,14 +280,10 @@ package actor CredentialCell<Prepared: PreparedCredential> {
 
     /// Waits for a running refresh and every queued write.
     package func settle() async {
-        await refreshes.settle()
-        await writer.settle()
+        await settleRefresh()
+        await settleWrites()
     }
 
-    /// Waits for a running refresh, if any.
-    package nonisolated func settleRefresh() async {
-        await refreshes.settle()
-    }
 
     // MARK: - Internals
 
@@ -300,7 +296,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let (due, soft) = RefreshTiming.deadlines(for: credential, leeway: parts.leeway, softWindow: parts.softWindow)
         phase = .ready(credential, prepared)
         installedAt = parts.now()
-        snapshot.withLock { $0 = CredentialSnapshot(header: prepared.header, dueAt: due, softAt: soft, backgroundStarted: false) }
+        state.withLock { $0.snapshot = CredentialSnapshot(header: prepared.header, dueAt: due, softAt: soft, backgroundStarted: false) }
     }
 
     func failForMissing<T>() throws -> T {
@@ -346,14 +342,14 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         case .reauthorizationRequired(_, let credential): refused = credential
         case .ready: return false
         }
-        let ticket = writer.newestTicket
+        let ticket = newestTicket
         let store = parts.store
         let key = self.key
         guard let stored = try? await loadOnce(store, key), !stored.refreshRefused else { return false }
         if let refused, stored.accessToken == refused.accessToken || (stored.refreshToken != nil && stored.refreshToken == refused.refreshToken) {
             return false
         }
-        guard writer.newestTicket == ticket else { return false }   // a change began meanwhile
+        guard newestTicket == ticket else { return false }   // a change began meanwhile
         switch phase {
         case .ready: return true
         default: break

@@ -2,6 +2,57 @@ import AuthCore
 import HTTPTypes
 import Synchronization
 
+/// The state of a line of ordered writes, for an owner that keeps it under a lock of its own (a
+/// ``CredentialCell`` keeps it beside its snapshot). ``OrderedWriter`` is the same behind a
+/// lock of its own.
+///
+/// The last write's task is kept only until it ends: an idle owner holds no task.
+package struct WriteLine: Sendable {
+    private var ticket = 0
+    private var last: (ticket: Int, task: Task<(any Error)?, Never>)?
+    private var pending = 0
+
+    package init() {}
+
+    /// Takes the next ticket and queues `operation` behind every write queued before it; the
+    /// write's task calls `ended` with its ticket when it ends (pass it to ``ended(_:)``
+    /// under the owner's lock).
+    package mutating func enqueue(_ operation: (@Sendable () async throws -> Void)?,
+                                  ended: @escaping @Sendable (Int) -> Void) -> OrderedWriter.Write {
+        ticket += 1
+        pending += 1
+        let previous = last?.task
+        let mine = ticket
+        let task = Task { () -> (any Error)? in
+            _ = await previous?.value
+            var failure: (any Error)?
+            do { try await operation?() } catch { failure = error }
+            ended(mine)
+            return failure
+        }
+        last = (mine, task)
+        return OrderedWriter.Write(ticket: mine, task: task)
+    }
+
+    /// Records that write `ticket` ended: forgets its task if it was the last one.
+    package mutating func ended(_ ticket: Int) {
+        pending -= 1
+        if last?.ticket == ticket { last = nil }
+    }
+
+    /// Whether no ticket was taken after `ticket`.
+    package func isNewest(_ ticket: Int) -> Bool { self.ticket == ticket }
+
+    /// The newest ticket taken so far (`0` before any).
+    package var newestTicket: Int { ticket }
+
+    /// Whether a write's task is kept (only until the last write ends).
+    package var keepsTask: Bool { last != nil }
+
+    /// The last write, while any write is still to finish.
+    package var unfinished: Task<(any Error)?, Never>? { pending > 0 ? last?.task : nil }
+}
+
 /// Puts store writes in one line: each write starts after the one enqueued before it, and every
 /// write carries a ticket so the caller can tell whether a newer change began meanwhile.
 ///
@@ -11,7 +62,7 @@ import Synchronization
 /// then the newest ticket's, so memory and store end on the same credential however grants,
 /// refreshes and sign-outs overlap.
 package final class OrderedWriter: Sendable {
-    private let state = InlineLocked<(ticket: Int, last: Task<(any Error)?, Never>?, pending: Int)>((0, nil, 0))
+    private let state = InlineLocked(WriteLine())
 
     package init() {}
 
@@ -31,34 +82,20 @@ package final class OrderedWriter: Sendable {
     /// order in which changes began. `operation` may be `nil` for a change that writes nothing
     /// (it still takes a ticket, so older writes lose).
     package func enqueue(_ operation: (@Sendable () async throws -> Void)?) -> Write {
-        state.withLock { state -> Write in
-            state.ticket += 1
-            let previous = state.last
-            state.pending += 1
-            let task = Task { () -> (any Error)? in
-                _ = await previous?.value
-                var failure: (any Error)?
-                do { try await operation?() } catch { failure = error }
-                self.state.withLock { $0.pending -= 1 }
-                return failure
-            }
-            state.last = task
-            return Write(ticket: state.ticket, task: task)
-        }
+        state.withLock { $0.enqueue(operation) { ticket in self.state.withLock { $0.ended(ticket) } } }
     }
 
     /// Whether no ticket was taken after `ticket`.
-    package func isNewest(_ ticket: Int) -> Bool { state.withLock { $0.ticket == ticket } }
+    package func isNewest(_ ticket: Int) -> Bool { state.withLock { $0.isNewest(ticket) } }
 
     /// The newest ticket taken so far (`0` before any).
-    package var newestTicket: Int { state.withLock { $0.ticket } }
+    package var newestTicket: Int { state.withLock { $0.newestTicket } }
+
+    /// Whether a write's task is kept (only until the last write ends).
+    package var keepsTask: Bool { state.withLock { $0.keepsTask } }
 
     /// Waits until every queued write has finished.
     package func settle() async {
-        while true {
-            let (pending, last) = state.withLock { ($0.pending, $0.last) }
-            guard pending > 0, let last else { return }
-            _ = await last.value
-        }
+        while let last = state.withLock({ $0.unfinished }) { _ = await last.value }
     }
 }

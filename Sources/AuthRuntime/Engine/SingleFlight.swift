@@ -2,6 +2,55 @@ import AuthCore
 import HTTPTypes
 import Synchronization
 
+/// The state of one single flight, for an owner that keeps it under a lock of its own (a
+/// ``CredentialCell`` keeps it beside its snapshot, so an idle cell holds no extra object).
+/// ``SingleFlight`` is the same behind a lock of its own.
+package struct FlightSlot<Value: Sendable>: Sendable {
+    /// What ``join(_:)`` found or started.
+    package struct Joined: Sendable {
+        package let id: Int
+        package let task: Task<Value, any Error>
+        /// Whether this caller started the operation (and so clears the slot when it resumes).
+        package let started: Bool
+    }
+
+    private var next = 0
+    private var running: (id: Int, task: Task<Value, any Error>)?
+
+    package init() {}
+
+    /// Whether an operation is running now.
+    package var isRunning: Bool { running != nil }
+    /// The running operation's task, if any.
+    package var task: Task<Value, any Error>? { running?.task }
+
+    /// Joins the running operation, or starts one: `start` makes its task from its id (a task
+    /// that clears its own slot passes the id to ``finish(_:)``).
+    package mutating func join(_ start: (Int) -> Task<Value, any Error>) -> Joined {
+        if let running { return Joined(id: running.id, task: running.task, started: false) }
+        next += 1
+        let task = start(next)
+        running = (next, task)
+        return Joined(id: next, task: task, started: true)
+    }
+
+    /// Clears the slot if operation `id` still holds it.
+    package mutating func finish(_ id: Int) {
+        if running?.id == id { running = nil }
+    }
+
+    /// Waits for a joined operation; the caller that started it clears its slot with `finish`
+    /// in the turn in which it resumes, on its own actor (`isolation`), so the owner records
+    /// the result before anyone else sees an empty slot and starts the operation again.
+    package static func wait(
+        for joined: Joined, isolation: isolated (any Actor)? = #isolation, finish: (Int) -> Void
+    ) async throws -> Value {
+        let result = await joined.task.result
+        if joined.started { finish(joined.id) }
+        return try result.get()
+    }
+}
+
 /// Runs one operation at a time and shares its result with every caller that arrives while it
 /// runs: N concurrent callers cause one operation, and each waiter resumes once.
 ///
@@ -9,67 +58,43 @@ import Synchronization
 /// session) can own one. A caller that is cancelled stops waiting; the operation itself runs on
 /// for the others. The slot is cleared when the operation ends, success or failure.
 package final class SingleFlight<Value: Sendable>: Sendable {
-    private struct Running: Sendable {
-        var id: Int
-        var task: Task<Value, any Error>
-    }
-
-    private let state = InlineLocked<(next: Int, running: Running?)>((0, nil))
+    private let state = InlineLocked(FlightSlot<Value>())
 
     package init() {}
 
     /// Whether an operation is running now.
-    package var isRunning: Bool { state.withLock { $0.running != nil } }
+    package var isRunning: Bool { state.withLock { $0.isRunning } }
 
     /// Joins the running operation, or starts `operation` when none runs.
     ///
-    /// Runs on the caller's actor (`isolation`): the caller resumes there, in the same turn in
-    /// which the slot is cleared, so the owner can record the result before anyone else sees an
-    /// empty slot and starts the operation again.
+    /// Runs on the caller's actor (`isolation`): see ``FlightSlot/wait(for:isolation:finish:)``.
     package func run(
         isolation: isolated (any Actor)? = #isolation,
         _ operation: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        let (id, task, started) = state.withLock { state -> (Int, Task<Value, any Error>, Bool) in
-            if let running = state.running { return (running.id, running.task, false) }
-            state.next += 1
-            let task = Task { try await operation() }
-            state.running = Running(id: state.next, task: task)
-            return (state.next, task, true)
-        }
-        let result = await task.result
-        if started { finish(id) }
-        return try result.get()
+        let joined = state.withLock { $0.join { _ in Task { try await operation() } } }
+        return try await FlightSlot.wait(for: joined) { id in state.withLock { $0.finish(id) } }
     }
 
     /// Joins the running operation's task, or starts `operation` and returns its task, without
     /// waiting. The task clears its slot when the operation ends; an owner that must record the
     /// result before the slot is seen empty records it inside `operation`.
     package func start(_ operation: @escaping @Sendable () async throws -> Value) -> Task<Value, any Error> {
-        state.withLock { state -> Task<Value, any Error> in
-            if let running = state.running { return running.task }
-            state.next += 1
-            let id = state.next
-            // High priority: every waiter depends on it, and in a storm the executor's queue is
-            // full of waiters' jobs that would otherwise run first.
-            let task = Task(priority: .high) {
-                defer { self.finish(id) }
-                return try await operation()
-            }
-            state.running = Running(id: id, task: task)
-            return task
+        state.withLock { slot in
+            slot.join { id in
+                // High priority: every waiter depends on it, and in a storm the executor's queue
+                // is full of waiters' jobs that would otherwise run first.
+                Task(priority: .high) {
+                    defer { self.state.withLock { $0.finish(id) } }
+                    return try await operation()
+                }
+            }.task
         }
     }
 
     /// Waits for the running operation, if any, ignoring its outcome.
     package func settle(isolation: isolated (any Actor)? = #isolation) async {
-        let task = state.withLock { $0.running?.task }
+        let task = state.withLock { $0.task }
         _ = await task?.result
-    }
-
-    private func finish(_ id: Int) {
-        state.withLock { state in
-            if state.running?.id == id { state.running = nil }
-        }
     }
 }
