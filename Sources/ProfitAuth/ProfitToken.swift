@@ -22,7 +22,7 @@ public struct ProfitToken: Sendable, Equatable {
     /// The token as the full XML document, for storage or the legacy SOAP `<token>` element.
     public let xml: Secret
     /// The `Authorization` header value: `AfasToken <Base64 of the UTF-8 bytes of` ``xml`` `>`.
-    public let authorizationValue: Secret
+    public var authorizationValue: Secret { Secret(authorizationField.value) }
     /// ``authorizationValue`` as a prepared credential field (validated once, not per request).
     let authorizationField: HTTPField
 
@@ -37,12 +37,12 @@ public struct ProfitToken: Sendable, Equatable {
             throw AuthError(.invalidCredentialFormat, provider: ProfitProvider.providerName,
                             message: "an AFAS token is <token><version>N</version><data>64 hex digits</data></token> or just the 64 hex digits")
         }
-        let xml = "<token><version>\(version)</version><data>\(data)</data></token>"
+        let canonical = "<token><version>\(version)</version><data>\(data)</data></token>"
         self.version = version
-        self.xml = Secret(xml)
-        let value = "AfasToken " + Data(xml.utf8).base64EncodedString()
-        self.authorizationValue = Secret(value)
-        self.authorizationField = HTTPField.credential(.authorization, value)
+        // A token read back from a store is usually the canonical text already: keep that string
+        // (shared with the stored credential) rather than a second copy of it.
+        self.xml = Secret(text == canonical ? text : canonical)
+        self.authorizationField = HTTPField.credential(.authorization, "AfasToken " + Data(canonical.utf8).base64EncodedString())
     }
 
     /// The version and upper-cased data of a token text, or `nil`.
