@@ -26,7 +26,7 @@ extension CredentialCell {
     }
 
     func performRefresh() async throws -> StoredCredential {
-        guard case .ready(let current, _) = phase else { return try failForMissing() }
+        guard case .ready(let current) = phase else { return try failForMissing() }
         guard let renewal else {
             throw enterReauthorization(
                 AuthError(.reauthorizationRequired, provider: parts.name, message: "the credential cannot be refreshed"),

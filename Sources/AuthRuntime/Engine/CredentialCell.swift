@@ -22,7 +22,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package enum Phase: Sendable {
         case unloaded
         case empty
-        case ready(StoredCredential, Prepared)
+        /// The credential in use. Its prepared value is not kept here: the snapshot holds its
+        /// header, and the rare callers that need the whole value prepare it again.
+        case ready(StoredCredential)
         /// The error to answer with, and the credential whose refresh was refused (boxed: the
         /// rare case does not make every idle cell carry an error's room).
         indirect case reauthorizationRequired(AuthError, refused: StoredCredential?)
@@ -48,11 +50,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// The request path's snapshot, the refresh in flight and the line of store writes, under
     /// one lock kept inside the cell (no object of their own for an idle cell to keep).
     nonisolated let state = InlineLocked(CellState())
-    /// The executor the cell (and its provider) runs on: shared, so the cell carries no executor
-    /// state of its own (see ``ExecutorPool``).
-    nonisolated let host = ExecutorPool.host()
-    /// The shared executor of ``host``; the cell's provider returns it too.
-    package nonisolated var unownedExecutor: UnownedSerialExecutor { host.unownedExecutor }
+    /// The executor the cell (and its provider) runs on: one of a shared pool, so the cell
+    /// carries no executor state of its own (see ``ExecutorPool``).
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { ExecutorPool.executor(of: self) }
 
     package internal(set) var phase: Phase = .unloaded
     /// When the current credential was installed (on the cell's clock).
@@ -125,8 +125,8 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package func current() async throws -> Prepared {
         try await loadIfNeeded()
         switch phase {
-        case .ready(let credential, let prepared):
-            guard isDue(credential) else { return prepared }
+        case .ready(let credential):
+            guard isDue(credential) else { return try prepare(credential) }
             return try prepare(try await refreshSingleFlight())
         case .empty, .reauthorizationRequired, .unloaded:
             if try await adoptFromStore(), case .ready = phase { return try await current() }
@@ -151,7 +151,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// The refresh ``resolveHeader()`` starts: nothing when another one already renewed the credential,
     /// the stored refusal while its pause lasts, else a refresh.
     func refreshIfDue() async throws -> StoredCredential {
-        guard case .ready(let credential, _) = phase else { return try currentOrFail() }
+        guard case .ready(let credential) = phase else { return try currentOrFail() }
         guard isDue(credential) else { return credential }
         if let refused = refusedUntil {
             if parts.now() < refused.until { throw refused.error }
@@ -163,14 +163,14 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// The current credential, loading it on first use; `nil` when there is none usable.
     package func credential() async throws -> StoredCredential? {
         try await loadIfNeeded()
-        if case .ready(let credential, _) = phase { return credential }
+        if case .ready(let credential) = phase { return credential }
         return nil
     }
 
     /// The prepared value of the credential in use, without loading, refreshing or waiting for a
     /// refresh; `nil` when there is none.
     package var prepared: Prepared? {
-        if case .ready(_, let prepared) = phase { return prepared }
+        if case .ready(let credential) = phase { return try? prepare(credential) }
         return nil
     }
 
@@ -207,7 +207,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
             _ = try await refreshSingleFlight()
             return true
         }
-        guard case .ready(let current, _) = phase else {
+        guard case .ready(let current) = phase else {
             if try await adoptFromStore() { return true }
             return try failForMissing()
         }
@@ -294,7 +294,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     func adopt(_ credential: StoredCredential) throws(AuthError) {
         let prepared = try prepare(credential)
         let (due, soft) = RefreshTiming.deadlines(for: credential, leeway: parts.leeway, softWindow: parts.softWindow)
-        phase = .ready(credential, prepared)
+        phase = .ready(credential)
         installedAt = parts.now()
         state.withLock { $0.snapshot = CredentialSnapshot(header: prepared.header, dueAt: due, softAt: soft, backgroundStarted: false) }
     }
@@ -370,7 +370,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     }
 
     func currentOrFail() throws -> StoredCredential {
-        if case .ready(let credential, _) = phase { return credential }
+        if case .ready(let credential) = phase { return credential }
         return try failForMissing()
     }
 }

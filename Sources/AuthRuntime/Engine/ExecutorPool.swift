@@ -1,7 +1,5 @@
-import Synchronization
-
 /// The serial executors the SDK's provider actors and credential cells run on: a fixed set,
-/// shared round robin.
+/// each actor on the one its address picks.
 ///
 /// An actor that names its executor is not a "default actor" and carries no executor state of its
 /// own: 24 bytes instead of 120 for an empty actor. With 100,000 idle tenants, each a provider
@@ -16,11 +14,12 @@ package enum ExecutorPool {
 
     /// Enough hosts that two busy tenants rarely share one on a machine of a few cores.
     static let hosts: [Host] = (0..<32).map { _ in Host() }
-    static let next = Atomic<Int>(0)
 
-    /// The next host, round robin; keep it and return its ``Host/unownedExecutor``.
-    package static func host() -> Host {
-        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return hosts[index & (hosts.count - 1)]
+    /// The host of `object`, chosen by its address: always the same for one object, spread over
+    /// the pool for many, and nothing stored in the object to remember it.
+    package static func executor(of object: AnyObject) -> UnownedSerialExecutor {
+        let address = UInt(bitPattern: ObjectIdentifier(object).hashValue)
+        // Heap addresses are 16-byte aligned: the bits above the alignment vary.
+        return hosts[Int((address >> 4) & UInt(hosts.count - 1))].unownedExecutor
     }
 }

@@ -115,9 +115,8 @@ public actor EconomicProvider: CredentialProvider {
     nonisolated let shared: Shared
     private nonisolated let onCredentialChange: (@Sendable (StoredCredential?) async -> Void)?
     private nonisolated let snapshot: InlineLocked<Snapshot>
-    private nonisolated let host = ExecutorPool.host()
-    /// A shared executor: the provider carries no executor state of its own.
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { host.unownedExecutor }
+    /// One of a shared pool of executors: the provider carries no executor state of its own.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { ExecutorPool.executor(of: self) }
 
     /// Creates a provider for one agreement.
     ///
