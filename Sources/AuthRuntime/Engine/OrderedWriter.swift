@@ -9,8 +9,9 @@ import Synchronization
 /// The last write's task is kept only until it ends: an idle owner holds no task.
 package struct WriteLine: Sendable {
     private var ticket = 0
-    private var last: (ticket: Int, task: Task<(any Error)?, Never>)?
-    private var pending = 0
+    /// The newest write's task, until it ends. Writes end in ticket order (each awaits the one
+    /// before it), so once the newest ended, every write did.
+    private var last: Task<(any Error)?, Never>?
 
     package init() {}
 
@@ -20,8 +21,7 @@ package struct WriteLine: Sendable {
     package mutating func enqueue(_ operation: (@Sendable () async throws -> Void)?,
                                   ended: @escaping @Sendable (Int) -> Void) -> OrderedWriter.Write {
         ticket += 1
-        pending += 1
-        let previous = last?.task
+        let previous = last
         let mine = ticket
         let task = Task { () -> (any Error)? in
             _ = await previous?.value
@@ -30,14 +30,13 @@ package struct WriteLine: Sendable {
             ended(mine)
             return failure
         }
-        last = (mine, task)
+        last = task
         return OrderedWriter.Write(ticket: mine, task: task)
     }
 
-    /// Records that write `ticket` ended: forgets its task if it was the last one.
+    /// Records that write `ticket` ended: forgets its task if it was the newest.
     package mutating func ended(_ ticket: Int) {
-        pending -= 1
-        if last?.ticket == ticket { last = nil }
+        if self.ticket == ticket { last = nil }
     }
 
     /// Whether no ticket was taken after `ticket`.
@@ -46,11 +45,11 @@ package struct WriteLine: Sendable {
     /// The newest ticket taken so far (`0` before any).
     package var newestTicket: Int { ticket }
 
-    /// Whether a write's task is kept (only until the last write ends).
+    /// Whether a write's task is kept (only until the newest write ends).
     package var keepsTask: Bool { last != nil }
 
-    /// The last write, while any write is still to finish.
-    package var unfinished: Task<(any Error)?, Never>? { pending > 0 ? last?.task : nil }
+    /// The newest write, while it has not ended.
+    package var unfinished: Task<(any Error)?, Never>? { last }
 }
 
 /// Puts store writes in one line: each write starts after the one enqueued before it, and every
