@@ -7,13 +7,15 @@ import Testing
     @Test func concurrentCallersShareOneOperation() async throws {
         let flight = SingleFlight<Int>()
         let runs = Locked(0)
-        let gate = AsyncStream<Void>.makeStream()
+        // A gate every operation can wait at (not a stream, which allows one waiter): without the
+        // sharing, 200 operations run, pass it, and the count below says so.
+        let open = Locked(false)
         let results = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<200 {
                 group.addTask {
                     try await flight.run {
                         let n = runs.withLock { $0 += 1; return $0 }
-                        for await _ in gate.stream { break }
+                        while !open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
                         return n
                     }
                 }
@@ -21,7 +23,7 @@ import Testing
             // Let every caller join before the one operation finishes.
             while runs.withLock({ $0 }) == 0 { await Task.yield() }
             try await Task.sleep(for: .milliseconds(20))
-            gate.continuation.yield()
+            open.withLock { $0 = true }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
         #expect(runs.withLock { $0 } == 1)
