@@ -59,9 +59,11 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package internal(set) var installedAt: Date?
     /// A refusal answered again until its pause ends (boxed, like the phase's error).
     var refusedUntil: Refusal?
-    /// The store read in progress, joined by the callers that arrive meanwhile; `nil` otherwise,
-    /// so an idle cell keeps no task (and no single-flight object) for it.
-    var loading: Task<StoredCredential?, any Error>?
+    /// While a store read runs: the callers waiting for its result (they arrived meanwhile);
+    /// `nil` when none runs. The first caller reads the store itself, so a load makes no task
+    /// (whose memory, freed between long-lived allocations, would fragment the heap of a server
+    /// that loads 100,000 tenants).
+    var loadWaiters: [CheckedContinuation<StoredCredential?, any Error>]?
 
     /// Creates a cell; nothing is loaded until first use.
     ///
@@ -358,15 +360,23 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         return true
     }
 
-    /// Reads the store once for every caller that arrives while the read runs: the first starts
-    /// it, the others await the same task, and the first to resume clears the slot (in the turn
-    /// in which it resumes, on the actor).
+    /// Reads the store once for every caller that arrives while the read runs: the first reads
+    /// it, the others wait for its result, which it hands to them when it resumes on the actor.
     func loadOnce(_ store: any TokenStore, _ key: TokenKey) async throws -> StoredCredential? {
-        if let loading { return try await loading.value }
-        let task = Task { try await store.load(key) }
-        loading = task
-        defer { if loading == task { loading = nil } }
-        return try await task.value
+        if loadWaiters != nil {
+            return try await withCheckedThrowingContinuation { loadWaiters?.append($0) }
+        }
+        loadWaiters = []
+        let result: Result<StoredCredential?, any Error>
+        do {
+            result = .success(try await store.load(key))
+        } catch {
+            result = .failure(error)
+        }
+        let waiters = loadWaiters ?? []
+        loadWaiters = nil
+        for waiter in waiters { waiter.resume(with: result) }
+        return try result.get()
     }
 
     func currentOrFail() throws -> StoredCredential {
