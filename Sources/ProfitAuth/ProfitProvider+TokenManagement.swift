@@ -44,6 +44,10 @@ extension ProfitProvider {
             await cell.settle()
             let seen = cell.newestTicket
             let token = try await currentToken()
+            // A change that began after `seen` may have supplied this token (its stored value can
+            // be read back before the change itself completes): revoking it would leave the
+            // change holding a dead token. That change is the later operation; it wins.
+            guard cell.newestTicket == seen else { return false }
             let url = try environment.soapURL(ProfitSOAP.tokenService)
             let request = ProfitSOAP.request(url: url, operation: "DeleteToken", parameters: [("token", token.xml.revealed)])
             let response = try await send(request)
