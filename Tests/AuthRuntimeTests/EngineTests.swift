@@ -40,6 +40,18 @@ import Testing
     }
 }
 
+@Suite struct ExecutorPoolTests {
+    /// Actors made one after another spread over the pool: tenants do not all queue on one
+    /// executor (with the alignment bits of the address used, every object would pick host 0).
+    @Test func actorsSpreadOverThePool() {
+        let objects = (0..<256).map { _ in Locked(0) }
+        let hosts = Set(objects.map { ExecutorPool.hostIndex(of: $0) })
+        #expect(hosts.count >= ExecutorPool.hosts.count / 2)
+        // One object always gets the same host.
+        #expect(objects.allSatisfy { ExecutorPool.hostIndex(of: $0) == ExecutorPool.hostIndex(of: $0) })
+    }
+}
+
 @Suite struct OrderedWriterTests {
     /// Writes run in ticket order even when the earlier one is slower, and only the last
     /// ticket is the newest.

@@ -12,14 +12,22 @@ package enum ExecutorPool {
     /// An actor that exists for its executor.
     package actor Host {}
 
-    /// Enough hosts that two busy tenants rarely share one on a machine of a few cores.
-    static let hosts: [Host] = (0..<32).map { _ in Host() }
+    /// 32 hosts (2⁵): enough that two busy tenants rarely share one on a machine of a few cores.
+    static let indexBits = 5
+    static let hosts: [Host] = (0..<(1 << indexBits)).map { _ in Host() }
 
-    /// The host of `object`, chosen by its address: always the same for one object, spread over
-    /// the pool for many, and nothing stored in the object to remember it.
+    /// The executor of `object`: its host's, chosen by the object's address (always the same for
+    /// one object, spread over the pool for many, and nothing stored in the object to remember it).
     package static func executor(of object: AnyObject) -> UnownedSerialExecutor {
-        let address = UInt(bitPattern: ObjectIdentifier(object).hashValue)
-        // Heap addresses are 16-byte aligned: the bits above the alignment vary.
-        return hosts[Int((address >> 4) & UInt(hosts.count - 1))].unownedExecutor
+        hosts[hostIndex(of: object)].unownedExecutor
+    }
+
+    /// Which host serves `object`.
+    static func hostIndex(of object: AnyObject) -> Int {
+        let address = UInt64(UInt(bitPattern: Unmanaged.passUnretained(object).toOpaque()))
+        // Heap addresses are 16-byte aligned and objects of one kind are a fixed stride apart:
+        // multiplying by an odd 64-bit constant mixes every bit into the top ones, which pick the
+        // host.
+        return Int((address &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - indexBits))
     }
 }
