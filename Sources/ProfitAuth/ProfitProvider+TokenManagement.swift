@@ -36,23 +36,20 @@ extension ProfitProvider {
     ///   ``AuthError/Code/storeFailure`` when the store cannot remove it.
     @discardableResult
     public nonisolated func deleteToken(revokingOnServer: Bool = true) async throws -> Bool {
-        try await SecretScrubbing.withSecrets(await cell.prepared.map { [$0.xml] } ?? []) { try await deleteTokenUnscrubbed(revokingOnServer: revokingOnServer) }
-    }
-
-    private nonisolated func deleteTokenUnscrubbed(revokingOnServer: Bool) async throws -> Bool {
         if revokingOnServer {
             await cell.settle()
             let seen = cell.newestTicket
             let token = try await currentToken()
-            // A change that began after `seen` may have supplied this token (its stored value can
-            // be read back before the change itself completes): revoking it would leave the
-            // change holding a dead token. That change is the later operation; it wins.
-            guard cell.newestTicket == seen else { return false }
-            let url = try environment.soapURL(ProfitSOAP.tokenService)
-            let request = ProfitSOAP.request(url: url, operation: "DeleteToken", parameters: [("token", token.xml.revealed)])
-            let response = try await send(request)
-            _ = try ProfitSOAP.result(of: response, operation: "DeleteToken", faultCode: .invalidCredentials,
-                                      maxBytes: configuration.maxResponseBytes)
+            if cell.newestTicket != seen {
+                // A change began while the token was read, and may have supplied it (its stored
+                // value can be read back before the change completes). Let it finish: the change
+                // wins; a token it replaced is revoked, as asked; its own token is kept.
+                await cell.settle()
+                if let current = try? await currentToken(), current == token { return false }
+                try await revoke(token)
+                return false
+            }
+            try await revoke(token)
             // Re-check after the awaits: a token changed meanwhile is not the one that was revoked.
             guard cell.newestTicket == seen else { return false }
         }
@@ -62,6 +59,17 @@ extension ProfitProvider {
             throw Self.storeError(failure, "the token was removed from memory but the store could not remove it")
         }
         return true
+    }
+
+    /// Revokes `token` in Profit (`DeleteToken`), scrubbing it from any error.
+    private nonisolated func revoke(_ token: ProfitToken) async throws {
+        try await SecretScrubbing.withSecrets([token.xml]) {
+            let url = try environment.soapURL(ProfitSOAP.tokenService)
+            let request = ProfitSOAP.request(url: url, operation: "DeleteToken", parameters: [("token", token.xml.revealed)])
+            let response = try await send(request)
+            _ = try ProfitSOAP.result(of: response, operation: "DeleteToken", faultCode: .invalidCredentials,
+                                      maxBytes: configuration.maxResponseBytes)
+        }
     }
 
     /// What Profit says about the token, from `GET …/metainfo`: its expiry when the app connector

@@ -83,3 +83,75 @@ import Testing
         #expect(mock.requestCount == 0)
     }
 }
+
+/// A store whose reads, once armed, wait until released, and give up when their task is
+/// cancelled (as `FileTokenStore` does while it waits for another process's lock). A held read
+/// returns what the store held when it began.
+final class HeldLoadStore: TokenStore {
+    let inner = InMemoryTokenStore()
+    private let state = Locked((loads: 0, armed: true, released: false))
+    var loads: Int { state.withLock { $0.loads } }
+    func arm() { state.withLock { $0 = (0, true, false) } }
+    func disarm() { state.withLock { $0.armed = false } }
+    func release() { state.withLock { $0.released = true } }
+
+    func load(_ key: TokenKey) async throws -> StoredCredential? {
+        let value = try await inner.load(key)
+        guard state.withLock({ $0.loads += 1; return $0.armed }) else { return value }
+        while !state.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(1)) }
+        return value
+    }
+    func save(_ credential: StoredCredential, for key: TokenKey) async throws { try await inner.save(credential, for: key) }
+    func remove(_ key: TokenKey) async throws { try await inner.remove(key) }
+}
+
+@Suite struct ProfixFirstLoadTests {
+    /// The first request's store read is shared by the requests that arrive while it runs; when
+    /// the first request is cancelled (its client went away), the others still get the token.
+    @Test func aCancelledFirstCallerDoesNotFailTheCallersThatJoinedItsRead() async throws {
+        let store = HeldLoadStore()
+        let key = TokenKey(provider: ProfixProvider.providerName, account: "held")
+        try await store.inner.save(StoredCredential(accessToken: Secret("held-access-token"), refreshToken: Secret("held-refresh"),
+                                                    expiresAt: Date().addingTimeInterval(3_600)), for: key)
+        let provider = ProfixProvider(client: ProfixRegistration(clientID: "client", clientSecret: Secret("secret")),
+                                      transport: MockTransport(), store: store, key: key)
+        let request = HTTPRequest(url: Fixture.apiURL)
+        let first = Task { try await provider.authorized(request) }
+        while store.loads == 0 { await Task.yield() }
+        let second = Task { try await provider.authorized(request) }
+        try await Task.sleep(for: .milliseconds(50))   // the second joins the read in flight
+        first.cancel()
+        try await Task.sleep(for: .milliseconds(20))
+        store.release()
+        _ = await first.result
+        let authorized = try await second.value
+        #expect(authorized.headerFields[.authorization] == "Bearer held-access-token")
+        #expect(store.loads == 1)
+    }
+
+    /// A caller that joins a store read begun before a sign-out must not adopt what that read
+    /// returns: the credential was removed after it was read.
+    @Test func aReadBegunBeforeASignOutIsNotAdoptedAfterIt() async throws {
+        let store = HeldLoadStore()
+        store.disarm()
+        let key = TokenKey(provider: ProfixProvider.providerName, account: "stale")
+        let provider = ProfixProvider(client: ProfixRegistration(clientID: "client", clientSecret: Secret("secret")),
+                                      transport: MockTransport(), store: store, key: key)
+        let request = HTTPRequest(url: Fixture.apiURL)
+        await #expect(throws: AuthError(.notAuthenticated)) { try await provider.authorized(request) }   // loaded: empty
+        // Another instance stores a credential; a request starts reading it (held)...
+        try await store.inner.save(StoredCredential(accessToken: Secret("stale-access-token"), refreshToken: Secret("stale-refresh"),
+                                                    expiresAt: Date().addingTimeInterval(3_600)), for: key)
+        store.arm()
+        let first = Task { try await provider.authorized(request) }
+        while store.loads == 0 { await Task.yield() }
+        // ...and this instance signs out meanwhile, then another request joins the read in flight.
+        try await provider.signOut()
+        let second = Task { try await provider.authorized(request) }
+        try await Task.sleep(for: .milliseconds(50))
+        store.release()
+        _ = await first.result
+        await #expect(throws: AuthError(.notAuthenticated)) { try await second.value }
+        #expect(try await provider.credential() == nil)
+    }
+}

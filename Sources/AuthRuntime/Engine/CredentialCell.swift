@@ -23,7 +23,8 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         case unloaded
         case empty
         /// The credential in use. Its prepared value is not kept here: the snapshot holds its
-        /// header, and the rare callers that need the whole value prepare it again.
+        /// header, and the callers that need the whole value prepare it again (Profit's SOAP
+        /// `<token>` element, and error scrubbing: they parse the stored token once per call).
         case ready(StoredCredential)
         /// The error to answer with, and the credential whose refresh was refused (boxed: the
         /// rare case does not make every idle cell carry an error's room).
@@ -59,11 +60,10 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package internal(set) var installedAt: Date?
     /// A refusal answered again until its pause ends (boxed, like the phase's error).
     var refusedUntil: Refusal?
-    /// While a store read runs: the callers waiting for its result (they arrived meanwhile);
-    /// `nil` when none runs. The first caller reads the store itself, so a load makes no task
-    /// (whose memory, freed between long-lived allocations, would fragment the heap of a server
-    /// that loads 100,000 tenants).
-    var loadWaiters: [CheckedContinuation<StoredCredential?, any Error>]?
+    /// The store read in progress and the change ticket when it began, joined by the callers that
+    /// arrive meanwhile; `nil` otherwise, so an idle cell keeps no task for it. The read runs in a
+    /// task of its own: a caller that is cancelled stops nobody else's read.
+    var loading: (task: Task<StoredCredential?, any Error>, ticket: Int)?
 
     /// Creates a cell; nothing is loaded until first use.
     ///
@@ -317,7 +317,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let key = self.key
         let loaded: StoredCredential?
         do {
-            loaded = try await loadOnce(store, key)
+            loaded = try await loadOnce(store, key).value
         } catch {
             throw storeError(error, "the token store could not be read")
         }
@@ -344,10 +344,11 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         case .reauthorizationRequired(_, let credential): refused = credential
         case .ready: return false
         }
-        let ticket = newestTicket
         let store = parts.store
         let key = self.key
-        guard let stored = try? await loadOnce(store, key), !stored.refreshRefused else { return false }
+        // The ticket is the one taken when the read began (a read already running may be joined:
+        // a change that began after it started could have removed what it returns).
+        guard let (read, ticket) = try? await loadOnce(store, key), let stored = read, !stored.refreshRefused else { return false }
         if let refused, stored.accessToken == refused.accessToken || (stored.refreshToken != nil && stored.refreshToken == refused.refreshToken) {
             return false
         }
@@ -360,23 +361,17 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         return true
     }
 
-    /// Reads the store once for every caller that arrives while the read runs: the first reads
-    /// it, the others wait for its result, which it hands to them when it resumes on the actor.
-    func loadOnce(_ store: any TokenStore, _ key: TokenKey) async throws -> StoredCredential? {
-        if loadWaiters != nil {
-            return try await withCheckedThrowingContinuation { loadWaiters?.append($0) }
-        }
-        loadWaiters = []
-        let result: Result<StoredCredential?, any Error>
-        do {
-            result = .success(try await store.load(key))
-        } catch {
-            result = .failure(error)
-        }
-        let waiters = loadWaiters ?? []
-        loadWaiters = nil
-        for waiter in waiters { waiter.resume(with: result) }
-        return try result.get()
+    /// Reads the store once for every caller that arrives while the read runs: the first starts
+    /// it, the others await the same task, and the first to resume clears the slot (in the turn
+    /// in which it resumes, on the actor). Returns the value and the change ticket when the read
+    /// began.
+    func loadOnce(_ store: any TokenStore, _ key: TokenKey) async throws -> (value: StoredCredential?, ticket: Int) {
+        if let loading { return (try await loading.task.value, loading.ticket) }
+        let task = Task { try await store.load(key) }
+        let ticket = newestTicket
+        loading = (task, ticket)
+        defer { if loading?.task == task { loading = nil } }
+        return (try await task.value, ticket)
     }
 
     func currentOrFail() throws -> StoredCredential {

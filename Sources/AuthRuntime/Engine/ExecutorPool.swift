@@ -5,9 +5,11 @@
 /// own: 24 bytes instead of 120 for an empty actor. With 100,000 idle tenants, each a provider
 /// actor and a cell, that is ~190 bytes per tenant saved. A provider and its cell share one
 /// executor, so the provider's calls into its cell do not hop. Tenants on one executor serialize
-/// only their actor-isolated steps (load, install, the bookkeeping of a refresh): those are short
-/// and never block, network and store calls suspend, and the request path does not enter an
-/// actor at all.
+/// their actor-isolated steps (load, install, the bookkeeping of a refresh, e-conomic's `recover`)
+/// and the observer callbacks made from them: those must not block. Network and store calls
+/// suspend (they run off these executors: nonisolated async code runs on the global executor
+/// while `NonisolatedNonsendingByDefault` is off, as here), and a request whose credential is
+/// cached and valid enters no actor at all.
 package enum ExecutorPool {
     /// An actor that exists for its executor.
     package actor Host {}

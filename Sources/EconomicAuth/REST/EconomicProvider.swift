@@ -212,7 +212,10 @@ public actor EconomicProvider: CredentialProvider {
         if response.status == .unauthorized {
             markRejected(generation: nil)
         }
-        throw await SecretScrubbing.withSecrets(secrets) { EconomicErrorBody.error(for: Reply(response, body: body)) }
+        // The tokens the rejected request carried, besides the current ones (a new grant may have
+        // replaced them since it was sent).
+        let sent = [HTTPField.Name.economicAppSecretToken, .economicAgreementGrantToken].compactMap { request.headerFields[$0].map(Secret.init) }
+        throw await SecretScrubbing.withSecrets(secrets + sent) { EconomicErrorBody.error(for: Reply(response, body: body)) }
     }
 
     /// Replaces the agreement grant (after the customer granted access again) and clears
@@ -242,14 +245,22 @@ public actor EconomicProvider: CredentialProvider {
     ///   JSON, an HTML page, no `agreementNumber`), ``AuthError/Code/responseTooLarge``, or a
     ///   transport error.
     public func validate() async throws -> EconomicAgreement {
-        try await SecretScrubbing.withSecrets(secrets) { try await validateUnscrubbed() }
-    }
-
-    private func validateUnscrubbed() async throws -> EconomicAgreement {
-        let generation = snapshot.withLock { $0.generation }
         let url = try EconomicEndpoints.url(configuration.restBaseURL, appending: "self")
         var request = OutgoingRequest(url: url, headerFields: [.accept: "application/json"])
-        try await authorize(&request.head)
+        let (generation, secrets) = try authorizeOwn(&request.head)
+        return try await SecretScrubbing.withSecrets(secrets) { try await validate(sending: request, generation: generation) }
+    }
+
+    /// Authorizes a request of the provider's own and returns the grant's generation and the
+    /// secrets the request carries, all read in this one turn on the actor (no suspension between
+    /// them, so `replaceGrant` cannot slip in): a 401 is charged to the grant the request carried,
+    /// and an error echoing a token is scrubbed of the tokens actually sent.
+    private func authorizeOwn(_ head: inout HTTPRequest) throws -> (generation: Int, secrets: [Secret]) {
+        _ = try authorizeIfReady(&head)
+        return snapshot.withLock { ($0.generation, [Secret($0.appSecretToken), Secret($0.agreementGrantToken)]) }
+    }
+
+    private func validate(sending request: OutgoingRequest, generation: Int) async throws -> EconomicAgreement {
         let response = try await endpoint.send(request, retrying: .never)
         // Re-check after the await: a new grant may have arrived meanwhile.
         guard response.isSuccess else {
@@ -288,13 +299,12 @@ public actor EconomicProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/revoked`` (401), ``AuthError/Code/forbidden`` (403),
     ///   ``AuthError/Code/insecureURL``, or a transport error.
     public func send(_ request: HTTPRequest, body: Data? = nil) async throws -> (HTTPResponse, Data) {
-        try await SecretScrubbing.withSecrets(secrets) { try await sendUnscrubbed(OutgoingRequest(request, body: body)).pair }
+        var authorized = OutgoingRequest(request, body: body)
+        let (generation, secrets) = try authorizeOwn(&authorized.head)
+        return try await SecretScrubbing.withSecrets(secrets) { try await send(authorized: authorized, generation: generation).pair }
     }
 
-    private func sendUnscrubbed(_ request: OutgoingRequest) async throws -> Reply {
-        let generation = snapshot.withLock { $0.generation }
-        var authorized = request
-        try await authorize(&authorized.head)
+    private func send(authorized: OutgoingRequest, generation: Int) async throws -> Reply {
         let response = try await endpoint.send(authorized, retrying: .never, reports: false)
         if response.status == 401 || response.status == 403 {
             if response.status == 401 { markRejected(generation: generation) }
