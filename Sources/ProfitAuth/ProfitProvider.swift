@@ -129,6 +129,12 @@ public actor ProfitProvider: CredentialProvider {
     ///   ``AuthError/Code/invalidRequest`` when the `<token>` element cannot be placed.
     public nonisolated func authorize(_ request: inout HTTPRequest, body: inout Data?) async throws {
         if try authorizeIfReady(&request) { return }
+        // A SOAP request with the `<token>` element: the XML is read back from the cached header
+        // (the Base64 of the token's canonical XML), without the actor and without parsing the
+        // stored token again.
+        if let field = cell.cachedHeader(), let token = ProfitToken(preparedField: field) {
+            return try Self.authorize(&request, body: &body, token: token, configuration: configuration)
+        }
         try Self.authorize(&request, body: &body, token: try await currentToken(), configuration: configuration)
     }
 

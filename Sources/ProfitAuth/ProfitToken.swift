@@ -46,6 +46,21 @@ public struct ProfitToken: Sendable, Equatable {
     }
 
     /// The version and upper-cased data of a token text, or `nil`.
+    /// The token behind a field this type prepared (`AfasToken <Base64 of the canonical XML>`),
+    /// read back without parsing stored text again; `nil` for any other field.
+    init?(preparedField field: HTTPField) {
+        let prefix = "AfasToken "
+        guard field.name == .authorization, field.value.hasPrefix(prefix),
+              let data = Data(base64Encoded: String(field.value.dropFirst(prefix.count))) else { return nil }
+        let xml = String(decoding: data, as: UTF8.self)
+        let start = "<token><version>"
+        guard xml.hasPrefix(start), let end = xml.range(of: "</version>"),
+              let version = Int(xml[xml.index(xml.startIndex, offsetBy: start.count)..<end.lowerBound]) else { return nil }
+        self.version = version
+        self.xml = Secret(xml)
+        self.authorizationField = field
+    }
+
     static func parse(_ text: String) -> (Int, String)? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if isHex64(Substring(trimmed)) { return (1, trimmed.uppercased()) }

@@ -19,6 +19,21 @@ import Testing
         #expect(token == (try ProfitToken(Fixtures.tokenXML)))
     }
 
+    /// The SOAP `<token>` element's XML is read back from the prepared header: the same token,
+    /// whatever form the stored text had; any other field gives nothing.
+    @Test func theTokenReadBackFromItsPreparedFieldIsTheSame() throws {
+        for text in [Fixtures.tokenXML, Fixtures.hex.lowercased(), "  <token><version>12</version><data>\(Fixtures.hex)</data></token>\r\n"] {
+            let token = try ProfitToken(text)
+            let readBack = try #require(ProfitToken(preparedField: token.authorizationField))
+            #expect(readBack == token)
+            #expect(readBack.version == token.version)
+        }
+        #expect(ProfitToken(preparedField: HTTPField(name: .authorization, value: "Bearer abc")) == nil)
+        #expect(ProfitToken(preparedField: HTTPField(name: .authorization, value: "AfasToken !!!")) == nil)
+        #expect(ProfitToken(preparedField: HTTPField(name: .authorization, value: "AfasToken " + Data("<x/>".utf8).base64EncodedString())) == nil)
+        #expect(ProfitToken(preparedField: HTTPField(name: .cookie, value: "AfasToken " + Fixtures.tokenBase64)) == nil)
+    }
+
     @Test func trimsWhitespaceAndTheTrailingCRLF() throws {
         let spaced = "  <token>\n  <version>1</version>\n  <data> \(Fixtures.hex) </data>\n</token>\r\n"
         #expect(try ProfitToken(spaced).xml.revealed == Fixtures.tokenXML)

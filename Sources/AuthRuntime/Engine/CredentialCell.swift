@@ -23,8 +23,8 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         case unloaded
         case empty
         /// The credential in use. Its prepared value is not kept here: the snapshot holds its
-        /// header, and the callers that need the whole value prepare it again (Profit's SOAP
-        /// `<token>` element, and error scrubbing: they parse the stored token once per call).
+        /// header, and the callers that need the whole value prepare it again (the awaited paths
+        /// and error scrubbing; Profit's SOAP `<token>` element reads its XML back from the header).
         case ready(StoredCredential)
         /// The error to answer with, and the credential whose refresh was refused (boxed: the
         /// rare case does not make every idle cell carry an error's room).
