@@ -97,6 +97,17 @@ struct CredentialSnapshot: Sendable {
     var backgroundStarted: Bool
 }
 
+/// A failure answered again until `until` instead of asking the service again.
+final class Refusal: Sendable {
+    let error: AuthError
+    let until: Date
+
+    init(_ error: AuthError, until: Date) {
+        self.error = error
+        self.until = until
+    }
+}
+
 /// What a ``CredentialCell`` keeps under its one lock: the request path's snapshot, the refresh in
 /// flight, and the line of store writes. Not generic, like ``CredentialSnapshot``.
 struct CellState: Sendable {

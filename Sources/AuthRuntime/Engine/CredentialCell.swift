@@ -380,17 +380,6 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     }
 }
 
-/// A failure answered again until `until` instead of asking the service again.
-final class Refusal: Sendable {
-    let error: AuthError
-    let until: Date
-
-    init(_ error: AuthError, until: Date) {
-        self.error = error
-        self.until = until
-    }
-}
-
 extension CredentialCell: CustomReflectable, CustomStringConvertible {
     /// Shows the name and key only: the phase and the snapshot hold credentials and encoded
     /// header values.
