@@ -124,20 +124,13 @@ extension CredentialCell {
     /// Joins the running refresh's task, or starts `operation` (at high priority: every waiter
     /// depends on it) and returns its task, without waiting; the task clears its slot when it ends.
     nonisolated func startRefresh(_ operation: @escaping @Sendable () async throws -> StoredCredential) -> Task<StoredCredential, any Error> {
-        state.withLock { state in
-            state.refresh.join { id in
-                Task(priority: .high) {
-                    defer { self.state.withLock { $0.refresh.finish(id) } }
-                    return try await operation()
-                }
-            }.task
-        }
+        state.withLock { $0.refresh.start(operation) { id in self.state.withLock { $0.refresh.finish(id) } } }
     }
 
     /// Joins the running refresh, or runs `operation` as the one every caller shares; the caller
     /// that started it clears the slot when it resumes on the actor.
     func runRefresh(_ operation: @escaping @Sendable () async throws -> StoredCredential) async throws -> StoredCredential {
-        let joined = state.withLock { $0.refresh.join { _ in Task { try await operation() } } }
+        let joined = state.withLock { $0.refresh.join(running: operation) }
         return try await FlightSlot.wait(for: joined) { id in state.withLock { $0.refresh.finish(id) } }
     }
 

@@ -60,10 +60,11 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package internal(set) var installedAt: Date?
     /// A refusal answered again until its pause ends (boxed, like the phase's error).
     var refusedUntil: Refusal?
-    /// The store read in progress and the change ticket when it began, joined by the callers that
-    /// arrive meanwhile; `nil` otherwise, so an idle cell keeps no task for it. The read runs in a
-    /// task of its own: a caller that is cancelled stops nobody else's read.
-    var loading: (task: Task<StoredCredential?, any Error>, ticket: Int)?
+    /// The store read in progress (with the change ticket when it began), joined by the callers
+    /// that arrive meanwhile; empty otherwise, so an idle cell keeps no task for it. Kept on the
+    /// actor: only the actor starts, joins or clears it. The read runs in a task of its own, so a
+    /// caller that is cancelled stops nobody else's read.
+    var loads = FlightSlot<(value: StoredCredential?, ticket: Int)>()
 
     /// Creates a cell; nothing is loaded until first use.
     ///
@@ -366,12 +367,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// in which it resumes, on the actor). Returns the value and the change ticket when the read
     /// began.
     func loadOnce(_ store: any TokenStore, _ key: TokenKey) async throws -> (value: StoredCredential?, ticket: Int) {
-        if let loading { return (try await loading.task.value, loading.ticket) }
-        let task = Task { try await store.load(key) }
         let ticket = newestTicket
-        loading = (task, ticket)
-        defer { if loading?.task == task { loading = nil } }
-        return (try await task.value, ticket)
+        let joined = loads.join(running: { (try await store.load(key), ticket) })
+        return try await FlightSlot.wait(for: joined) { loads.finish($0) }
     }
 
     func currentOrFail() throws -> StoredCredential {

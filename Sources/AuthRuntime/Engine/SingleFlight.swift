@@ -34,6 +34,27 @@ package struct FlightSlot<Value: Sendable>: Sendable {
         return Joined(id: next, task: task, started: true)
     }
 
+    /// Joins the running operation, or starts `operation` in a task of its own, which the caller
+    /// that started it clears when it resumes (see ``wait(for:isolation:finish:)``).
+    package mutating func join(running operation: @escaping @Sendable () async throws -> Value) -> Joined {
+        join { _ in Task { try await operation() } }
+    }
+
+    /// Joins the running operation's task, or starts `operation` in a task that clears its own
+    /// slot (by calling `finish` with its id, under the owner's lock) when it ends.
+    ///
+    /// High priority: every waiter depends on it, and in a storm the executor's queue is full of
+    /// waiters' jobs that would otherwise run first.
+    package mutating func start(_ operation: @escaping @Sendable () async throws -> Value,
+                                finish: @escaping @Sendable (Int) -> Void) -> Task<Value, any Error> {
+        join { id in
+            Task(priority: .high) {
+                defer { finish(id) }
+                return try await operation()
+            }
+        }.task
+    }
+
     /// Clears the slot if operation `id` still holds it.
     package mutating func finish(_ id: Int) {
         if running?.id == id { running = nil }
@@ -72,7 +93,7 @@ package final class SingleFlight<Value: Sendable>: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ operation: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        let joined = state.withLock { $0.join { _ in Task { try await operation() } } }
+        let joined = state.withLock { $0.join(running: operation) }
         return try await FlightSlot.wait(for: joined) { id in state.withLock { $0.finish(id) } }
     }
 
@@ -80,16 +101,7 @@ package final class SingleFlight<Value: Sendable>: Sendable {
     /// waiting. The task clears its slot when the operation ends; an owner that must record the
     /// result before the slot is seen empty records it inside `operation`.
     package func start(_ operation: @escaping @Sendable () async throws -> Value) -> Task<Value, any Error> {
-        state.withLock { slot in
-            slot.join { id in
-                // High priority: every waiter depends on it, and in a storm the executor's queue
-                // is full of waiters' jobs that would otherwise run first.
-                Task(priority: .high) {
-                    defer { self.state.withLock { $0.finish(id) } }
-                    return try await operation()
-                }
-            }.task
-        }
+        state.withLock { $0.start(operation) { id in self.state.withLock { $0.finish(id) } } }
     }
 
     /// Waits for the running operation, if any, ignoring its outcome.
