@@ -52,11 +52,24 @@ import Testing
     }
 }
 
-@Suite struct OrderedWriterTests {
+/// A `WriteLine` behind a lock of its own, the way a cell keeps it.
+final class LockedWriteLine: Sendable {
+    private let state = Locked(WriteLine())
+    func enqueue(_ operation: (@Sendable () async throws -> Void)?) -> WriteLine.Write {
+        state.withLock { $0.enqueue(operation) { ticket in self.state.withLock { $0.ended(ticket) } } }
+    }
+    func isNewest(_ ticket: Int) -> Bool { state.withLock { $0.isNewest(ticket) } }
+    var keepsTask: Bool { state.withLock { $0.keepsTask } }
+    func settle() async {
+        while let last = state.withLock({ $0.unfinished }) { _ = await last.value }
+    }
+}
+
+@Suite struct WriteLineTests {
     /// Writes run in ticket order even when the earlier one is slower, and only the last
     /// ticket is the newest.
     @Test func writesRunInTicketOrderAndTheNewestWins() async throws {
-        let writer = OrderedWriter()
+        let writer = LockedWriteLine()
         let log = Locked<[Int]>([])
         let first = writer.enqueue {
             try await Task.sleep(for: .milliseconds(30))
@@ -73,7 +86,7 @@ import Testing
     /// An idle line keeps no task: a provider that refreshed once does not hold its finished
     /// write for the rest of its life.
     @Test func anIdleLineKeepsNoTask() async throws {
-        let writer = OrderedWriter()
+        let writer = LockedWriteLine()
         #expect(!writer.keepsTask)
         let first = writer.enqueue { try await Task.sleep(for: .milliseconds(20)) }
         let second = writer.enqueue(nil)
@@ -86,7 +99,7 @@ import Testing
 
     @Test func aFailedWriteIsReportedAndDoesNotStopTheLine() async throws {
         struct Full: Error {}
-        let writer = OrderedWriter()
+        let writer = LockedWriteLine()
         let failed = writer.enqueue { throw Full() }
         let next = writer.enqueue(nil)
         #expect(await failed.outcome() is Full)

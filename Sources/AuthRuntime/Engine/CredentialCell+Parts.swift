@@ -141,8 +141,8 @@ extension CredentialCell {
     }
 
     /// Takes the next change ticket and queues `operation` behind every earlier write (see
-    /// ``OrderedWriter``); call it on the actor, where tickets follow the order changes began.
-    func enqueueWrite(_ operation: (@Sendable () async throws -> Void)?) -> OrderedWriter.Write {
+    /// ``WriteLine``); call it on the actor, where tickets follow the order changes began.
+    func enqueueWrite(_ operation: (@Sendable () async throws -> Void)?) -> WriteLine.Write {
         state.withLock { $0.writes.enqueue(operation) { ticket in self.state.withLock { $0.writes.ended(ticket) } } }
     }
 

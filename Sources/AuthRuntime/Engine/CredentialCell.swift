@@ -15,7 +15,7 @@ import Synchronization
 ///   read again, adopted when another process or instance already refreshed it, and otherwise
 ///   renewed and saved before the lock is released and before anyone uses it.
 /// - **Ordered writes.** Every change (grant, refresh, removal) takes a ticket from an
-///   ``OrderedWriter``; only the newest becomes current, so memory and store agree.
+///   ``WriteLine``; only the newest becomes current, so memory and store agree.
 /// - **No one stranded by a peer.** A rejected refresh, and every use while empty or in
 ///   "re-authorization required", reads the store again and adopts a newer pair before failing.
 package actor CredentialCell<Prepared: PreparedCredential> {
