@@ -63,6 +63,8 @@ public actor EconomicProvider: CredentialProvider {
             get { grantField.value }
             set { fields[1] = HTTPField.credential(.economicAgreementGrantToken, newValue) }
         }
+        /// The two tokens, to scrub from errors.
+        var secrets: [Secret] { [Secret(appSecretToken), Secret(agreementGrantToken)] }
         var generation = 0
         var isRejected = false
         var agreementNumber: Int?
@@ -257,7 +259,7 @@ public actor EconomicProvider: CredentialProvider {
     /// and an error echoing a token is scrubbed of the tokens actually sent.
     private func authorizeOwn(_ head: inout HTTPRequest) throws -> (generation: Int, secrets: [Secret]) {
         _ = try authorizeIfReady(&head)
-        return snapshot.withLock { ($0.generation, [Secret($0.appSecretToken), Secret($0.agreementGrantToken)]) }
+        return snapshot.withLock { ($0.generation, $0.secrets) }
     }
 
     private func validate(sending request: OutgoingRequest, generation: Int) async throws -> EconomicAgreement {
@@ -325,7 +327,7 @@ public actor EconomicProvider: CredentialProvider {
 
     /// The two tokens, scrubbed from every error created while they are in flight.
     private nonisolated var secrets: [Secret] {
-        snapshot.withLock { [Secret($0.appSecretToken), Secret($0.agreementGrantToken)] }
+        snapshot.withLock { $0.secrets }
     }
 
     private func markRejected(generation: Int?) {
