@@ -61,6 +61,23 @@ import Testing
         #expect(try registry.provider(for: 0) === kept)
     }
 
+    /// Uses are ordered exactly even when every one happens at the same instant.
+    @Test func theLeastRecentlyUsedAreForgottenWhenTheClockStandsStill() throws {
+        let clock = Clock()
+        let registry = ProviderRegistry<Int, EconomicProvider>(configuration: .init(maximumCount: 100, idleTimeout: nil), now: clock.now) { _ in
+            try EconomicProvider(credentials: .demo, transport: MockTransport())
+        }
+        let kept = try registry.provider(for: 0)
+        for tenant in 1...1_000 {
+            _ = try registry.provider(for: tenant)
+            _ = try registry.provider(for: 0)
+        }
+        #expect(registry.count <= 100)
+        #expect(registry.contains(0) && registry.contains(1_000) && registry.contains(999))
+        #expect(!registry.contains(1))
+        #expect(try registry.provider(for: 0) === kept)
+    }
+
     @Test func idleProvidersAreForgotten() throws {
         let clock = Clock()
         let registry = ProviderRegistry<String, EconomicProvider>(configuration: .init(idleTimeout: .seconds(600)), now: clock.now) { _ in
