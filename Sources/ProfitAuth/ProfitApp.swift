@@ -26,7 +26,7 @@ public struct ProfitApp: Sendable {
         let transport: any HTTPTransport
         let configuration: ProfitProvider.Configuration
         let audience: CredentialAudience
-        let parts: CredentialParts
+        let parts: CredentialParts<ProfitToken>
         /// What the request path reads of ``configuration``, kept apart: reading a field of the
         /// configuration there copied the whole value.
         let soapTokenInBody: Bool
@@ -47,7 +47,8 @@ public struct ProfitApp: Sendable {
             // An AFAS token does not expire and cannot be refreshed: no renewal.
             self.parts = CredentialParts(
                 name: ProfitProvider.providerName, store: store, observer: observer, now: now, onChange: onChange,
-                missingMessage: "no AFAS token yet: run the OTP flow or add a token", renewal: nil)
+                missingMessage: "no AFAS token yet: run the OTP flow or add a token", renewal: nil,
+                preparer: ProfitProvider.preparer)
         }
 
         /// The request path's URL check, made here so that the audience is read in place (read

@@ -94,14 +94,14 @@ public actor ProfitProvider: CredentialProvider {
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
         let shared = ProfitApp.Shared(environment: environment, keys: keys, transport: transport, store: store, configuration: configuration,
-                                      observer: observer, now: now, onChange: CredentialParts.forOneKey(onCredentialChange))
+                                      observer: observer, now: now, onChange: CredentialParts<ProfitToken>.forOneKey(onCredentialChange))
         self.init(key: key, shared: shared)
     }
 
     /// A provider of `key` that shares everything else with the other providers of an app.
     init(key: TokenKey, shared: ProfitApp.Shared) {
         self.shared = shared
-        self.cell = CredentialCell(key: key, parts: shared.parts, preparer: Self.preparer)
+        self.cell = CredentialCell(key: key, parts: shared.parts)
     }
 
     /// The stored token, parsed once per credential; one value for every cell.

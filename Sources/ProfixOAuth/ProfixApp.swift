@@ -22,7 +22,7 @@ public struct ProfixApp: Sendable {
     final class Shared: Sendable {
         let tokenClient: ProfixTokenClient
         let audience: CredentialAudience
-        let parts: CredentialParts
+        let parts: CredentialParts<HTTPField>
 
         init(client: ProfixRegistration, transport: any HTTPTransport, store: any TokenStore, configuration: ProfixProvider.Configuration,
              observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
@@ -37,7 +37,7 @@ public struct ProfixApp: Sendable {
                 leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
                 observer: observer, now: now, onChange: onChange,
                 missingMessage: "no Profix-it credential yet: run a grant first",
-                renewal: ProfixProvider.renewal(tokenClient, now: now))
+                renewal: ProfixProvider.renewal(tokenClient, now: now), preparer: ProfixProvider.preparer)
         }
 
         /// The request path's URL check, made here so that the audience is read in place (read

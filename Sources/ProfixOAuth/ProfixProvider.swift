@@ -103,14 +103,14 @@ public actor ProfixProvider: CredentialProvider {
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
         let shared = ProfixApp.Shared(client: client, transport: transport, store: store, configuration: configuration,
-                                      observer: observer, now: now, onChange: CredentialParts.forOneKey(onCredentialChange))
+                                      observer: observer, now: now, onChange: CredentialParts<HTTPField>.forOneKey(onCredentialChange))
         self.init(key: key, shared: shared)
     }
 
     /// A provider of `key` that shares everything else with the other providers of an app.
     init(key: TokenKey, shared: ProfixApp.Shared) {
         self.shared = shared
-        self.cell = CredentialCell(key: key, parts: shared.parts, preparer: Self.preparer)
+        self.cell = CredentialCell(key: key, parts: shared.parts)
     }
 
     /// `Authorization: Bearer <access token>`, made once per credential; one value for every cell.

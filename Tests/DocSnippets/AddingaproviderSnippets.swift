@@ -61,8 +61,9 @@ actor AcmeProvider: CredentialProvider {
         )
         let parts = CredentialCell<HTTPField>.Parts(
             name: "acme", store: store, observer: observer, now: now, onChange: nil,
-            missingMessage: "no Acme token yet: call signIn()", renewal: renewal)
-        cell = CredentialCell(key: key, parts: parts) { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }
+            missingMessage: "no Acme token yet: call signIn()", renewal: renewal,
+            preparer: CredentialPreparer { .credential(.authorization, "Bearer " + $0.accessToken.revealed) })
+        cell = CredentialCell(key: key, parts: parts)
     }
 
     /// The check below comes first, so the clients need not check again what this authorized

@@ -7,7 +7,7 @@ extension CredentialCell {
     /// How a credential is renewed (see ``CredentialRenewal``).
     package typealias Renewal = CredentialRenewal
     /// Everything a cell is made of (see ``CredentialParts``).
-    package typealias Parts = CredentialParts
+    package typealias Parts = CredentialParts<Prepared>
 }
 
 /// How a credential is renewed and how failures are read; `nil` renewal for credentials that
@@ -36,8 +36,8 @@ package struct CredentialRenewal: Sendable {
 }
 
 /// How a cell computes the fast-path value of a credential (the prepared header): a closure kept in
-/// its generic form, so a provider type makes one (`static let`) and every cell shares it, rather
-/// than each cell keeping a converted copy with a context of its own.
+/// its generic form, so a provider type makes one (`static let`), and the cells reach it through
+/// the ``CredentialParts`` they share, rather than each keeping a copy.
 package struct CredentialPreparer<Prepared: PreparedCredential>: Sendable {
     /// Throws when the credential is unusable (a stored value of the wrong kind is
     /// ``AuthError/Code/storeCorrupt``).
@@ -49,10 +49,10 @@ package struct CredentialPreparer<Prepared: PreparedCredential>: Sendable {
 }
 
 /// What a cell is made of besides its key: the store, the clock, the observer, how its
-/// credential is renewed. A class, so that the cells of every tenant of one app share one
-/// (an idle tenant then keeps a reference, not a copy); not nested in the generic cell, like
-/// ``CredentialRenewal``.
-package final class CredentialParts: Sendable {
+/// credential is prepared and renewed. A class, so that the cells of every tenant of one app share
+/// one (an idle tenant then keeps a reference, not a copy, and no preparer of its own); not nested
+/// in the generic cell, like ``CredentialRenewal``.
+package final class CredentialParts<Prepared: PreparedCredential>: Sendable {
     package let name: String
     package let store: any TokenStore
     package let leeway: Duration?
@@ -65,11 +65,13 @@ package final class CredentialParts: Sendable {
     package let missingMessage: String
     /// How the credential is renewed; `nil` when it cannot be.
     package let renewal: CredentialRenewal?
+    /// Computes the fast-path value of a credential.
+    package let preparer: CredentialPreparer<Prepared>
 
     package init(name: String, store: any TokenStore, leeway: Duration? = nil, softWindow: Duration? = nil,
                  observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
                  onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?, missingMessage: String,
-                 renewal: CredentialRenewal?) {
+                 renewal: CredentialRenewal?, preparer: CredentialPreparer<Prepared>) {
         self.name = name
         self.store = store
         self.leeway = leeway
@@ -79,6 +81,7 @@ package final class CredentialParts: Sendable {
         self.onChange = onChange
         self.missingMessage = missingMessage
         self.renewal = renewal
+        self.preparer = preparer
     }
 
     /// A one-credential callback as the cells' key-aware one.
@@ -89,12 +92,21 @@ package final class CredentialParts: Sendable {
 }
 
 /// The request path's view of a ``CredentialCell``: not generic, so reading it from another
-/// module looks up no type metadata.
+/// module looks up no type metadata. The deadlines are dates, not optional ones (8 bytes each
+/// instead of 16 with padding): `.distantFuture` stands for "never".
 struct CredentialSnapshot: Sendable {
+    /// When the credential becomes due; `.distantFuture` when it never expires.
+    var dueAt: Date
+    /// When the soft window opens; `.distantFuture` when there is none.
+    var softAt: Date
     var header: HTTPField
-    var dueAt: Date?
-    var softAt: Date?
-    var backgroundStarted: Bool
+    var backgroundStarted = false
+
+    init(header: HTTPField, dueAt: Date?, softAt: Date?) {
+        self.header = header
+        self.dueAt = dueAt ?? .distantFuture
+        self.softAt = softAt ?? .distantFuture
+    }
 }
 
 /// A failure answered again until `until` instead of asking the service again.

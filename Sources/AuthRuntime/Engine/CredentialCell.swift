@@ -44,9 +44,6 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package nonisolated let parts: Parts
     /// The credential's name in the store.
     package nonisolated let key: TokenKey
-    /// Computes the fast-path value of a credential; usually one value shared by every cell of a
-    /// provider type, so a cell keeps no closure context of its own.
-    nonisolated let preparer: CredentialPreparer<Prepared>
     nonisolated var renewal: Renewal? { parts.renewal }
     /// The request path's snapshot, the refresh in flight and the line of store writes, under
     /// one lock kept inside the cell (no object of their own for an idle cell to keep).
@@ -56,8 +53,9 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     package nonisolated var unownedExecutor: UnownedSerialExecutor { ExecutorPool.executor(of: self) }
 
     package internal(set) var phase: Phase = .unloaded
-    /// When the current credential was installed (on the cell's clock).
-    package internal(set) var installedAt: Date?
+    /// When the current credential was installed (on the cell's clock); `.distantPast` when none
+    /// is (a date, not an optional one: 8 bytes, not 16 with padding).
+    package internal(set) var installedAt = Date.distantPast
     /// A refusal answered again until its pause ends (boxed, like the phase's error).
     var refusedUntil: Refusal?
     /// The store read in progress (with the change ticket when it began), joined by the callers
@@ -70,24 +68,17 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     ///
     /// - Parameters:
     ///   - key: The credential's name in the store.
-    ///   - parts: What the cell is made of besides its key; cells may share one.
-    ///   - prepare: Computes the fast-path value of a credential; throwing means the credential
-    ///     is unusable (a stored value of the wrong kind is ``AuthError/Code/storeCorrupt``).
-    package init(key: TokenKey, parts: Parts, prepare: @escaping @Sendable (StoredCredential) throws(AuthError) -> Prepared) {
-        self.init(key: key, parts: parts, preparer: CredentialPreparer(prepare))
-    }
-
-    /// Creates a cell with a preparer that other cells share (a `static let` of the provider):
-    /// nothing allocated for it per cell.
-    package init(key: TokenKey, parts: Parts, preparer: CredentialPreparer<Prepared>) {
+    ///   - parts: What the cell is made of besides its key, among them how a credential is
+    ///     prepared (a preparer that throws means the credential is unusable: a stored value of
+    ///     the wrong kind is ``AuthError/Code/storeCorrupt``); cells may share one.
+    package init(key: TokenKey, parts: Parts) {
         self.key = key
         self.parts = parts
-        self.preparer = preparer
     }
 
     /// The fast-path value of `credential`.
     nonisolated func prepare(_ credential: StoredCredential) throws(AuthError) -> Prepared {
-        try preparer.prepare(credential)
+        try parts.preparer.prepare(credential)
     }
 
     // MARK: - Reading
@@ -96,15 +87,15 @@ package actor CredentialCell<Prepared: PreparedCredential> {
     /// refresh of the soft window when that opened. Never suspends.
     package nonisolated func cachedHeader() -> HTTPField? {
         // Field by field, without copying the whole snapshot out.
-        guard let (header, dueAt, softAt, started) = state.withLock({ state -> (HTTPField, Date?, Date?, Bool)? in
-            guard let header = state.snapshot?.header else { return nil }
-            return (header, state.snapshot?.dueAt, state.snapshot?.softAt, state.snapshot?.backgroundStarted == true)
+        guard let (header, dueAt, softAt, started) = state.withLock({ state -> (HTTPField, Date, Date, Bool)? in
+            guard let header = state.snapshot?.header, let dueAt = state.snapshot?.dueAt, let softAt = state.snapshot?.softAt else { return nil }
+            return (header, dueAt, softAt, state.snapshot?.backgroundStarted == true)
         }) else { return nil }
         // A credential without an expiry (Profit's token) needs no clock.
-        if dueAt == nil, softAt == nil { return header }
+        if dueAt == .distantFuture, softAt == .distantFuture { return header }
         let date = parts.now()
-        if let dueAt, date >= dueAt { return nil }
-        if let softAt, date >= softAt, !started, claimBackgroundRefresh(softAt: softAt) {
+        if date >= dueAt { return nil }
+        if date >= softAt, !started, claimBackgroundRefresh(softAt: softAt) {
             Task { await self.refreshInBackground() }
         }
         return header
@@ -218,7 +209,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         case false?:
             return true
         case nil:
-            if let installedAt, parts.now().timeIntervalSince(installedAt) < minimumInterval.timeInterval { return true }
+            if parts.now().timeIntervalSince(installedAt) < minimumInterval.timeInterval { return true }
         case true?:
             break
         }
@@ -258,7 +249,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
             }
         } else {
             phase = .empty
-            installedAt = nil
+            installedAt = .distantPast
             state.withLock { $0.snapshot = nil }
         }
         refusedUntil = nil
@@ -299,7 +290,7 @@ package actor CredentialCell<Prepared: PreparedCredential> {
         let (due, soft) = RefreshTiming.deadlines(for: credential, leeway: parts.leeway, softWindow: parts.softWindow)
         phase = .ready(credential)
         installedAt = parts.now()
-        state.withLock { $0.snapshot = CredentialSnapshot(header: prepared.header, dueAt: due, softAt: soft, backgroundStarted: false) }
+        state.withLock { $0.snapshot = CredentialSnapshot(header: prepared.header, dueAt: due, softAt: soft) }
     }
 
     func failForMissing<T>() throws -> T {

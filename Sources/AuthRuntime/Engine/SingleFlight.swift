@@ -8,14 +8,15 @@ import Synchronization
 package struct FlightSlot<Value: Sendable>: Sendable {
     /// What ``join(_:)`` found or started.
     package struct Joined: Sendable {
-        package let id: Int
+        package let id: UInt32
         package let task: Task<Value, any Error>
         /// Whether this caller started the operation (and so clears the slot when it resumes).
         package let started: Bool
     }
 
-    private var next = 0
-    private var running: (id: Int, task: Task<Value, any Error>)?
+    // The task first and 32-bit ids: 16 bytes in all (ids only tell one run from the next).
+    private var running: (task: Task<Value, any Error>, id: UInt32)?
+    private var next: UInt32 = 0
 
     package init() {}
 
@@ -26,11 +27,11 @@ package struct FlightSlot<Value: Sendable>: Sendable {
 
     /// Joins the running operation, or starts one: `start` makes its task from its id (a task
     /// that clears its own slot passes the id to ``finish(_:)``).
-    package mutating func join(_ start: (Int) -> Task<Value, any Error>) -> Joined {
+    package mutating func join(_ start: (UInt32) -> Task<Value, any Error>) -> Joined {
         if let running { return Joined(id: running.id, task: running.task, started: false) }
-        next += 1
+        next &+= 1
         let task = start(next)
-        running = (next, task)
+        running = (task, next)
         return Joined(id: next, task: task, started: true)
     }
 
@@ -46,7 +47,7 @@ package struct FlightSlot<Value: Sendable>: Sendable {
     /// High priority: every waiter depends on it, and in a storm the executor's queue is full of
     /// waiters' jobs that would otherwise run first.
     package mutating func start(_ operation: @escaping @Sendable () async throws -> Value,
-                                finish: @escaping @Sendable (Int) -> Void) -> Task<Value, any Error> {
+                                finish: @escaping @Sendable (UInt32) -> Void) -> Task<Value, any Error> {
         join { id in
             Task(priority: .high) {
                 defer { finish(id) }
@@ -56,7 +57,7 @@ package struct FlightSlot<Value: Sendable>: Sendable {
     }
 
     /// Clears the slot if operation `id` still holds it.
-    package mutating func finish(_ id: Int) {
+    package mutating func finish(_ id: UInt32) {
         if running?.id == id { running = nil }
     }
 
@@ -64,7 +65,7 @@ package struct FlightSlot<Value: Sendable>: Sendable {
     /// in the turn in which it resumes, on its own actor (`isolation`), so the owner records
     /// the result before anyone else sees an empty slot and starts the operation again.
     package static func wait(
-        for joined: Joined, isolation: isolated (any Actor)? = #isolation, finish: (Int) -> Void
+        for joined: Joined, isolation: isolated (any Actor)? = #isolation, finish: (UInt32) -> Void
     ) async throws -> Value {
         let result = await joined.task.result
         if joined.started { finish(joined.id) }
