@@ -30,9 +30,25 @@ let package = Package(
                 .product(name: "ProfixOAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "EconomicAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "AuthSandboxServer", package: "swift-accounting-auth"),
+                "IdleTenants",
             ],
             path: "Benchmarks/AuthBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The memory-per-idle-tenant scenario, shared by the `memory/` benchmarks and the probe.
+        .target(
+            name: "IdleTenants",
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AuthCore", package: "swift-accounting-auth"),
+                .product(name: "ProfitAuth", package: "swift-accounting-auth"),
+                .product(name: "ProfixOAuth", package: "swift-accounting-auth"),
+                .product(name: "EconomicAuth", package: "swift-accounting-auth"),
+                .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
+            ]
+        ),
+        // The same scenario without the harness, whose allocation counter adds 16 bytes to every
+        // allocation: `swift run -c release idle-tenants`.
+        .executableTarget(name: "idle-tenants", dependencies: ["IdleTenants"], path: "Sources/IdleTenantsProbe"),
     ]
 )

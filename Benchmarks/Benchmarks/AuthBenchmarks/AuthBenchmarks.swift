@@ -8,6 +8,7 @@ import EconomicAuth
 import EconomicAuthTesting
 import Foundation
 import HTTPTypes
+import IdleTenants
 import ProfitAuth
 import ProfitAuthTesting
 import ProfixOAuth
@@ -18,12 +19,6 @@ import Glibc
 #endif
 
 // MARK: - Fixtures
-
-/// Answers every request with an empty 200 at once: what remains is the authorization's cost.
-struct NoOpTransport: HTTPTransport {
-    static let answer = (HTTPResponse(status: .ok), Data())
-    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { Self.answer }
-}
 
 /// The hand-written floor: a struct transport that sets a pre-encoded `Authorization` value read
 /// from a `Synchronization.Mutex`, then hands the request on.
@@ -130,30 +125,6 @@ final class Fixtures: Sendable {
 
 // MARK: - Measurements outside the harness
 
-/// Resident memory of this process (Linux `/proc/self/statm`; 0 elsewhere). package-benchmark
-/// runs each benchmark in a process of its own, so no figure lands in pages another one freed.
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
-/// Resident bytes each idle tenant keeps: `tenants` providers made by a registry, each used for one
-/// authorized request and left idle. Credentials are stored before the baseline, so the figure is
-/// what the registry and the providers keep, not the store.
-func bytesPerIdleTenant<Provider: CredentialProvider>(
-    tenants: Int, request: HTTPRequest, make: @escaping @Sendable (Int) throws -> Provider
-) async throws -> Int {
-    let registry = ProviderRegistry<Int, Provider>(configuration: .init(maximumCount: tenants, idleTimeout: nil), make: make)
-    let before = residentBytes()
-    for index in 0..<tenants { _ = try await registry.provider(for: index).authorized(request) }
-    let after = residentBytes()
-    withExtendedLifetime(registry) {}
-    return (after - before) / tenants
-}
-
-let tenants = 100_000
 /// The throughput benchmarks' two threads.
 let threadsExecutor = ThreadsExecutor(threads: 2)
 let later = Date().addingTimeInterval(3_600)
@@ -269,55 +240,13 @@ let benchmarks: @Sendable () -> Void = {
     // Memory per idle tenant at 100,000 tenants.
     let once = Benchmark.Configuration(metrics: [.custom("resident bytes per idle tenant", useScalingFactor: false)],
                                        warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 1)
-    // Profix-it and Profit: providers made by one app (what every tenant shares kept once, the way
-    // a multi-tenant server makes them), and providers made alone (each with its own copy).
-    for madeByApp in [true, false] {
-        let form = madeByApp ? "made by one app" : "made alone"
-        Benchmark("memory/Profix-it provider per idle tenant, \(form)", configuration: once) { benchmark in
-            let store = InMemoryTokenStore()
-            for index in 0..<tenants {
-                try await store.save(StoredCredential(accessToken: Secret("access-\(index)-AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa"),
-                                                      refreshToken: Secret("refresh-\(index)"), expiresAt: later),
-                                     for: TokenKey(provider: "profix", account: "t\(index)"))
-            }
-            let registration = ProfixRegistration(clientID: "bench", clientSecret: Secret("bench-secret"))
-            let noop = NoOpTransport()
-            let app = ProfixApp(client: registration, transport: noop, store: store)
-            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
-                                  try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profixRequest) { index in
-                let key = TokenKey(provider: "profix", account: "t\(index)")
-                return madeByApp ? app.provider(key: key) : ProfixProvider(client: registration, transport: noop, store: store, key: key)
-            })
-        }
-        Benchmark("memory/Profit provider per idle tenant, \(form)", configuration: once) { benchmark in
-            let sandbox = ProfitSandbox.demo()
-            let environment = try ProfitEnvironment(number: "12345")
-            let store = InMemoryTokenStore()
-            let seeder = ProfitProvider(environment: environment, transport: sandbox, store: store, key: TokenKey(provider: "profit", account: "seed"))
-            try await seeder.addToken(try sandbox.issueToken(for: "DavidB"))
-            guard let stored = try await store.load(seeder.key) else { return benchmark.error("no seed token") }
-            for index in 0..<tenants { try await store.save(stored, for: TokenKey(provider: "profit", account: "t\(index)")) }
-            let noop = NoOpTransport()
-            let app = ProfitApp(environment: environment, transport: noop, store: store)
-            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
-                                  try await bytesPerIdleTenant(tenants: tenants, request: fixtures.profitRequest) { index in
-                let key = TokenKey(provider: "profit", account: "t\(index)")
-                return madeByApp ? app.provider(key: key) : ProfitProvider(environment: environment, transport: noop, store: store, key: key)
-            })
-        }
-    }
-    for madeByApp in [true, false] {
-        let form = madeByApp ? "made by one app" : "made alone"
-        Benchmark("memory/e-conomic provider per idle tenant, \(form)", configuration: once) { benchmark in
-            let grants = (0..<tenants).map { Secret("grant-\($0)-7d2c1a9e0b3f4a5d8c6e") }
-            let secret = Secret("app-secret-token-1f2e3d4c5b6a")
-            let noop = NoOpTransport()
-            let app = EconomicApp(appSecretToken: secret, transport: noop)
-            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false),
-                                  try await bytesPerIdleTenant(tenants: tenants, request: fixtures.economicRequest) { index in
-                madeByApp ? try app.provider(grantToken: grants[index])
-                          : try EconomicProvider(credentials: EconomicCredentials(appSecretToken: secret, agreementGrantToken: grants[index]), transport: noop)
-            })
+    // Each kind of provider made by one app (what every tenant shares kept once, the way a
+    // multi-tenant server makes them), and made alone (each with its own copy). These figures
+    // include the allocation counter's 16-byte header per object; the `idle-tenants` probe
+    // measures the same without it.
+    for scenario in IdleTenants.all {
+        Benchmark("memory/\(scenario)", configuration: once) { benchmark in
+            benchmark.measurement(.custom("resident bytes per idle tenant", useScalingFactor: false), try await scenario.bytesPerIdleTenant())
         }
     }
 
