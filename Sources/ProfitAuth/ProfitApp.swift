@@ -19,22 +19,21 @@ import HTTPTypes
 /// }
 /// ```
 public struct ProfitApp: Sendable {
-    /// The shared part, one object however many providers refer to it.
+    /// What the providers of an app share besides their cells' parts: kept once, as those parts'
+    /// context, so a provider reaches it through its cell and keeps no field for it.
     final class Shared: Sendable {
         let environment: ProfitEnvironment
         let keys: ProfitProvider.AppConnectorKeys?
         let transport: any HTTPTransport
         let configuration: ProfitProvider.Configuration
         let audience: CredentialAudience
-        let parts: CredentialParts<ProfitToken>
         /// What the request path reads of ``configuration``, kept apart: reading a field of the
         /// configuration there copied the whole value.
         let soapTokenInBody: Bool
         let addsFields: Bool
 
-        init(environment: ProfitEnvironment, keys: ProfitProvider.AppConnectorKeys?, transport: any HTTPTransport, store: any TokenStore,
-             configuration: ProfitProvider.Configuration, observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
-             onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?) {
+        private init(environment: ProfitEnvironment, keys: ProfitProvider.AppConnectorKeys?, transport: any HTTPTransport,
+                     configuration: ProfitProvider.Configuration) {
             self.environment = environment
             self.keys = keys
             self.transport = transport
@@ -44,11 +43,19 @@ public struct ProfitApp: Sendable {
             var audience = environment.audience
             configuration.additionalHosts.forEach { audience.insert($0) }
             self.audience = audience
+        }
+
+        /// The parts every cell of one app shares, with the app's shared part as their context.
+        static func parts(environment: ProfitEnvironment, keys: ProfitProvider.AppConnectorKeys?, transport: any HTTPTransport,
+                          store: any TokenStore, configuration: ProfitProvider.Configuration, observer: AuthEventObserver?,
+                          now: @escaping @Sendable () -> Date,
+                          onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?) -> ProfitProvider.Parts {
             // An AFAS token does not expire and cannot be refreshed: no renewal.
-            self.parts = CredentialParts(
+            CredentialParts(
                 name: ProfitProvider.providerName, store: store, observer: observer, now: now, onChange: onChange,
                 missingMessage: "no AFAS token yet: run the OTP flow or add a token", renewal: nil,
-                preparer: ProfitProvider.preparer)
+                preparer: ProfitProvider.preparer,
+                context: Shared(environment: environment, keys: keys, transport: transport, configuration: configuration))
         }
 
         /// The request path's URL check, made here so that the audience is read in place (read
@@ -59,7 +66,9 @@ public struct ProfitApp: Sendable {
         }
     }
 
-    let shared: Shared
+    /// What every provider of the app shares: one object however many providers refer to it.
+    let parts: ProfitProvider.Parts
+    var shared: Shared { parts.context }
 
     /// The environment every provider of the app talks to.
     public var environment: ProfitEnvironment { shared.environment }
@@ -82,8 +91,8 @@ public struct ProfitApp: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)? = nil
     ) {
-        shared = Shared(environment: environment, keys: keys, transport: transport, store: store, configuration: configuration,
-                        observer: observer, now: now, onChange: onCredentialChange)
+        parts = Shared.parts(environment: environment, keys: keys, transport: transport, store: store, configuration: configuration,
+                             observer: observer, now: now, onChange: onCredentialChange)
     }
 
     /// A provider for the token stored under `key`; nothing is loaded until it is used.
@@ -91,6 +100,6 @@ public struct ProfitApp: Sendable {
     /// Make one provider per key and keep it (a ``ProviderRegistry`` does): two providers of
     /// one key in one process each keep their own copy of the token.
     public func provider(key: TokenKey) -> ProfitProvider {
-        ProfitProvider(key: key, shared: shared)
+        ProfitProvider(key: key, parts: parts)
     }
 }

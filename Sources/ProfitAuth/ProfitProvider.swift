@@ -56,9 +56,12 @@ public actor ProfitProvider: CredentialProvider {
         EndpointClient(provider: Self.providerName, transport: transport, retryPolicy: configuration.retryPolicy,
                        maxResponseBytes: configuration.maxResponseBytes, observer: cell.parts.observer)
     }
-    /// What this provider has in common with the other providers of its ``ProfitApp``.
-    nonisolated let shared: ProfitApp.Shared
-    nonisolated let cell: CredentialCell<ProfitToken>
+    /// What this provider has in common with the other providers of its ``ProfitApp``, read
+    /// through its cell (the provider's one field).
+    nonisolated var shared: ProfitApp.Shared { cell.parts.context }
+    nonisolated let cell: CredentialCell<ProfitToken, ProfitApp.Shared>
+    /// What the cells of one app share.
+    typealias Parts = CredentialParts<ProfitToken, ProfitApp.Shared>
     /// The cell's executor: the provider and its cell run on one shared executor (a call into the
     /// cell does not hop, and the provider carries no executor state of its own).
     public nonisolated var unownedExecutor: UnownedSerialExecutor { cell.unownedExecutor }
@@ -93,15 +96,15 @@ public actor ProfitProvider: CredentialProvider {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
-        let shared = ProfitApp.Shared(environment: environment, keys: keys, transport: transport, store: store, configuration: configuration,
-                                      observer: observer, now: now, onChange: CredentialParts<ProfitToken>.forOneKey(onCredentialChange))
-        self.init(key: key, shared: shared)
+        let parts = ProfitApp.Shared.parts(environment: environment, keys: keys, transport: transport, store: store,
+                                           configuration: configuration, observer: observer, now: now,
+                                           onChange: keyAwareChangeHook(onCredentialChange))
+        self.init(key: key, parts: parts)
     }
 
     /// A provider of `key` that shares everything else with the other providers of an app.
-    init(key: TokenKey, shared: ProfitApp.Shared) {
-        self.shared = shared
-        self.cell = CredentialCell(key: key, parts: shared.parts)
+    init(key: TokenKey, parts: Parts) {
+        self.cell = CredentialCell(key: key, parts: parts)
     }
 
     /// The stored token, parsed once per credential; one value for every cell.

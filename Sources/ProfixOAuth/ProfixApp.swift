@@ -18,26 +18,31 @@ import HTTPTypes
 /// }
 /// ```
 public struct ProfixApp: Sendable {
-    /// The shared part, one object however many providers refer to it.
+    /// What the providers of an app share besides their cells' parts: kept once, as those parts'
+    /// context, so a provider reaches it through its cell and keeps no field for it.
     final class Shared: Sendable {
         let tokenClient: ProfixTokenClient
         let audience: CredentialAudience
-        let parts: CredentialParts<HTTPField>
 
-        init(client: ProfixRegistration, transport: any HTTPTransport, store: any TokenStore, configuration: ProfixProvider.Configuration,
-             observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
-             onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?) {
+        private init(tokenClient: ProfixTokenClient, audience: CredentialAudience) {
+            self.tokenClient = tokenClient
+            self.audience = audience
+        }
+
+        /// The parts every cell of one app shares, with the app's shared part as their context.
+        static func parts(client: ProfixRegistration, transport: any HTTPTransport, store: any TokenStore,
+                          configuration: ProfixProvider.Configuration, observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
+                          onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?) -> ProfixProvider.Parts {
             var audience = client.region.audience
             configuration.additionalHosts.forEach { audience.insert($0) }
-            self.audience = audience
             let tokenClient = ProfixTokenClient(client: client, configuration: configuration, transport: transport, observer: observer)
-            self.tokenClient = tokenClient
-            self.parts = CredentialParts(
+            return CredentialParts(
                 name: ProfixProvider.providerName, store: store,
                 leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
                 observer: observer, now: now, onChange: onChange,
                 missingMessage: "no Profix-it credential yet: run a grant first",
-                renewal: ProfixProvider.renewal(tokenClient, now: now), preparer: ProfixProvider.preparer)
+                renewal: ProfixProvider.renewal(tokenClient, now: now), preparer: ProfixProvider.preparer,
+                context: Shared(tokenClient: tokenClient, audience: audience))
         }
 
         /// The request path's URL check, made here so that the audience is read in place (read
@@ -48,7 +53,9 @@ public struct ProfixApp: Sendable {
         }
     }
 
-    let shared: Shared
+    /// What every provider of the app shares: one object however many providers refer to it.
+    let parts: ProfixProvider.Parts
+    var shared: Shared { parts.context }
 
     /// The registered application.
     public var client: ProfixRegistration { shared.tokenClient.client }
@@ -70,8 +77,8 @@ public struct ProfixApp: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)? = nil
     ) {
-        shared = Shared(client: client, transport: transport, store: store, configuration: configuration,
-                        observer: observer, now: now, onChange: onCredentialChange)
+        parts = Shared.parts(client: client, transport: transport, store: store, configuration: configuration,
+                             observer: observer, now: now, onChange: onCredentialChange)
     }
 
     /// A provider for the credential stored under `key`; nothing is loaded until it is used.
@@ -79,6 +86,6 @@ public struct ProfixApp: Sendable {
     /// Make one provider per key and keep it (a ``ProviderRegistry`` does): two providers of
     /// one key in one process each keep their own copy of the token.
     public func provider(key: TokenKey) -> ProfixProvider {
-        ProfixProvider(key: key, shared: shared)
+        ProfixProvider(key: key, parts: parts)
     }
 }

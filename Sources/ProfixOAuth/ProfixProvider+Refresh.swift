@@ -7,9 +7,9 @@ import Foundation
 /// service refused it, and how a token answer becomes a stored credential. The engine
 /// (``CredentialCell``) does the rest: when, how often, under which lock, and what to keep.
 extension ProfixProvider {
-    static func renewal(_ tokenClient: ProfixTokenClient, now: @escaping @Sendable () -> Date) -> CredentialCell<HTTPField>.Renewal {
+    static func renewal(_ tokenClient: ProfixTokenClient, now: @escaping @Sendable () -> Date) -> CredentialRenewal {
         let cooldown = tokenClient.configuration.forbiddenRefreshCooldown
-        return CredentialCell<HTTPField>.Renewal(
+        return CredentialRenewal(
             renew: { credential in
                 let tokens = try await fetchRenewal(for: credential, using: tokenClient)
                 return makeCredential(tokens, previous: credential, grant: credential.attributes["grant"], now: now())

@@ -65,10 +65,13 @@ public actor ProfixProvider: CredentialProvider {
     /// The hosts the access token may go to: the region's API host and
     /// ``Configuration/additionalHosts``.
     public nonisolated var audience: CredentialAudience { shared.audience }
-    /// What this provider has in common with the other providers of its ``ProfixApp``.
-    nonisolated let shared: ProfixApp.Shared
+    /// What this provider has in common with the other providers of its ``ProfixApp``, read
+    /// through its cell (the provider's one field).
+    nonisolated var shared: ProfixApp.Shared { cell.parts.context }
     nonisolated var tokenClient: ProfixTokenClient { shared.tokenClient }
-    nonisolated let cell: CredentialCell<HTTPField>
+    nonisolated let cell: CredentialCell<HTTPField, ProfixApp.Shared>
+    /// What the cells of one app share.
+    typealias Parts = CredentialParts<HTTPField, ProfixApp.Shared>
     /// The cell's executor: the provider and its cell run on one shared executor (a call into the
     /// cell does not hop, and the provider carries no executor state of its own).
     public nonisolated var unownedExecutor: UnownedSerialExecutor { cell.unownedExecutor }
@@ -102,15 +105,14 @@ public actor ProfixProvider: CredentialProvider {
         now: @escaping @Sendable () -> Date = { Date() },
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
-        let shared = ProfixApp.Shared(client: client, transport: transport, store: store, configuration: configuration,
-                                      observer: observer, now: now, onChange: CredentialParts<HTTPField>.forOneKey(onCredentialChange))
-        self.init(key: key, shared: shared)
+        let parts = ProfixApp.Shared.parts(client: client, transport: transport, store: store, configuration: configuration,
+                                           observer: observer, now: now, onChange: keyAwareChangeHook(onCredentialChange))
+        self.init(key: key, parts: parts)
     }
 
     /// A provider of `key` that shares everything else with the other providers of an app.
-    init(key: TokenKey, shared: ProfixApp.Shared) {
-        self.shared = shared
-        self.cell = CredentialCell(key: key, parts: shared.parts)
+    init(key: TokenKey, parts: Parts) {
+        self.cell = CredentialCell(key: key, parts: parts)
     }
 
     /// `Authorization: Bearer <access token>`, made once per credential; one value for every cell.

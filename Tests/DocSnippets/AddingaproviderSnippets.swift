@@ -37,7 +37,7 @@ enum AcmeWire {
 // Docs/AddingAProvider.md, block 2
 actor AcmeProvider: CredentialProvider {
     nonisolated var name: String { "acme" }
-    nonisolated let cell: CredentialCell<HTTPField>
+    nonisolated let cell: CredentialCell<HTTPField, Void>
     private nonisolated let acquire: @Sendable () async throws -> StoredCredential
 
     init(
@@ -55,14 +55,14 @@ actor AcmeProvider: CredentialProvider {
             try await AcmeWire.acquire(through: endpoint, clientID: clientID, clientSecret: clientSecret, now: now())
         }
         self.acquire = acquire
-        let renewal = CredentialCell<HTTPField>.Renewal(
+        let renewal = CredentialRenewal(
             renew: { _ in try await acquire() },
             isRejection: { $0.status == 400 || $0.status == 401 }
         )
-        let parts = CredentialCell<HTTPField>.Parts(
+        let parts = CredentialParts(
             name: "acme", store: store, observer: observer, now: now, onChange: nil,
             missingMessage: "no Acme token yet: call signIn()", renewal: renewal,
-            preparer: CredentialPreparer { .credential(.authorization, "Bearer " + $0.accessToken.revealed) })
+            preparer: CredentialPreparer<HTTPField> { .credential(.authorization, "Bearer " + $0.accessToken.revealed) }, context: ())
         cell = CredentialCell(key: key, parts: parts)
     }
 

@@ -7,7 +7,7 @@ extension CredentialCell {
     /// How a credential is renewed (see ``CredentialRenewal``).
     package typealias Renewal = CredentialRenewal
     /// Everything a cell is made of (see ``CredentialParts``).
-    package typealias Parts = CredentialParts<Prepared>
+    package typealias Parts = CredentialParts<Prepared, Context>
 }
 
 /// How a credential is renewed and how failures are read; `nil` renewal for credentials that
@@ -49,10 +49,12 @@ package struct CredentialPreparer<Prepared: PreparedCredential>: Sendable {
 }
 
 /// What a cell is made of besides its key: the store, the clock, the observer, how its
-/// credential is prepared and renewed. A class, so that the cells of every tenant of one app share
-/// one (an idle tenant then keeps a reference, not a copy, and no preparer of its own); not nested
-/// in the generic cell, like ``CredentialRenewal``.
-package final class CredentialParts<Prepared: PreparedCredential>: Sendable {
+/// credential is prepared and renewed, and the provider's own shared part (`context`). A class,
+/// so that the cells of every tenant of one app share one: an idle tenant then keeps a reference,
+/// not a copy, no preparer of its own, and its provider needs no field for what its app shares
+/// (it reads `context` through its cell). Not nested in the generic cell, like
+/// ``CredentialRenewal``.
+package final class CredentialParts<Prepared: PreparedCredential, Context: Sendable>: Sendable {
     package let name: String
     package let store: any TokenStore
     package let leeway: Duration?
@@ -67,11 +69,14 @@ package final class CredentialParts<Prepared: PreparedCredential>: Sendable {
     package let renewal: CredentialRenewal?
     /// Computes the fast-path value of a credential.
     package let preparer: CredentialPreparer<Prepared>
+    /// What the provider type shares between the providers of one app besides this (a Profix-it
+    /// app's token client and audience, for example); `()` when nothing.
+    package let context: Context
 
     package init(name: String, store: any TokenStore, leeway: Duration? = nil, softWindow: Duration? = nil,
                  observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
                  onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?, missingMessage: String,
-                 renewal: CredentialRenewal?, preparer: CredentialPreparer<Prepared>) {
+                 renewal: CredentialRenewal?, preparer: CredentialPreparer<Prepared>, context: Context) {
         self.name = name
         self.store = store
         self.leeway = leeway
@@ -82,13 +87,14 @@ package final class CredentialParts<Prepared: PreparedCredential>: Sendable {
         self.missingMessage = missingMessage
         self.renewal = renewal
         self.preparer = preparer
+        self.context = context
     }
+}
 
-    /// A one-credential callback as the cells' key-aware one.
-    package static func forOneKey(_ callback: (@Sendable (StoredCredential?) async -> Void)?) -> (@Sendable (TokenKey, StoredCredential?) async -> Void)? {
-        guard let callback else { return nil }
-        return { _, credential in await callback(credential) }
-    }
+/// A one-credential change callback as the cells' key-aware one.
+package func keyAwareChangeHook(_ callback: (@Sendable (StoredCredential?) async -> Void)?) -> (@Sendable (TokenKey, StoredCredential?) async -> Void)? {
+    guard let callback else { return nil }
+    return { _, credential in await callback(credential) }
 }
 
 /// The request path's view of a ``CredentialCell``: not generic, so reading it from another

@@ -18,7 +18,7 @@ import Synchronization
 ///   ``WriteLine``; only the newest becomes current, so memory and store agree.
 /// - **No one stranded by a peer.** A rejected refresh, and every use while empty or in
 ///   "re-authorization required", reads the store again and adopts a newer pair before failing.
-package actor CredentialCell<Prepared: PreparedCredential> {
+package actor CredentialCell<Prepared: PreparedCredential, Context: Sendable> {
     package enum Phase: Sendable {
         case unloaded
         case empty
