@@ -25,6 +25,10 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
     public struct Configuration: Sendable {
         /// The most providers kept; past it the least recently used are forgotten (down to 90 %
         /// of the limit, so the cost of forgetting is spread over many insertions). Default 10,000.
+        ///
+        /// The registry makes room for this many (at most 131,072) when it is created, so it does
+        /// not grow its table while it fills: a few bytes of address space per slot, touched only
+        /// as providers arrive.
         public var maximumCount: Int
         /// How long a provider may go unused before it is forgotten; `nil` keeps providers until
         /// ``maximumCount`` pushes them out. Default one hour.
@@ -62,6 +66,11 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         }
     }
 
+    /// The most entries a registry makes room for when it is created: up to this many it never
+    /// grows its table, so it neither stops every caller for a rehash nor leaves the tables it
+    /// outgrew as holes in the heap (at 100,000 tenants those held ~30 bytes per tenant).
+    static var reservedCount: Int { 1 << 17 }
+
     /// The creation time: stamps count from it.
     private let origin: Date
 
@@ -89,7 +98,9 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         self.now = now
         let origin = now()
         self.origin = origin
-        self.state = Locked(State(lastSweep: origin))
+        var initial = State(lastSweep: origin)
+        initial.entries.reserveCapacity(min(configuration.maximumCount, Self.reservedCount))
+        self.state = Locked(initial)
     }
 
     /// The provider of `tenant`: the one in use, or a new one from `make`.
