@@ -88,6 +88,12 @@ final class Fixtures: Sendable {
     let profit: ProfitProvider
     let profitSandbox: ProfitSandbox
     let economic: EconomicProvider
+    /// A second tenant of each kind (and a second floor), for the throughput benchmarks' form in
+    /// which each thread authorizes for a tenant of its own.
+    let profixSecond: ProfixProvider
+    let profitSecond: ProfitProvider
+    let economicSecond: EconomicProvider
+    let floorSecond = FloorTransport()
     let profixRequest = HTTPRequest(method: .get, scheme: "https", authority: "api.profix-it.nl", path: "/api/v1/workorders")
     let profitRequest: HTTPRequest
     let economicRequest = HTTPRequest(method: .get, scheme: "https", authority: "restapi.e-conomic.com", path: "/customers")
@@ -108,9 +114,11 @@ final class Fixtures: Sendable {
         let environment = try ProfitEnvironment(number: "12345")
         profit = ProfitProvider(environment: environment, transport: profitSandbox, key: TokenKey(provider: "profit", account: "DavidB"))
         profitRequest = HTTPRequest(url: try environment.restURL("ProfitVersion"))
-        economic = try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("app-secret-token-1f2e3d4c5b6a"),
-                                                                         agreementGrantToken: Secret("grant-7d2c1a9e0b3f4a5d8c6e")),
-                                         transport: EconomicSandbox())
+        profixSecond = ProfixProvider(client: registration, transport: profixSandbox, key: TokenKey(provider: "profix", account: "second"))
+        profitSecond = ProfitProvider(environment: environment, transport: profitSandbox, key: TokenKey(provider: "profit", account: "second"))
+        let economicApp = EconomicApp(appSecretToken: Secret("app-secret-token-1f2e3d4c5b6a"), transport: EconomicSandbox())
+        economic = try economicApp.provider(grantToken: Secret("grant-7d2c1a9e0b3f4a5d8c6e"))
+        economicSecond = try economicApp.provider(grantToken: Secret("grant-second-3b9a7c1d5e2f"))
     }
 
     /// Obtains the tokens once.
@@ -118,7 +126,9 @@ final class Fixtures: Sendable {
         guard !primed.withLock({ $0 }) else { return }
         _ = try await profix.logIn(username: "bench-user", password: Secret("bench-password"))
         _ = try await profixOnSystemClock.logIn(username: "bench-user", password: Secret("bench-password"))
+        _ = try await profixSecond.logIn(username: "bench-user", password: Secret("bench-password"))
         try await profit.addToken(try profitSandbox.issueToken(for: "DavidB"))
+        try await profitSecond.addToken(try profitSandbox.issueToken(for: "DavidB"))
         primed.withLock { $0 = true }
     }
 }
@@ -195,13 +205,16 @@ let benchmarks: @Sendable () -> Void = {
                                           maxDuration: .seconds(2), maxIterations: 1_000)
     // Each task sends a request of its own (as an app's concurrent requests are): two threads
     // reading one request's fields would contend for its strings' reference counts.
-    func onThreads(_ transport: some HTTPTransport, _ request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
+    // With two transports, the second task uses the second: each thread then authorizes for a
+    // tenant of its own, as most of a multi-tenant server's concurrent requests do.
+    func onThreads<Transport: HTTPTransport>(_ transports: Transport..., request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
         { benchmark in
             let each = benchmark.scaledIterations.count / tasks
             try await withTaskExecutorPreference(threadsExecutor) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<tasks {
+                    for task in 0..<tasks {
                         let own = ownCopy(of: request)
+                        let transport = transports[task % transports.count]
                         group.addTask { for _ in 0..<each { blackHole(try await transport.send(own, body: nil)) } }
                     }
                     try await group.waitForAll()
@@ -209,12 +222,24 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+    let noop = fixtures.noop
     for tasks in [1, 2] {
-        Benchmark("throughput.floor.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.floor, fixtures.profixRequest, tasks: tasks), setup: prime)
-        Benchmark("throughput.profix.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profixOnSystemClock), fixtures.profixRequest, tasks: tasks), setup: prime)
-        Benchmark("throughput.profit.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest, tasks: tasks), setup: prime)
-        Benchmark("throughput.economic.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.floor.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.floor, request: fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.profix.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profixOnSystemClock), request: fixtures.profixRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.profit.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profit), request: fixtures.profitRequest, tasks: tasks), setup: prime)
+        Benchmark("throughput.economic.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.economic), request: fixtures.economicRequest, tasks: tasks), setup: prime)
     }
+    // Two threads, a tenant (and a floor) each: nothing written is shared between them.
+    Benchmark("throughput.floor.2-thread-2-tenants", configuration: threads, closure: onThreads(fixtures.floor, fixtures.floorSecond, request: fixtures.profixRequest, tasks: 2), setup: prime)
+    Benchmark("throughput.profix.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profixOnSystemClock), AuthorizingTransport(base: noop, provider: fixtures.profixSecond),
+                                 request: fixtures.profixRequest, tasks: 2), setup: prime)
+    Benchmark("throughput.profit.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profit), AuthorizingTransport(base: noop, provider: fixtures.profitSecond),
+                                 request: fixtures.profitRequest, tasks: 2), setup: prime)
+    Benchmark("throughput.economic.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.economic), AuthorizingTransport(base: noop, provider: fixtures.economicSecond),
+                                 request: fixtures.economicRequest, tasks: 2), setup: prime)
 
     // A storm: 10,000 concurrent requests on an expired Profix-it token (one refresh), beside the
     // same storm on a valid token; the difference is what the refresh adds.

@@ -100,6 +100,13 @@ public actor EconomicProvider: CredentialProvider {
             self.transport = transport
             self.observer = observer
         }
+
+        /// The request path's URL check, made here so that the audience is read in place: copied
+        /// out of this object, its storage's reference count was taken and dropped on every
+        /// request, a line that the threads serving other tenants of the same app wrote too.
+        func checkRequest(_ request: HTTPRequest) throws(AuthError) {
+            try audience.checkRequest(request, provider: EconomicEndpoints.providerName)
+        }
     }
 
     /// The configuration.
@@ -192,7 +199,7 @@ public actor EconomicProvider: CredentialProvider {
     ///
     /// - Throws: as ``authorize(_:)``.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try audience.checkRequest(request, provider: EconomicEndpoints.providerName)
+        try shared.checkRequest(request)
         let prepared = snapshot.withLock { $0.fields }
         // The common case, a request without fields: the prepared ones, shared (no allocation,
         // no field copied); the request's first change copies them.
