@@ -78,6 +78,27 @@ import Testing
         #expect(try registry.provider(for: 0) === kept)
     }
 
+    /// After the clock is set back, idle times go on from where they were: a provider left idle
+    /// for longer than the timeout since is forgotten, not kept until the clock catches up.
+    @Test func idleTimesGoOnAfterTheClockIsSetBack() throws {
+        let clock = Clock()
+        let registry = ProviderRegistry<String, EconomicProvider>(configuration: .init(idleTimeout: .seconds(600)), now: clock.now) { _ in
+            try EconomicProvider(credentials: .demo, transport: MockTransport())
+        }
+        clock.advance(1_000)
+        let first = try registry.provider(for: "a")
+        _ = try registry.provider(for: "b")
+        clock.advance(-1_000)
+        _ = try registry.provider(for: "b")
+        clock.advance(300)
+        _ = try registry.provider(for: "b")   // "a": 300 s idle
+        #expect(try registry.provider(for: "a") === first)
+        clock.advance(700)
+        _ = try registry.provider(for: "b")   // "a": 700 s idle, though the clock reads its last use's time
+        #expect(!registry.contains("a"))
+        #expect(registry.contains("b"))
+    }
+
     @Test func idleProvidersAreForgotten() throws {
         let clock = Clock()
         let registry = ProviderRegistry<String, EconomicProvider>(configuration: .init(idleTimeout: .seconds(600)), now: clock.now) { _ in

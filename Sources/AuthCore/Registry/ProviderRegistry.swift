@@ -26,9 +26,8 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         /// The most providers kept; past it the least recently used are forgotten (down to 90 %
         /// of the limit, so the cost of forgetting is spread over many insertions). Default 10,000.
         ///
-        /// The registry makes room for this many (at most 131,072) when it is created, so it does
-        /// not grow its table while it fills: a few bytes of address space per slot, touched only
-        /// as providers arrive.
+        /// Once it holds 1,024 providers, a registry makes room for this many (at most 131,072)
+        /// at once, so that a large one does not grow its table step by step while it fills.
         public var maximumCount: Int
         /// How long a provider may go unused before it is forgotten; `nil` keeps providers until
         /// ``maximumCount`` pushes them out. Default one hour.
@@ -42,9 +41,9 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
     }
 
     /// A provider and its last use, kept as one number that both orders uses exactly and tells
-    /// their time (see ``State/stamp(at:origin:)``) rather than as a date and a counter: with a
-    /// provider that is a class, an entry is 16 bytes instead of 24, which is a quarter less per
-    /// dictionary slot.
+    /// their time (see ``State/stamp(at:)``) rather than as a date and a counter: with a provider
+    /// that is a class, an entry is 16 bytes instead of 24, which is a quarter less per dictionary
+    /// slot.
     private struct Entry {
         var provider: Provider
         var lastUse: UInt64
@@ -53,26 +52,34 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
     private struct State {
         var entries: [Tenant: Entry] = [:]
         var lastSweep: Date
+        /// Where stamps count from: the registry's creation, moved back by each step back of the
+        /// clock (see ``stamp(at:)``).
+        var origin: Date
         /// The newest use's stamp.
         var lastUse: UInt64 = 0
 
         /// A use at `date`: nanoseconds since `origin`, raised to one past the previous stamp when
-        /// the clock stands still or went back. Stamps then order uses exactly, and follow the
-        /// time of a clock that moves forward; a clock set back keeps providers longer, never
-        /// shorter, until it catches up.
-        mutating func stamp(at date: Date, origin: Date) -> UInt64 {
+        /// the clock stands still, so stamps order uses exactly. A clock set back by more than a
+        /// second moves `origin` back by as much: idle times then go on from where they were,
+        /// rather than standing still until the clock catches up.
+        mutating func stamp(at date: Date) -> UInt64 {
+            let behind = Double(lastUse) / 1e9 - date.timeIntervalSince(origin)
+            if behind > 1 { origin = origin.addingTimeInterval(-behind) }
             lastUse = max(lastUse + 1, nanoseconds(from: origin, to: date))
             return lastUse
         }
+
+        /// `date` on the stamps' scale.
+        func time(of date: Date) -> UInt64 { nanoseconds(from: origin, to: date) }
     }
 
-    /// The most entries a registry makes room for when it is created: up to this many it never
-    /// grows its table, so it neither stops every caller for a rehash nor leaves the tables it
-    /// outgrew as holes in the heap (at 100,000 tenants those held ~30 bytes per tenant).
+    /// How many providers a registry holds before it makes room for all it may hold (see
+    /// ``Configuration/maximumCount``), and the most it makes room for then: up to that many, a
+    /// large registry grows its table once, so it neither stops every caller for a rehash again
+    /// and again nor leaves each table it outgrew as a hole in the heap (at 100,000 tenants those
+    /// held ~30 bytes per tenant). A small registry never reaches the first and stays small.
+    static var reservesAt: Int { 1_024 }
     static var reservedCount: Int { 1 << 17 }
-
-    /// The creation time: stamps count from it.
-    private let origin: Date
 
     /// The limits.
     public let configuration: Configuration
@@ -97,10 +104,7 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         self.make = make
         self.now = now
         let origin = now()
-        self.origin = origin
-        var initial = State(lastSweep: origin)
-        initial.entries.reserveCapacity(min(configuration.maximumCount, Self.reservedCount))
-        self.state = Locked(initial)
+        self.state = Locked(State(lastSweep: origin, origin: origin))
     }
 
     /// The provider of `tenant`: the one in use, or a new one from `make`.
@@ -110,12 +114,15 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         let date = now()
         return try state.withLock { state in
             sweepIfDue(&state, at: date)
-            let stamp = state.stamp(at: date, origin: origin)
+            let stamp = state.stamp(at: date)
             if let provider = state.entries[tenant]?.provider {
                 state.entries[tenant]?.lastUse = stamp
                 return provider
             }
             let provider = try make(tenant)
+            if state.entries.count == Self.reservesAt, configuration.maximumCount > Self.reservesAt {
+                state.entries.reserveCapacity(min(configuration.maximumCount, Self.reservedCount))
+            }
             state.entries[tenant] = Entry(provider: provider, lastUse: stamp)
             if state.entries.count > configuration.maximumCount { evictLeastRecentlyUsed(&state) }
             return provider
@@ -135,25 +142,28 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
 
     /// Forgets every provider.
     public func removeAll() {
-        state.withLock { $0.entries.removeAll() }
+        state.withLock { $0.entries.removeAll(keepingCapacity: true) }
     }
 
     /// Forgets providers idle past the timeout, at most every quarter of the timeout, so a busy
-    /// registry does not scan on every call.
+    /// registry does not scan on every call. Removes them in place: the table keeps its room.
     private func sweepIfDue(_ state: inout State, at date: Date) {
-        guard let idle = configuration.idleTimeout?.timeInterval,
-              date.timeIntervalSince(state.lastSweep) >= idle / 4 else { return }
+        guard let idle = configuration.idleTimeout?.timeInterval else { return }
+        if date < state.lastSweep { state.lastSweep = date }   // a clock set back
+        guard date.timeIntervalSince(state.lastSweep) >= idle / 4 else { return }
         state.lastSweep = date
-        let now = nanoseconds(from: origin, to: date)
+        let now = state.time(of: date)
         let limit = nanoseconds(idle)
-        // A stamp ahead of the clock (a clock set back, or uses within one nanosecond) is not idle.
-        state.entries = state.entries.filter { now <= $0.value.lastUse || now - $0.value.lastUse < limit }
+        // A stamp ahead of the clock (uses within the same nanosecond) is not idle.
+        let idleTenants = state.entries.compactMap { now > $0.value.lastUse && now - $0.value.lastUse >= limit ? $0.key : nil }
+        for tenant in idleTenants { state.entries.removeValue(forKey: tenant) }
     }
 
+    /// Forgets the least recently used down to 90 % of the limit, in place.
     private func evictLeastRecentlyUsed(_ state: inout State) {
         let keep = max(1, configuration.maximumCount * 9 / 10)
-        let newest = state.entries.sorted { $0.value.lastUse > $1.value.lastUse }.prefix(keep)
-        state.entries = Dictionary(uniqueKeysWithValues: newest.map { ($0.key, $0.value) })
+        let oldest = state.entries.sorted { $0.value.lastUse < $1.value.lastUse }.prefix(state.entries.count - keep)
+        for (tenant, _) in oldest { state.entries.removeValue(forKey: tenant) }
     }
 }
 
@@ -162,8 +172,8 @@ private func nanoseconds(from start: Date, to end: Date) -> UInt64 {
     nanoseconds(end.timeIntervalSince(start))
 }
 
-/// Whole nanoseconds in `seconds`: 0 when not positive, saturated past ~570 years.
+/// Whole nanoseconds in `seconds`: 0 when not positive, saturated past ~290 years.
 private func nanoseconds(_ seconds: TimeInterval) -> UInt64 {
     guard seconds > 0 else { return 0 }
-    return seconds < 1.8e10 ? UInt64(seconds * 1e9) : UInt64.max / 2
+    return seconds < 9.2e9 ? UInt64(seconds * 1e9) : UInt64.max / 2
 }
