@@ -47,8 +47,8 @@ let package = Package(
                 .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
             ]
         ),
-        // The same scenario without the harness, whose allocation counter adds 16 bytes to every
-        // allocation: `swift run -c release idle-tenants`.
+        // The same scenario without the harness, whose allocation counter puts a 16-byte header in
+        // front of every malloc'd block: `swift run -c release idle-tenants`.
         .executableTarget(name: "idle-tenants", dependencies: ["IdleTenants"], path: "Sources/IdleTenantsProbe"),
     ]
 )

@@ -88,11 +88,12 @@ final class Fixtures: Sendable {
     let profit: ProfitProvider
     let profitSandbox: ProfitSandbox
     let economic: EconomicProvider
-    /// A second tenant of each kind (and a second floor), for the throughput benchmarks' form in
-    /// which each thread authorizes for a tenant of its own.
-    let profixSecond: ProfixProvider
-    let profitSecond: ProfitProvider
-    let economicSecond: EconomicProvider
+    /// Two tenants of each kind made by one app (and a second floor), for the throughput
+    /// benchmarks' form in which each thread authorizes for a tenant of its own, as most of a
+    /// multi-tenant server's concurrent requests do (what the app shares, both threads read).
+    let profixTenants: [ProfixProvider]
+    let profitTenants: [ProfitProvider]
+    let economicTenants: [EconomicProvider]
     let floorSecond = FloorTransport()
     let profixRequest = HTTPRequest(method: .get, scheme: "https", authority: "api.profix-it.nl", path: "/api/v1/workorders")
     let profitRequest: HTTPRequest
@@ -114,11 +115,15 @@ final class Fixtures: Sendable {
         let environment = try ProfitEnvironment(number: "12345")
         profit = ProfitProvider(environment: environment, transport: profitSandbox, key: TokenKey(provider: "profit", account: "DavidB"))
         profitRequest = HTTPRequest(url: try environment.restURL("ProfitVersion"))
-        profixSecond = ProfixProvider(client: registration, transport: profixSandbox, key: TokenKey(provider: "profix", account: "second"))
-        profitSecond = ProfitProvider(environment: environment, transport: profitSandbox, key: TokenKey(provider: "profit", account: "second"))
+        economic = try EconomicProvider(credentials: EconomicCredentials(appSecretToken: Secret("app-secret-token-1f2e3d4c5b6a"),
+                                                                         agreementGrantToken: Secret("grant-7d2c1a9e0b3f4a5d8c6e")),
+                                         transport: EconomicSandbox())
+        let profixApp = ProfixApp(client: registration, transport: profixSandbox)
+        profixTenants = ["tenant-a", "tenant-b"].map { profixApp.provider(key: TokenKey(provider: "profix", account: $0)) }
+        let profitApp = ProfitApp(environment: environment, transport: profitSandbox)
+        profitTenants = ["tenant-a", "tenant-b"].map { profitApp.provider(key: TokenKey(provider: "profit", account: $0)) }
         let economicApp = EconomicApp(appSecretToken: Secret("app-secret-token-1f2e3d4c5b6a"), transport: EconomicSandbox())
-        economic = try economicApp.provider(grantToken: Secret("grant-7d2c1a9e0b3f4a5d8c6e"))
-        economicSecond = try economicApp.provider(grantToken: Secret("grant-second-3b9a7c1d5e2f"))
+        economicTenants = try ["grant-7d2c1a9e0b3f4a5d8c6e", "grant-second-3b9a7c1d5e2f"].map { try economicApp.provider(grantToken: Secret($0)) }
     }
 
     /// Obtains the tokens once.
@@ -126,9 +131,9 @@ final class Fixtures: Sendable {
         guard !primed.withLock({ $0 }) else { return }
         _ = try await profix.logIn(username: "bench-user", password: Secret("bench-password"))
         _ = try await profixOnSystemClock.logIn(username: "bench-user", password: Secret("bench-password"))
-        _ = try await profixSecond.logIn(username: "bench-user", password: Secret("bench-password"))
         try await profit.addToken(try profitSandbox.issueToken(for: "DavidB"))
-        try await profitSecond.addToken(try profitSandbox.issueToken(for: "DavidB"))
+        for tenant in profixTenants { _ = try await tenant.logIn(username: "bench-user", password: Secret("bench-password")) }
+        for tenant in profitTenants { try await tenant.addToken(try profitSandbox.issueToken(for: "DavidB")) }
         primed.withLock { $0 = true }
     }
 }
@@ -208,6 +213,9 @@ let benchmarks: @Sendable () -> Void = {
     // With two transports, the second task uses the second: each thread then authorizes for a
     // tenant of its own, as most of a multi-tenant server's concurrent requests do.
     func onThreads<Transport: HTTPTransport>(_ transports: Transport..., request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
+        onThreads(transports, request: request, tasks: tasks)
+    }
+    func onThreads<Transport: HTTPTransport>(_ transports: [Transport], request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
         { benchmark in
             let each = benchmark.scaledIterations.count / tasks
             try await withTaskExecutorPreference(threadsExecutor) {
@@ -231,15 +239,12 @@ let benchmarks: @Sendable () -> Void = {
     }
     // Two threads, a tenant (and a floor) each: nothing written is shared between them.
     Benchmark("throughput.floor.2-thread-2-tenants", configuration: threads, closure: onThreads(fixtures.floor, fixtures.floorSecond, request: fixtures.profixRequest, tasks: 2), setup: prime)
-    Benchmark("throughput.profix.2-thread-2-tenants", configuration: threads,
-              closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profixOnSystemClock), AuthorizingTransport(base: noop, provider: fixtures.profixSecond),
-                                 request: fixtures.profixRequest, tasks: 2), setup: prime)
-    Benchmark("throughput.profit.2-thread-2-tenants", configuration: threads,
-              closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profit), AuthorizingTransport(base: noop, provider: fixtures.profitSecond),
-                                 request: fixtures.profitRequest, tasks: 2), setup: prime)
-    Benchmark("throughput.economic.2-thread-2-tenants", configuration: threads,
-              closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.economic), AuthorizingTransport(base: noop, provider: fixtures.economicSecond),
-                                 request: fixtures.economicRequest, tasks: 2), setup: prime)
+    func pair<Provider: CredentialProvider>(_ tenants: [Provider]) -> [AuthorizingTransport<NoOpTransport, Provider>] {
+        tenants.map { AuthorizingTransport(base: noop, provider: $0) }
+    }
+    Benchmark("throughput.profix.2-thread-2-tenants", configuration: threads, closure: onThreads(pair(fixtures.profixTenants), request: fixtures.profixRequest, tasks: 2), setup: prime)
+    Benchmark("throughput.profit.2-thread-2-tenants", configuration: threads, closure: onThreads(pair(fixtures.profitTenants), request: fixtures.profitRequest, tasks: 2), setup: prime)
+    Benchmark("throughput.economic.2-thread-2-tenants", configuration: threads, closure: onThreads(pair(fixtures.economicTenants), request: fixtures.economicRequest, tasks: 2), setup: prime)
 
     // A storm: 10,000 concurrent requests on an expired Profix-it token (one refresh), beside the
     // same storm on a valid token; the difference is what the refresh adds.
