@@ -20,6 +20,12 @@ import Glibc
 
 // MARK: - Fixtures
 
+/// Answers every request with an empty 200 at once: what remains is the authorization's cost.
+struct NoOpTransport: HTTPTransport {
+    static let answer = (HTTPResponse(status: .ok), Data())
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { Self.answer }
+}
+
 /// The hand-written floor: a struct transport that sets a pre-encoded `Authorization` value read
 /// from a `Synchronization.Mutex`, then hands the request on.
 struct FloorTransport: HTTPTransport {

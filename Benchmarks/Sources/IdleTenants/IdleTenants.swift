@@ -10,11 +10,10 @@ import ProfixOAuth
 import Glibc
 #endif
 
-/// Answers every request with an empty 200 at once: what remains is the authorization's cost.
-public struct NoOpTransport: HTTPTransport {
-    static let answer = (HTTPResponse(status: .ok), Data())
-    public init() {}
-    public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { Self.answer }
+/// Answers every request with an empty 200 (the providers never call it: each tenant's one
+/// request only needs authorizing).
+struct EmptyAnswers: HTTPTransport {
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { (HTTPResponse(status: .ok), Data()) }
 }
 
 /// `tenants` providers of one kind, made by a ``ProviderRegistry`` (by one app, or each alone), each
@@ -50,7 +49,7 @@ public struct IdleTenants: Sendable, CustomStringConvertible {
     public func bytesPerIdleTenant() async throws -> Int {
         let tenants = self.tenants
         let later = Date().addingTimeInterval(3_600)
-        let noop = NoOpTransport()
+        let noop = EmptyAnswers()
         switch kind {
         case .profix:
             let store = InMemoryTokenStore()

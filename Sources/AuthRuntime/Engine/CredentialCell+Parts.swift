@@ -107,11 +107,15 @@ struct CredentialSnapshot: Sendable {
     var softAt: Date
     var header: HTTPField
     var backgroundStarted = false
+    /// Whether either deadline is set: the request path tests this flag, not the dates (reading
+    /// `Date.distantFuture` is a call into Foundation).
+    let expires: Bool
 
     init(header: HTTPField, dueAt: Date?, softAt: Date?) {
         self.header = header
         self.dueAt = dueAt ?? .distantFuture
         self.softAt = softAt ?? .distantFuture
+        expires = dueAt != nil || softAt != nil
     }
 }
 

@@ -87,12 +87,13 @@ package actor CredentialCell<Prepared: PreparedCredential, Context: Sendable> {
     /// refresh of the soft window when that opened. Never suspends.
     package nonisolated func cachedHeader() -> HTTPField? {
         // Field by field, without copying the whole snapshot out.
-        guard let (header, dueAt, softAt, started) = state.withLock({ state -> (HTTPField, Date, Date, Bool)? in
-            guard let header = state.snapshot?.header, let dueAt = state.snapshot?.dueAt, let softAt = state.snapshot?.softAt else { return nil }
-            return (header, dueAt, softAt, state.snapshot?.backgroundStarted == true)
+        guard let (header, expires, dueAt, softAt, started) = state.withLock({ state -> (HTTPField, Bool, Date, Date, Bool)? in
+            guard let header = state.snapshot?.header, let expires = state.snapshot?.expires,
+                  let dueAt = state.snapshot?.dueAt, let softAt = state.snapshot?.softAt else { return nil }
+            return (header, expires, dueAt, softAt, state.snapshot?.backgroundStarted == true)
         }) else { return nil }
         // A credential without an expiry (Profit's token) needs no clock.
-        if dueAt == .distantFuture, softAt == .distantFuture { return header }
+        guard expires else { return header }
         let date = parts.now()
         if date >= dueAt { return nil }
         if date >= softAt, !started, claimBackgroundRefresh(softAt: softAt) {
