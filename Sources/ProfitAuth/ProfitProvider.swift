@@ -153,11 +153,20 @@ public actor ProfitProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
     ///   ``authorize(_:body:)`` does.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try shared.checkRequest(request)
-        if shared.soapTokenInBody, !request.headerFields.isEmpty, request.headerFields[.soapAction] != nil { return false }
+        // The app's shared part, borrowed rather than retained (see `unretainedContext`); read in a
+        // closure that does not change the request, which a closure that did would copy.
+        let shared = cell.unretainedContext
+        let (soapTokenInBody, addsFields) = try shared._withUnsafeGuaranteedRef { shared in
+            try shared.checkRequest(request)
+            return (shared.soapTokenInBody, shared.addsFields)
+        }
+        if soapTokenInBody, !request.headerFields.isEmpty, request.headerFields[.soapAction] != nil { return false }
         guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)
-        if shared.addsFields { try Self.addConfiguredFields(to: &request.headerFields, configuration: shared.configuration) }
+        if addsFields {
+            let configuration = shared._withUnsafeGuaranteedRef { $0.configuration }
+            try Self.addConfiguredFields(to: &request.headerFields, configuration: configuration)
+        }
         return true
     }
 

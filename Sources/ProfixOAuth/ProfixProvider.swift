@@ -154,7 +154,8 @@ public actor ProfixProvider: CredentialProvider {
     /// - Throws: ``AuthError/Code/insecureURL`` or ``AuthError/Code/untrustedHost`` as
     ///   ``authorize(_:)`` does.
     public nonisolated func authorizeIfReady(_ request: inout HTTPRequest) throws -> Bool {
-        try shared.checkRequest(request)
+        // The app's shared part, borrowed rather than retained (see `unretainedContext`).
+        try cell.unretainedContext._withUnsafeGuaranteedRef { try $0.checkRequest(request) }
         guard let field = cell.cachedHeader() else { return false }
         request.headerFields.setCredential(field)
         return true

@@ -91,6 +91,15 @@ package final class CredentialParts<Prepared: PreparedCredential, Context: Senda
     }
 }
 
+extension CredentialCell where Context: AnyObject {
+    /// The parts' context, not retained: for `_withUnsafeGuaranteedRef` on the request path.
+    /// Read through the chain provider → cell → parts, the context was retained and released
+    /// around every use there: a reference count that every tenant of one app, on every core,
+    /// wrote. The cell keeps its parts and the parts their context (both `let`) for as long as
+    /// the caller holds the cell, so the reference stays valid while the caller uses it.
+    package nonisolated var unretainedContext: Unmanaged<Context> { Unmanaged.passUnretained(parts.context) }
+}
+
 /// A one-credential change callback as the cells' key-aware one.
 package func keyAwareChangeHook(_ callback: (@Sendable (StoredCredential?) async -> Void)?) -> (@Sendable (TokenKey, StoredCredential?) async -> Void)? {
     guard let callback else { return nil }
