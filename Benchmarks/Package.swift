@@ -7,6 +7,16 @@ import PackageDescription
 //
 //     swift package benchmark --no-progress                    # every figure, release build
 //     swift package benchmark thresholds check --no-progress   # allocation counts against Thresholds/
+/// The library's products the benchmarks and the probe both use.
+let library: [Target.Dependency] = [
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "AuthCore", package: "swift-accounting-auth"),
+    .product(name: "ProfitAuth", package: "swift-accounting-auth"),
+    .product(name: "ProfixOAuth", package: "swift-accounting-auth"),
+    .product(name: "EconomicAuth", package: "swift-accounting-auth"),
+    .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
+]
+
 let package = Package(
     name: "accounting-auth-benchmarks",
     platforms: [.macOS(.v15)],
@@ -18,15 +28,9 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "AuthBenchmarks",
-            dependencies: [
+            dependencies: library + [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "AuthCore", package: "swift-accounting-auth"),
                 .product(name: "AuthTesting", package: "swift-accounting-auth"),
-                .product(name: "ProfitAuth", package: "swift-accounting-auth"),
-                .product(name: "ProfixOAuth", package: "swift-accounting-auth"),
-                .product(name: "EconomicAuth", package: "swift-accounting-auth"),
-                .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "ProfixOAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "EconomicAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "AuthSandboxServer", package: "swift-accounting-auth"),
@@ -36,17 +40,7 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         // The memory-per-idle-tenant scenario, shared by the `memory/` benchmarks and the probe.
-        .target(
-            name: "IdleTenants",
-            dependencies: [
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "AuthCore", package: "swift-accounting-auth"),
-                .product(name: "ProfitAuth", package: "swift-accounting-auth"),
-                .product(name: "ProfixOAuth", package: "swift-accounting-auth"),
-                .product(name: "EconomicAuth", package: "swift-accounting-auth"),
-                .product(name: "ProfitAuthTesting", package: "swift-accounting-auth"),
-            ]
-        ),
+        .target(name: "IdleTenants", dependencies: library),
         // The same scenario without the harness, whose allocation counter puts a 16-byte header in
         // front of every malloc'd block: `swift run -c release idle-tenants`.
         .executableTarget(name: "idle-tenants", dependencies: ["IdleTenants"], path: "Sources/IdleTenantsProbe"),
