@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// An ``AuthCore/HTTPTransport`` over AsyncHTTPClient's `HTTPClient`, for apps built on SwiftNIO.
 ///
@@ -100,24 +101,37 @@ public struct HTTPClientTransport: HTTPTransport {
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
         let timeout = configuration.timeout
         let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Self.nanoseconds(timeout))
-        return try await withThrowingTaskGroup(of: (HTTPResponse, Data).self) { group in
-            group.addTask { try await self.exchange(request, body: body, deadline: deadline) }
-            // The total deadline: AsyncHTTPClient's own ends when the head arrives.
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw AuthError(.timeout, message: "the request took longer than \(timeout) in all")
-            }
-            defer { group.cancelAll() }
+        // The total deadline: AsyncHTTPClient's own ends when the head arrives. The exchange runs
+        // in a task of its own and the caller resumes with the first outcome (the answer, the
+        // deadline, its own cancellation) without waiting for the exchange to notice that it was
+        // cancelled: a body read slow to notice cannot stretch the deadline (in a task group it
+        // could, since a group waits for all its tasks).
+        let first = FirstOutcome<(HTTPResponse, Data)>()
+        let exchange = Task {
             do {
-                guard let first = try await group.next() else {
-                    throw AuthError(.transportFailure, message: "the request ended without an answer")
-                }
-                return first
-            } catch let error as AuthError {
-                throw error
-            } catch is CancellationError {
-                throw AuthError(.cancelled, message: "the request was cancelled")
+                first.finish(.success(try await self.exchange(request, body: body, deadline: deadline)))
+            } catch {
+                first.finish(.failure(error))
             }
+        }
+        let timer = Task {
+            do { try await Task.sleep(for: timeout) } catch { return }   // the exchange ended first
+            first.finish(.failure(AuthError(.timeout, message: "the request took longer than \(timeout) in all")))
+        }
+        defer {
+            exchange.cancel()
+            timer.cancel()
+        }
+        do {
+            return try await withTaskCancellationHandler {
+                try await first.value()
+            } onCancel: {
+                first.finish(.failure(CancellationError()))
+            }
+        } catch let error as AuthError {
+            throw error
+        } catch {
+            throw AuthError(.cancelled, message: "the request was cancelled")
         }
     }
 
@@ -247,6 +261,49 @@ extension HTTPClientError {
     /// The error's name without its details (which may hold a URL).
     fileprivate var shortDescription: String {
         String(description.prefix { $0 != ":" && $0 != "(" })
+    }
+}
+/// The first of several outcomes, for one waiter: the others are dropped.
+private final class FirstOutcome<Value: Sendable>: Sendable {
+    private enum State {
+        case pending
+        case waiting(CheckedContinuation<Value, any Error>)
+        case finished(Result<Value, any Error>)
+        case delivered
+    }
+
+    private let state = Mutex(State.pending)
+
+    /// Delivers `result` unless an outcome came first.
+    func finish(_ result: Result<Value, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            switch state {
+            case .pending:
+                state = .finished(result)
+                return nil
+            case .waiting(let continuation):
+                state = .delivered
+                return continuation
+            case .finished, .delivered:
+                return nil
+            }
+        }
+        waiter?.resume(with: result)
+    }
+
+    /// The first outcome, once there is one.
+    func value() async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<Value, any Error>? in
+                guard case .finished(let result) = state else {
+                    state = .waiting(continuation)
+                    return nil
+                }
+                state = .delivered
+                return result
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
     }
 }
 #endif
