@@ -128,9 +128,7 @@ public struct HTTPClientTransport: HTTPTransport {
             } onCancel: {
                 first.finish(.failure(CancellationError()))
             }
-        } catch let error as AuthError {
-            throw error
-        } catch {
+        } catch is CancellationError {
             throw AuthError(.cancelled, message: "the request was cancelled")
         }
     }
