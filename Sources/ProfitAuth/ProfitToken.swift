@@ -42,25 +42,25 @@ public struct ProfitToken: Sendable, Equatable {
         // A token read back from a store is usually the canonical text already: keep that string
         // (shared with the stored credential) rather than a second copy of it.
         self.xml = Secret(text == canonical ? text : canonical)
-        self.authorizationField = HTTPField.credential(.authorization, "AfasToken " + Data(canonical.utf8).base64EncodedString())
+        self.authorizationField = HTTPField.credential(.authorization, Self.scheme + Data(canonical.utf8).base64EncodedString())
     }
 
-    /// The version and upper-cased data of a token text, or `nil`.
     /// The token behind a field this type prepared (`AfasToken <Base64 of the canonical XML>`),
-    /// read back without parsing stored text again; `nil` for any other field.
+    /// read back from the field rather than from the stored text; `nil` for any other field.
     init?(preparedField field: HTTPField) {
-        let prefix = "AfasToken "
-        guard field.name == .authorization, field.value.hasPrefix(prefix),
-              let data = Data(base64Encoded: String(field.value.dropFirst(prefix.count))) else { return nil }
+        guard field.name == .authorization, field.value.hasPrefix(Self.scheme),
+              let data = Data(base64Encoded: String(field.value.dropFirst(Self.scheme.count))) else { return nil }
         let xml = String(decoding: data, as: UTF8.self)
-        let start = "<token><version>"
-        guard xml.hasPrefix(start), let end = xml.range(of: "</version>"),
-              let version = Int(xml[xml.index(xml.startIndex, offsetBy: start.count)..<end.lowerBound]) else { return nil }
+        guard let (version, _) = Self.parse(xml) else { return nil }
         self.version = version
         self.xml = Secret(xml)
         self.authorizationField = field
     }
 
+    /// What the `Authorization` value starts with, before the Base64 of the XML.
+    static let scheme = "AfasToken "
+
+    /// The version and upper-cased data of a token text, or `nil`.
     static func parse(_ text: String) -> (Int, String)? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if isHex64(Substring(trimmed)) { return (1, trimmed.uppercased()) }
