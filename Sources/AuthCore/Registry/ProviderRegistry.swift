@@ -115,9 +115,10 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         return try state.withLock { state in
             sweepIfDue(&state, at: date)
             let stamp = state.stamp(at: date)
-            if let provider = state.entries[tenant]?.provider {
-                state.entries[tenant]?.lastUse = stamp
-                return provider
+            // One lookup for a tenant already held: the entry is found once, then updated in place.
+            if let index = state.entries.index(forKey: tenant) {
+                state.entries.values[index].lastUse = stamp
+                return state.entries.values[index].provider
             }
             let provider = try make(tenant)
             if state.entries.count == Self.reservesAt, configuration.maximumCount > Self.reservesAt {
