@@ -21,9 +21,13 @@ import Glibc
 // MARK: - Fixtures
 
 /// Answers every request with an empty 200 at once: what remains is the authorization's cost.
+///
+/// Each instance answers with a response of its own: an `HTTPResponse` keeps its status in an
+/// object, and two threads handing out one response would both write that object's reference
+/// count on every request (the throughput benchmarks give each thread a no-op transport of its own).
 struct NoOpTransport: HTTPTransport {
-    static let answer = (HTTPResponse(status: .ok), Data())
-    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { Self.answer }
+    let answer = (HTTPResponse(status: .ok), Data())
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) { answer }
 }
 
 /// The hand-written floor: a struct transport that sets a pre-encoded `Authorization` value read
@@ -32,8 +36,15 @@ struct FloorTransport: HTTPTransport {
     final class Header: Sendable {
         let value = Mutex("Bearer AAEAAGxWulSxg7ZT-MPQMWOqQmssMzGa0123456789")
     }
-    let header = Header()
-    let base = NoOpTransport()
+    let header: Header
+    let base: NoOpTransport
+
+    /// A floor with a header of its own, or sharing `header` (one tenant served by two threads).
+    init(header: Header = Header(), base: NoOpTransport = NoOpTransport()) {
+        self.header = header
+        self.base = base
+    }
+
     func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
         var authorized = request
         authorized.headerFields[.authorization] = header.value.withLock { $0 }
@@ -94,13 +105,12 @@ final class Fixtures: Sendable {
     let profit: ProfitProvider
     let profitSandbox: ProfitSandbox
     let economic: EconomicProvider
-    /// Two tenants of each kind made by one app (and a second floor), for the throughput
+    /// Two tenants of each kind made by one app, for the throughput
     /// benchmarks' form in which each thread authorizes for a tenant of its own, as most of a
     /// multi-tenant server's concurrent requests do (what the app shares, both threads read).
     let profixTenants: [ProfixProvider]
     let profitTenants: [ProfitProvider]
     let economicTenants: [EconomicProvider]
-    let floorSecond = FloorTransport()
     let profixRequest = HTTPRequest(method: .get, scheme: "https", authority: "api.profix-it.nl", path: "/api/v1/workorders")
     let profitRequest: HTTPRequest
     let economicRequest = HTTPRequest(method: .get, scheme: "https", authority: "restapi.e-conomic.com", path: "/customers")
@@ -209,26 +219,29 @@ let benchmarks: @Sendable () -> Void = {
               closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequestWithAccept, tasks: 1), setup: prime)
     Benchmark("request.economic-stored.1-task", configuration: exact, closure: requests(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest, tasks: 1), setup: prime)
 
-    // Throughput on 2 cores: the same 1,000 requests per iteration on 1 and on 2 tasks, each task
-    // on a thread of its own (ThreadsExecutor), beside the floor. Linear throughput halves the
-    // per-request time from 1 to 2 threads. Times are recorded, not checked.
-    let threads = Benchmark.Configuration(metrics: [.wallClock, .throughput], scalingFactor: .kilo,
-                                          maxDuration: .seconds(2), maxIterations: 1_000)
-    // Each task sends a request of its own (as an app's concurrent requests are): two threads
-    // reading one request's fields would contend for its strings' reference counts.
-    // With two transports, the second task uses the second: each thread then authorizes for a
-    // tenant of its own, as most of a multi-tenant server's concurrent requests do.
-    func onThreads<Transport: HTTPTransport>(_ transports: Transport..., request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
-        onThreads(transports, request: request, tasks: tasks)
-    }
-    func onThreads<Transport: HTTPTransport>(_ transports: [Transport], request: HTTPRequest, tasks: Int) -> Benchmark.BenchmarkAsyncThrowingClosure {
+    // Throughput on 2 cores: the same 1,000,000 requests per iteration on 1 and on 2 tasks, each
+    // task on a thread of its own (ThreadsExecutor), beside the no-op transport alone and the
+    // floor. Linear throughput halves the per-request time from 1 to 2 threads. An iteration is
+    // long (50-400 ms) so that waking the threads (tens of microseconds on this VM, more than
+    // 1,000 requests take) does not count. Times are recorded, not checked.
+    let threads = Benchmark.Configuration(metrics: [.wallClock, .throughput], scalingFactor: .mega,
+                                          maxDuration: .seconds(3), maxIterations: 100)
+    // Each task sends a request of its own and has a no-op base of its own (as an app's concurrent
+    // requests have their own requests and responses): two threads sharing one request's fields or
+    // one response's storage would contend for their reference counts, which is the harness's cost,
+    // not the authorization's. `make` builds a task's transport from its index and its base; with
+    // one tenant both tasks' transports hold the same provider (or floor header), with two tenants
+    // each task authorizes for a tenant of its own, as most of a multi-tenant server's concurrent
+    // requests do.
+    func onThreads<Transport: HTTPTransport>(request: HTTPRequest, tasks: Int,
+                                             _ make: @escaping @Sendable (_ task: Int, _ base: NoOpTransport) -> Transport) -> Benchmark.BenchmarkAsyncThrowingClosure {
         { benchmark in
             let each = benchmark.scaledIterations.count / tasks
             try await withTaskExecutorPreference(threadsExecutor) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for task in 0..<tasks {
                         let own = ownCopy(of: request)
-                        let transport = transports[task % transports.count]
+                        let transport = make(task, NoOpTransport())
                         group.addTask { for _ in 0..<each { blackHole(try await transport.send(own, body: nil)) } }
                     }
                     try await group.waitForAll()
@@ -236,21 +249,28 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
-    let noop = fixtures.noop
+    let floorHeaders = [FloorTransport.Header(), FloorTransport.Header()]
     for tasks in [1, 2] {
-        Benchmark("throughput.floor.\(tasks)-thread", configuration: threads, closure: onThreads(fixtures.floor, request: fixtures.profixRequest, tasks: tasks), setup: prime)
-        Benchmark("throughput.profix.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profixOnSystemClock), request: fixtures.profixRequest, tasks: tasks), setup: prime)
-        Benchmark("throughput.profit.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.profit), request: fixtures.profitRequest, tasks: tasks), setup: prime)
-        Benchmark("throughput.economic.\(tasks)-thread", configuration: threads, closure: onThreads(AuthorizingTransport(base: noop, provider: fixtures.economic), request: fixtures.economicRequest, tasks: tasks), setup: prime)
+        // The machine's own ceiling: nothing but the no-op transport.
+        Benchmark("throughput.noop-transport.\(tasks)-thread", configuration: threads, closure: onThreads(request: fixtures.profixRequest, tasks: tasks) { $1 }, setup: prime)
+        Benchmark("throughput.floor.\(tasks)-thread", configuration: threads,
+                  closure: onThreads(request: fixtures.profixRequest, tasks: tasks) { FloorTransport(header: floorHeaders[0], base: $1) }, setup: prime)
+        Benchmark("throughput.profix.\(tasks)-thread", configuration: threads,
+                  closure: onThreads(request: fixtures.profixRequest, tasks: tasks) { AuthorizingTransport(base: $1, provider: fixtures.profixOnSystemClock) }, setup: prime)
+        Benchmark("throughput.profit.\(tasks)-thread", configuration: threads,
+                  closure: onThreads(request: fixtures.profitRequest, tasks: tasks) { AuthorizingTransport(base: $1, provider: fixtures.profit) }, setup: prime)
+        Benchmark("throughput.economic.\(tasks)-thread", configuration: threads,
+                  closure: onThreads(request: fixtures.economicRequest, tasks: tasks) { AuthorizingTransport(base: $1, provider: fixtures.economic) }, setup: prime)
     }
-    // Two threads, a tenant (and a floor) each: nothing written is shared between them.
-    Benchmark("throughput.floor.2-thread-2-tenants", configuration: threads, closure: onThreads(fixtures.floor, fixtures.floorSecond, request: fixtures.profixRequest, tasks: 2), setup: prime)
-    func pair<Provider: CredentialProvider>(_ tenants: [Provider]) -> [AuthorizingTransport<NoOpTransport, Provider>] {
-        tenants.map { AuthorizingTransport(base: noop, provider: $0) }
-    }
-    Benchmark("throughput.profix.2-thread-2-tenants", configuration: threads, closure: onThreads(pair(fixtures.profixTenants), request: fixtures.profixRequest, tasks: 2), setup: prime)
-    Benchmark("throughput.profit.2-thread-2-tenants", configuration: threads, closure: onThreads(pair(fixtures.profitTenants), request: fixtures.profitRequest, tasks: 2), setup: prime)
-    Benchmark("throughput.economic.2-thread-2-tenants", configuration: threads, closure: onThreads(pair(fixtures.economicTenants), request: fixtures.economicRequest, tasks: 2), setup: prime)
+    // Two threads, a tenant (and a floor header) each: nothing written is shared between them.
+    Benchmark("throughput.floor.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(request: fixtures.profixRequest, tasks: 2) { FloorTransport(header: floorHeaders[$0], base: $1) }, setup: prime)
+    Benchmark("throughput.profix.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(request: fixtures.profixRequest, tasks: 2) { AuthorizingTransport(base: $1, provider: fixtures.profixTenants[$0]) }, setup: prime)
+    Benchmark("throughput.profit.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(request: fixtures.profitRequest, tasks: 2) { AuthorizingTransport(base: $1, provider: fixtures.profitTenants[$0]) }, setup: prime)
+    Benchmark("throughput.economic.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(request: fixtures.economicRequest, tasks: 2) { AuthorizingTransport(base: $1, provider: fixtures.economicTenants[$0]) }, setup: prime)
 
     // A storm: 10,000 concurrent requests on an expired Profix-it token (one refresh), beside the
     // same storm on a valid token; the difference is what the refresh adds.
