@@ -27,7 +27,8 @@ public struct AuthorizedClient: HTTPTransport {
     public let base: any HTTPTransport
     /// The provider that adds credentials.
     public let provider: any CredentialProvider
-    private let observer: AuthEventObserver?
+    @usableFromInline
+    let observer: AuthEventObserver?
 
     /// Creates a client.
     ///
@@ -44,8 +45,9 @@ public struct AuthorizedClient: HTTPTransport {
     /// Sends `request` with credentials, recovering at most once from 401/403.
     ///
     /// - Throws: see ``AuthorizingTransport/send(_:body:)``.
+    @inlinable @inline(__always)
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
-        try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer)
+        try await AuthorizationFlow.send(request, body: body, through: base, by: provider, observer: observer)
     }
 
     /// Like ``send(_:body:)``, but an answer that is not 2xx throws the provider's typed error

@@ -52,17 +52,7 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
     /// path is inlinable, so it is specialized for `Base` and `Provider` where it is called.
     @inlinable @inline(__always)
     public func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
-        let checkedByClient = !Provider.requestTargetCheck.byProvider
-        if checkedByClient { try SecureURLPolicy.check(request, provider: provider.name) }
-        var authorized = request
-        guard try provider.authorizeIfReady(&authorized) else {
-            return try await AuthorizationFlow.send(request, body: body, base: base, provider: provider, observer: observer, notReady: true)
-        }
-        if checkedByClient { try SecureURLPolicy.check(authorized, provider: provider.name) }
-        let answer = try await base.send(authorized, body: body)
-        guard AuthorizationFlow.isRejection(answer.0.status) else { return answer }
-        return try await AuthorizationFlow.retry(
-            after: answer, to: authorized, request: request, body: body, base: base, provider: provider, observer: observer)
+        try await AuthorizationFlow.send(request, body: body, through: base, by: provider, observer: observer)
     }
 
     /// Like ``send(_:body:)``, but an answer that is not 2xx throws the provider's typed error
@@ -79,6 +69,27 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 /// generic ``AuthorizingTransport`` inlines its fast path instead and comes here for the rest.
 @usableFromInline
 enum AuthorizationFlow {
+    /// The request path of both clients: a credential at hand is added and the request sent
+    /// without a suspension of its own; the rest (a provider that must wait, a rejection) goes out
+    /// of line. Inlined where a client's `send` is called: specialized for the generic form's
+    /// types, and for the stored form's opened existentials, so that the stored form's only extra
+    /// call on this path is its base transport's (not a frame of its own and one of this path's).
+    @inlinable @inline(__always)
+    static func send<Base: HTTPTransport, Provider: CredentialProvider>(
+        _ request: HTTPRequest, body: Data?, through base: Base, by provider: Provider, observer: AuthEventObserver?
+    ) async throws -> (HTTPResponse, Data) {
+        let checkedByClient = !Provider.requestTargetCheck.byProvider
+        if checkedByClient { try SecureURLPolicy.check(request, provider: provider.name) }
+        var authorized = request
+        guard try provider.authorizeIfReady(&authorized) else {
+            return try await send(request, body: body, base: base, provider: provider, observer: observer, notReady: true)
+        }
+        if checkedByClient { try SecureURLPolicy.check(authorized, provider: provider.name) }
+        let answer = try await base.send(authorized, body: body)
+        guard isRejection(answer.0.status) else { return answer }
+        return try await retry(after: answer, to: authorized, request: request, body: body, base: base, provider: provider, observer: observer)
+    }
+
     /// - Parameter notReady: The provider already answered `false` to
     ///   ``CredentialProvider/authorizeIfReady(_:)`` for this request: straight to the awaited path.
     @usableFromInline
