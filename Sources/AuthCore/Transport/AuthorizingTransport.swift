@@ -64,9 +64,10 @@ public struct AuthorizingTransport<Base: HTTPTransport, Provider: CredentialProv
 
 /// What every authorizing client does, written once for the generic and the stored form.
 ///
-/// It takes existentials, not generics: called from other modules a generic body would not be
-/// specialized, and would look up type metadata (tuples of its results) on every request. The
-/// generic ``AuthorizingTransport`` inlines its fast path instead and comes here for the rest.
+/// Its fast path (``send(_:body:through:by:observer:)``) is generic and inlined into each client's
+/// `send`; everything off that path takes existentials, not generics: called from other modules a
+/// generic body that is not inlined would not be specialized, and would look up type metadata
+/// (tuples of its results) on every call.
 @usableFromInline
 enum AuthorizationFlow {
     /// The request path of both clients: a credential at hand is added and the request sent
