@@ -83,6 +83,16 @@ struct EconomicFloorTransport: HTTPTransport {
     }
 }
 
+/// What a multi-tenant server does on every request: takes its tenant's provider from a
+/// ``ProviderRegistry``, then authorizes through it.
+struct RegistryTransport<Provider: CredentialProvider>: HTTPTransport {
+    let registry: ProviderRegistry<Int, Provider>
+    let tenant: Int
+    func send(_ request: HTTPRequest, body: Data?) async throws -> (HTTPResponse, Data) {
+        try await AuthorizingTransport(base: NoOpTransport(), provider: registry.provider(for: tenant)).send(request, body: body)
+    }
+}
+
 /// `request` with strings of its own (not sharing storage with `request`'s).
 func ownCopy(of request: HTTPRequest) -> HTTPRequest {
     func copy(_ text: String?) -> String? { text.map { String(decoding: Array($0.utf8), as: UTF8.self) } }
@@ -220,6 +230,10 @@ let benchmarks: @Sendable () -> Void = {
     // so the base transport is a call of its own.
     Benchmark("request.profix-stored.1-task", configuration: exact, closure: requests(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest, tasks: 1), setup: prime)
     Benchmark("request.profit-stored.1-task", configuration: exact, closure: requests(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest, tasks: 1), setup: prime)
+    // A multi-tenant server's request: the tenant's provider taken from a `ProviderRegistry` first.
+    let oneTenantRegistry = ProviderRegistry<Int, ProfixProvider> { _ in fixtures.profix }
+    Benchmark("request.profix-registry.1-task", configuration: exact,
+              closure: requests(RegistryTransport(registry: oneTenantRegistry, tenant: 0), fixtures.profixRequest, tasks: 1), setup: prime)
     // A request that has a field of its own (here `Accept`), beside the floor on the same request.
     Benchmark("request.floor-economic-own-field.1-task", configuration: exact, closure: requests(fixtures.economicFloor, fixtures.economicRequestWithAccept, tasks: 1), setup: prime)
     Benchmark("request.economic-own-field.1-task", configuration: exact,
@@ -282,6 +296,12 @@ let benchmarks: @Sendable () -> Void = {
               closure: onThreads(request: fixtures.profixRequest, tasks: 2) { AuthorizingTransport(base: NoOpTransport(), provider: fixtures.profixTenants[$0]) }, setup: prime)
     Benchmark("throughput.profit.2-thread-2-tenants", configuration: threads,
               closure: onThreads(request: fixtures.profitRequest, tasks: 2) { AuthorizingTransport(base: NoOpTransport(), provider: fixtures.profitTenants[$0]) }, setup: prime)
+    // The same two Profix-it tenants, each request taking its provider from one registry first.
+    let profixRegistry = ProviderRegistry<Int, ProfixProvider> { fixtures.profixTenants[$0] }
+    Benchmark("throughput.profix-registry.1-thread", configuration: threads,
+              closure: onThreads(request: fixtures.profixRequest, tasks: 1) { RegistryTransport(registry: profixRegistry, tenant: $0) }, setup: prime)
+    Benchmark("throughput.profix-registry.2-thread-2-tenants", configuration: threads,
+              closure: onThreads(request: fixtures.profixRequest, tasks: 2) { RegistryTransport(registry: profixRegistry, tenant: $0) }, setup: prime)
     Benchmark("throughput.economic.2-thread-2-tenants", configuration: threads,
               closure: onThreads(request: fixtures.economicRequest, tasks: 2) { AuthorizingTransport(base: NoOpTransport(), provider: fixtures.economicTenants[$0]) }, setup: prime)
 
