@@ -112,6 +112,7 @@ final class Fixtures: Sendable {
 
     let noop = NoOpTransport()
     let floor = FloorTransport()
+    let floorRuntimeToken = FloorTransport(header: FloorTransport.Header(madeAtRunTime: ()))
     let economicFloor = EconomicFloorTransport()
     let clock = ManualClock()
     let profixSandbox: ProfixSandbox
@@ -221,6 +222,10 @@ let benchmarks: @Sendable () -> Void = {
     for tasks in [1, 2] {
         Benchmark("request.noop-transport.\(tasks)-task", configuration: exact, closure: requests(fixtures.noop, fixtures.profixRequest, tasks: tasks), setup: prime)
         Benchmark("request.floor.\(tasks)-task", configuration: exact, closure: requests(fixtures.floor, fixtures.profixRequest, tasks: tasks), setup: prime)
+        // The same floor with its token made at run time, as a token received from a server is
+        // (a literal's storage is immortal: the floor above never writes its reference count).
+        Benchmark("request.floor-runtime-token.\(tasks)-task", configuration: exact,
+                  closure: requests(fixtures.floorRuntimeToken, fixtures.profixRequest, tasks: tasks), setup: prime)
         Benchmark("request.floor-economic.\(tasks)-task", configuration: exact, closure: requests(fixtures.economicFloor, fixtures.economicRequest, tasks: tasks), setup: prime)
         Benchmark("request.profix.\(tasks)-task", configuration: exact, closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profix), fixtures.profixRequest, tasks: tasks), setup: prime)
         Benchmark("request.profit.\(tasks)-task", configuration: exact, closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest, tasks: tasks), setup: prime)
