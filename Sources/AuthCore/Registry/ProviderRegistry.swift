@@ -85,7 +85,6 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         }
 
         /// `date` on the stamps' scale.
-        @usableFromInline
         func time(of date: Date) -> UInt64 { nanoseconds(from: origin, to: date) }
     }
 
@@ -140,10 +139,14 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
     public func provider(for tenant: Tenant) throws -> Provider {
         let date = now()
         return try state.withLock { state in
-            // Compared here; swept (rarely) out of line. A clock set back goes there too.
+            // Whether a sweep is due is decided here; the sweep itself (rare) runs out of line.
             if let sweepInterval {
-                let sinceSweep = date.timeIntervalSince(state.lastSweep)
-                if sinceSweep < 0 || sinceSweep >= sweepInterval { sweepIfDue(&state, at: date) }
+                var sinceSweep = date.timeIntervalSince(state.lastSweep)
+                if sinceSweep < 0 {   // a clock set back: count from now
+                    state.lastSweep = date
+                    sinceSweep = 0
+                }
+                if sinceSweep >= sweepInterval { sweepIdle(&state, at: date) }
             }
             let stamp = state.stamp(at: date)
             // One lookup for a tenant already held: the entry is found once, then updated in place.
@@ -183,13 +186,12 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
         state.withLock { $0.entries.removeAll(keepingCapacity: true) }
     }
 
-    /// Forgets providers idle past the timeout, at most every quarter of the timeout, so a busy
-    /// registry does not scan on every call. Removes them in place: the table keeps its room.
+    /// Forgets providers idle past the timeout. ``provider(for:)`` calls it at most every
+    /// ``sweepInterval``, so a busy registry does not scan on every call. Removes them in place:
+    /// the table keeps its room.
     @usableFromInline
-    func sweepIfDue(_ state: inout State, at date: Date) {
+    func sweepIdle(_ state: inout State, at date: Date) {
         guard let idle = configuration.idleTimeout?.timeInterval else { return }
-        if date < state.lastSweep { state.lastSweep = date }   // a clock set back
-        guard date.timeIntervalSince(state.lastSweep) >= idle / 4 else { return }
         state.lastSweep = date
         let now = state.time(of: date)
         let limit = nanoseconds(idle)
