@@ -35,6 +35,7 @@ let package = Package(
                 .product(name: "EconomicAuthTesting", package: "swift-accounting-auth"),
                 .product(name: "AuthSandboxServer", package: "swift-accounting-auth"),
                 "IdleTenants",
+                "RequestFixtures",
             ],
             path: "Benchmarks/AuthBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -44,5 +45,13 @@ let package = Package(
         // The same scenario without the harness, whose allocation counter puts a 16-byte header in
         // front of every malloc'd block: `swift run -c release idle-tenants`.
         .executableTarget(name: "idle-tenants", dependencies: ["IdleTenants"], path: "Sources/IdleTenantsProbe"),
+        // The request benchmarks' transports and providers, shared with the instruction counter.
+        .target(name: "RequestFixtures", dependencies: library + [
+            .product(name: "ProfixOAuthTesting", package: "swift-accounting-auth"),
+            .product(name: "EconomicAuthTesting", package: "swift-accounting-auth"),
+        ]),
+        // Instructions per request under valgrind's callgrind, the same on any host:
+        // `swift run -c release request-instructions`.
+        .executableTarget(name: "request-instructions", dependencies: library + ["RequestFixtures"], path: "Sources/RequestInstructionsProbe"),
     ]
 )

@@ -1,0 +1,171 @@
+// Instructions per authorized request, counted by valgrind's callgrind: the same figure on any
+// host and under any load, where the request benchmarks' times move from one machine to the next
+// (session 7's host ran the floor in 202 ns, session 8's in 129 ns).
+//
+//     swift run -c release request-instructions            # every scenario (needs valgrind)
+//     swift run -c release request-instructions profix 1000  # one scenario's loop, uncounted
+//
+// Each scenario runs twice under callgrind, with 1,000 and 21,000 requests after the same
+// warm-up; the difference of the two totals over 20,000 is what one request costs, without the
+// process's start, the fixtures and the warm-up. The requests are those of the `request.*`
+// benchmarks (one task, no-op base transport, a cached valid token).
+import AuthCore
+import Foundation
+import HTTPTypes
+import ProfixOAuth
+import RequestFixtures
+import Synchronization
+
+/// Keeps a response from being optimized away.
+@inline(never) func consume(_ value: (HTTPResponse, Data)) {
+    if value.0.status.code == 0 { print("unreachable") }
+}
+
+func loop(_ transport: some HTTPTransport, _ request: HTTPRequest, count: Int) async throws {
+    for _ in 0..<count { consume(try await transport.send(request, body: nil)) }
+}
+
+/// Runs `count` requests of one scenario after a warm-up of 100.
+func run(_ scenario: String, count: Int, fixtures: Fixtures) async throws {
+    let oneTenantRegistry = ProviderRegistry<Int, ProfixProvider> { _ in fixtures.profix }
+    func measure(_ transport: some HTTPTransport, _ request: HTTPRequest) async throws {
+        try await loop(transport, request, count: 100)
+        try await loop(transport, request, count: count)
+    }
+    switch scenario {
+    case "noop-transport": try await measure(fixtures.noop, fixtures.profixRequest)
+    case "floor": try await measure(fixtures.floor, fixtures.profixRequest)
+    case "floor-runtime-token": try await measure(fixtures.floorRuntimeToken, fixtures.profixRequest)
+    case "floor-economic": try await measure(fixtures.economicFloor, fixtures.economicRequest)
+    case "profix": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profix), fixtures.profixRequest)
+    case "profit": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest)
+    case "economic": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequest)
+    case "profix-stored": try await measure(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest)
+    case "profit-stored": try await measure(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest)
+    case "economic-stored": try await measure(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest)
+    case "profix-registry": try await measure(RegistryTransport(registry: oneTenantRegistry, tenant: 0), fixtures.profixRequest)
+    default: throw ProbeError("unknown scenario \(scenario)")
+    }
+}
+
+struct ProbeError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+let scenarios = ["noop-transport", "floor", "floor-runtime-token", "floor-economic", "profix", "profit", "economic",
+                 "profix-stored", "profit-stored", "economic-stored", "profix-registry"]
+
+/// What callgrind counted in a run of `scenario` with `count` requests.
+struct Counts {
+    /// Instructions executed.
+    var instructions = 0
+    /// Calls of `swift_retain` and `swift_release`: each is an atomic write of a reference count
+    /// (but on immortal storage, a string literal's), which costs far more than an instruction
+    /// (`swift_bridgeObjectRetain` on a string stored inline reaches neither).
+    var referenceCountWrites = 0
+
+    static func - (lhs: Counts, rhs: Counts) -> Counts {
+        Counts(instructions: lhs.instructions - rhs.instructions, referenceCountWrites: lhs.referenceCountWrites - rhs.referenceCountWrites)
+    }
+}
+
+func counts(_ scenario: String, count: Int) throws -> Counts {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("request-instructions-\(ProcessInfo.processInfo.processIdentifier).out")
+    defer { try? FileManager.default.removeItem(at: output) }
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    let executable = Bundle.main.executableURL?.path ?? CommandLine.arguments[0]
+    child.arguments = ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(output.path)", executable, scenario, String(count)]
+    // Hashing seeded per process moves a few dictionary probes (~150 instructions a request in
+    // two of the scenarios) from one run to the next.
+    child.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_DETERMINISTIC_HASHING": "1"]) { _, new in new }
+    child.standardError = FileHandle.nullDevice
+    child.standardOutput = FileHandle.nullDevice
+    try child.run()
+    child.waitUntilExit()
+    guard child.terminationStatus == 0 else { throw ProbeError("valgrind failed on \(scenario) (\(child.terminationStatus))") }
+    return try parse(String(contentsOf: output, encoding: .utf8), scenario: scenario)
+}
+
+/// Reads callgrind's output: the `summary:` line, and the `calls=` lines under each `cfn=` (a
+/// called function, named on first mention and by its number after that; `'2` marks a recursion).
+func parse(_ text: String, scenario: String) throws -> Counts {
+    var result = Counts()
+    var names: [Substring: Substring] = [:]
+    var countsCalls = false
+    var foundSummary = false
+    for line in text.split(separator: "\n") {
+        if line.hasPrefix("summary:"), let figure = line.split(separator: " ").last.flatMap({ Int($0) }) {
+            result.instructions = figure
+            foundSummary = true
+        } else if line.hasPrefix("cfn=(") || line.hasPrefix("fn=(") {
+            let body = line.drop(while: { $0 != "(" }).dropFirst()
+            guard let close = body.firstIndex(of: ")") else { continue }
+            let id = body[..<close]
+            let rest = body[body.index(after: close)...].drop(while: { $0 == " " })
+            if !rest.isEmpty { names[id] = rest }
+            if line.hasPrefix("cfn=") {
+                let name = (names[id] ?? "").split(separator: "'").first ?? ""
+                countsCalls = name == "swift_retain" || name == "swift_release"
+            }
+        } else if countsCalls, line.hasPrefix("calls="), let figure = Int(line.dropFirst(6).prefix(while: { $0 != " " })) {
+            result.referenceCountWrites += figure
+            countsCalls = false
+        }
+    }
+    guard foundSummary else { throw ProbeError("no total in callgrind's output for \(scenario)") }
+    return result
+}
+
+/// Runs `work` on the cooperative pool and blocks the main thread until it ends. The top level
+/// has no `await`, so the main thread does not park in `dispatch_main`, whose `sigsuspend` on a
+/// read-only signal mask crashes valgrind 3.19.
+func blocking(_ work: @escaping @Sendable () async throws -> Void) throws {
+    let outcome = Mutex<Result<Void, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let result = await Result(catching: work)
+        outcome.withLock { $0 = result }
+        done.signal()
+    }
+    done.wait()
+    try outcome.withLock { $0 }?.get()
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.count == 2, let count = Int(arguments[1]) {
+    try blocking {
+        guard let fixtures = Fixtures.shared else { throw ProbeError("the fixtures could not be made") }
+        try await fixtures.prime()
+        try await run(arguments[0], count: count, fixtures: fixtures)
+    }
+} else {
+    let chosen = arguments.isEmpty ? scenarios : arguments
+    print("per request (callgrind; 21,000 requests minus 1,000, over 20,000): instructions, calls of swift_retain and swift_release")
+    var figures: [String: (instructions: Double, writes: Double)] = [:]
+    for scenario in chosen {
+        let difference = try counts(scenario, count: 21_000) - counts(scenario, count: 1_000)
+        let figure = (Double(difference.instructions) / 20_000, Double(difference.referenceCountWrites) / 20_000)
+        figures[scenario] = figure
+        print(scenario.padding(toLength: 22, withPad: " ", startingAt: 0), String(format: "%8.0f %6.1f", figure.0, figure.1))
+    }
+    // The added cost over the no-op transport, and its ratio to each floor's.
+    if let noop = figures["noop-transport"]?.instructions, let floor = figures["floor"]?.instructions,
+       let runtime = figures["floor-runtime-token"]?.instructions {
+        print("\ninstructions added over the no-op transport; ratio to the floor's (literal token / token made at run time)")
+        for scenario in chosen where !scenario.hasPrefix("floor") && scenario != "noop-transport" {
+            guard let figure = figures[scenario]?.instructions else { continue }
+            let economicFloor = figures["floor-economic"]?.instructions
+            let floors = scenario.hasPrefix("economic") ? (economicFloor ?? floor, economicFloor ?? runtime) : (floor, runtime)
+            print(scenario.padding(toLength: 22, withPad: " ", startingAt: 0),
+                  String(format: "%8.0f   %.2f× / %.2f×", figure - noop, (figure - noop) / (floors.0 - noop), (figure - noop) / (floors.1 - noop)))
+        }
+    }
+}
