@@ -87,7 +87,7 @@ enum AuthorizationFlow {
         }
         if checkedByClient { try SecureURLPolicy.check(authorized, provider: provider.name) }
         let answer = try await base.send(authorized, body: body)
-        guard isRejection(answer.0.status) else { return answer }
+        guard isRejection(answer.0) else { return answer }
         return try await retry(after: answer, to: authorized, request: request, body: body, base: base, provider: provider, observer: observer)
     }
 
@@ -103,7 +103,7 @@ enum AuthorizationFlow {
             ? try await authorizeAwaiting(request, body: body, by: provider, named: name)
             : try await authorize(request, body: body, by: provider, named: name)
         let answer = try await base.send(first, body: firstBody)
-        guard isRejection(answer.0.status) else { return answer }
+        guard isRejection(answer.0) else { return answer }
         return try await retry(after: answer, to: first, request: request, body: body, base: base, provider: provider, observer: observer)
     }
 
@@ -122,7 +122,7 @@ enum AuthorizationFlow {
         observer?.receive(.retriedAfterRejection(provider: name, status: response.status.code))
         let (second, secondBody) = try await authorize(request, body: body, by: provider, named: name)
         let (retried, retriedData) = try await base.send(second, body: secondBody)
-        if isRejection(retried.status) {
+        if isRejection(retried) {
             throw rejection(retried, provider: name, afterRetry: true)
         }
         return (retried, retriedData)
@@ -169,9 +169,11 @@ enum AuthorizationFlow {
         return answer
     }
 
+    /// Whether `response` is a 401 or a 403. Borrowed: taking the response (or its `status`) as
+    /// a value made a copy of it on every request, two reference counts taken and dropped.
     @inlinable
-    static func isRejection(_ status: HTTPResponse.Status) -> Bool {
-        let code = status.code
+    static func isRejection(_ response: borrowing HTTPResponse) -> Bool {
+        let code = response.status.code
         return code == 401 || code == 403
     }
 
