@@ -83,6 +83,11 @@ let benchmarks: @Sendable () -> Void = {
     // so the base transport is a call of its own.
     Benchmark("request.profix-stored.1-task", configuration: exact, closure: requests(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest, tasks: 1), setup: prime)
     Benchmark("request.profit-stored.1-task", configuration: exact, closure: requests(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest, tasks: 1), setup: prime)
+    // Profix-it on the system clock, as an app runs it: `request.profix` reads the storm's
+    // hand-moved clock, a lock and a closure context of its own on every request.
+    Benchmark("request.profix-system-clock.1-task", configuration: exact,
+              closure: requests(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profixOnSystemClock), fixtures.profixRequest, tasks: 1),
+              setup: prime)
     // A multi-tenant server's request: the tenant's provider taken from a `ProviderRegistry` first.
     let oneTenantRegistry = ProviderRegistry<Int, ProfixProvider> { _ in fixtures.profix }
     Benchmark("request.profix-registry.1-task", configuration: exact,

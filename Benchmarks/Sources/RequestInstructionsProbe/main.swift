@@ -8,7 +8,8 @@
 // Each scenario runs twice under callgrind, with 1,000 and 21,000 requests after the same
 // warm-up; the difference of the two totals over 20,000 is what one request costs, without the
 // process's start, the fixtures and the warm-up. The requests are those of the `request.*`
-// benchmarks (one task, no-op base transport, a cached valid token).
+// benchmarks (one task, no-op base transport, a cached valid token); `profix` reads the
+// benchmarks' hand-moved clock, `profix-system-clock` the system clock.
 import AuthCore
 import Foundation
 import HTTPTypes
@@ -38,6 +39,7 @@ func run(_ scenario: String, count: Int, fixtures: Fixtures) async throws {
     case "floor-runtime-token": try await measure(fixtures.floorRuntimeToken, fixtures.profixRequest)
     case "floor-economic": try await measure(fixtures.economicFloor, fixtures.economicRequest)
     case "profix": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profix), fixtures.profixRequest)
+    case "profix-system-clock": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profixOnSystemClock), fixtures.profixRequest)
     case "profit": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest)
     case "economic": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequest)
     case "profix-stored": try await measure(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest)
@@ -53,7 +55,7 @@ struct ProbeError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-let scenarios = ["noop-transport", "floor", "floor-runtime-token", "floor-economic", "profix", "profit", "economic",
+let scenarios = ["noop-transport", "floor", "floor-runtime-token", "floor-economic", "profix", "profix-system-clock", "profit", "economic",
                  "profix-stored", "profit-stored", "economic-stored", "profix-registry"]
 
 /// What callgrind counted in a run of `scenario` with `count` requests.
