@@ -31,7 +31,7 @@ public struct ProfixApp: Sendable {
 
         /// The parts every cell of one app shares, with the app's shared part as their context.
         static func parts(client: ProfixRegistration, transport: any HTTPTransport, store: any TokenStore,
-                          configuration: ProfixProvider.Configuration, observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
+                          configuration: ProfixProvider.Configuration, observer: AuthEventObserver?, now: (@Sendable () -> Date)?,
                           onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?) -> ProfixProvider.Parts {
             var audience = client.region.audience
             configuration.additionalHosts.forEach { audience.insert($0) }
@@ -41,7 +41,7 @@ public struct ProfixApp: Sendable {
                 leeway: configuration.refreshLeeway, softWindow: configuration.softRefreshWindow,
                 observer: observer, now: now, onChange: onChange,
                 missingMessage: "no Profix-it credential yet: run a grant first",
-                renewal: ProfixProvider.renewal(tokenClient, now: now), preparer: ProfixProvider.preparer,
+                renewal: ProfixProvider.renewal(tokenClient, now: now ?? SystemClock.now), preparer: ProfixProvider.preparer,
                 context: Shared(tokenClient: tokenClient, audience: audience))
         }
 
@@ -74,7 +74,7 @@ public struct ProfixApp: Sendable {
         store: any TokenStore = InMemoryTokenStore(),
         configuration: ProfixProvider.Configuration = .init(),
         observer: AuthEventObserver? = nil,
-        now: @escaping @Sendable () -> Date = { Date() },
+        now: (@Sendable () -> Date)? = nil,
         onCredentialChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)? = nil
     ) {
         parts = Shared.parts(client: client, transport: transport, store: store, configuration: configuration,

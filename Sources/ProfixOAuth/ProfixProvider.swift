@@ -88,7 +88,9 @@ public actor ProfixProvider: CredentialProvider {
     ///   - key: The credential's name in the store. Default `profix/default`.
     ///   - configuration: Refresh and parsing options.
     ///   - observer: Receives ``AuthEvent``s (never a secret).
-    ///   - now: The clock; tests pass one they control.
+    ///   - now: The clock; tests pass one they control. `nil` (the default): the system clock,
+    ///     read on the request path from the kernel's coarse clock moved a few milliseconds
+    ///     ahead (a token may count as due that much early, never late; see the performance guide).
     ///   - onCredentialChange: Called with every new credential (grant or refresh) after it was
     ///     saved to `store` and before any request uses it, and with `nil` after ``signOut()``,
     ///     for apps that keep tokens elsewhere too.
@@ -102,7 +104,7 @@ public actor ProfixProvider: CredentialProvider {
         key: TokenKey = TokenKey(provider: ProfixProvider.providerName, account: "default"),
         configuration: Configuration = .init(),
         observer: AuthEventObserver? = nil,
-        now: @escaping @Sendable () -> Date = { Date() },
+        now: (@Sendable () -> Date)? = nil,
         onCredentialChange: (@Sendable (StoredCredential?) async -> Void)? = nil
     ) {
         let parts = ProfixApp.Shared.parts(client: client, transport: transport, store: store, configuration: configuration,

@@ -1,6 +1,7 @@
 import AuthCore
 @testable import AuthRuntime
 import Foundation
+import HTTPTypes
 import Testing
 
 @Suite struct SingleFlightTests {
@@ -129,6 +130,40 @@ final class LockedWriteLine: Sendable {
         #expect(RefreshTiming.newer(old, new) == new)
         #expect(RefreshTiming.newer(new, old) == new)
         #expect(RefreshTiming.newer(undated, old) == old)
+    }
+}
+
+@Suite struct SystemClockTests {
+    /// The request path's clock is allowed to run a few milliseconds ahead, never behind: a token
+    /// must not be sent after the precise clock says it is due. (Mutation: without the margin,
+    /// the coarse clock reads earlier than the precise one on nearly every call, and this fails.)
+    @Test func theRequestPathsClockNeverReadsEarlierThanTheSystemClock() {
+        var early = 0
+        var ahead = 0.0
+        for _ in 0..<200_000 {
+            let precise = Date()
+            let fast = SystemClock.notEarlierThanNow()
+            if fast < precise { early += 1 }
+            ahead = max(ahead, fast.timeIntervalSince(precise))
+        }
+        #expect(early == 0)
+        // A few milliseconds ahead at most (twice a 4 ms tick and 10 ms here), not seconds.
+        #expect(ahead < 0.2)
+    }
+
+    /// Only a cell given no clock reads the system clock's fast form; one given a clock (a
+    /// test's) reads that clock everywhere.
+    @Test func onlyCellsWithoutAClockOfTheirOwnReadTheFastForm() {
+        func parts(_ now: (@Sendable () -> Date)?) -> CredentialParts<HTTPField, Void> {
+            CredentialParts(name: "test", store: InMemoryTokenStore(), observer: nil, now: now, onChange: nil,
+                            missingMessage: "none", renewal: nil,
+                            preparer: CredentialPreparer { _ throws(AuthError) in HTTPField(name: .authorization, value: "Bearer token") }, context: ())
+        }
+        #expect(parts(nil).readsSystemClock)
+        let fixed = Date(timeIntervalSince1970: 1_800_000_000)
+        let given = parts { fixed }
+        #expect(!given.readsSystemClock)
+        #expect(given.now() == fixed)
     }
 }
 

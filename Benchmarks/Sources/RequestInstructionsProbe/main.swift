@@ -4,6 +4,7 @@
 //
 //     swift run -c release request-instructions            # every scenario (needs valgrind)
 //     swift run -c release request-instructions profix 1000  # one scenario's loop, uncounted
+//     swift run -c release request-instructions --times      # times, every scenario interleaved (no valgrind)
 //
 // Each scenario runs twice under callgrind, with 1,000 and 21,000 requests after the same
 // warm-up; the difference of the two totals over 20,000 is what one request costs, without the
@@ -26,27 +27,70 @@ func loop(_ transport: some HTTPTransport, _ request: HTTPRequest, count: Int) a
     for _ in 0..<count { consume(try await transport.send(request, body: nil)) }
 }
 
-/// Runs `count` requests of one scenario after a warm-up of 100.
-func run(_ scenario: String, count: Int, fixtures: Fixtures) async throws {
+/// The requests of one scenario: a function that sends `count` of them, specialized for the
+/// scenario's transport.
+func requests(_ scenario: String, fixtures: Fixtures) throws -> @Sendable (Int) async throws -> Void {
     let oneTenantRegistry = ProviderRegistry<Int, ProfixProvider> { _ in fixtures.profix }
-    func measure(_ transport: some HTTPTransport, _ request: HTTPRequest) async throws {
-        try await loop(transport, request, count: 100)
-        try await loop(transport, request, count: count)
+    func sending(_ transport: some HTTPTransport, _ request: HTTPRequest) -> @Sendable (Int) async throws -> Void {
+        { count in try await loop(transport, request, count: count) }
     }
     switch scenario {
-    case "noop-transport": try await measure(fixtures.noop, fixtures.profixRequest)
-    case "floor": try await measure(fixtures.floor, fixtures.profixRequest)
-    case "floor-runtime-token": try await measure(fixtures.floorRuntimeToken, fixtures.profixRequest)
-    case "floor-economic": try await measure(fixtures.economicFloor, fixtures.economicRequest)
-    case "profix": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profix), fixtures.profixRequest)
-    case "profix-system-clock": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profixOnSystemClock), fixtures.profixRequest)
-    case "profit": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest)
-    case "economic": try await measure(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequest)
-    case "profix-stored": try await measure(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest)
-    case "profit-stored": try await measure(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest)
-    case "economic-stored": try await measure(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest)
-    case "profix-registry": try await measure(RegistryTransport(registry: oneTenantRegistry, tenant: 0), fixtures.profixRequest)
+    case "noop-transport": return sending(fixtures.noop, fixtures.profixRequest)
+    case "floor": return sending(fixtures.floor, fixtures.profixRequest)
+    case "floor-runtime-token": return sending(fixtures.floorRuntimeToken, fixtures.profixRequest)
+    case "floor-economic": return sending(fixtures.economicFloor, fixtures.economicRequest)
+    case "profix": return sending(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profix), fixtures.profixRequest)
+    case "profix-system-clock": return sending(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profixOnSystemClock), fixtures.profixRequest)
+    case "profit": return sending(AuthorizingTransport(base: fixtures.noop, provider: fixtures.profit), fixtures.profitRequest)
+    case "economic": return sending(AuthorizingTransport(base: fixtures.noop, provider: fixtures.economic), fixtures.economicRequest)
+    case "profix-stored": return sending(fixtures.profix.client(over: fixtures.noop), fixtures.profixRequest)
+    case "profit-stored": return sending(fixtures.profit.client(over: fixtures.noop), fixtures.profitRequest)
+    case "economic-stored": return sending(fixtures.economic.client(over: fixtures.noop), fixtures.economicRequest)
+    case "profix-registry": return sending(RegistryTransport(registry: oneTenantRegistry, tenant: 0), fixtures.profixRequest)
     default: throw ProbeError("unknown scenario \(scenario)")
+    }
+}
+
+/// Runs `count` requests of one scenario after a warm-up of 100.
+func run(_ scenario: String, count: Int, fixtures: Fixtures) async throws {
+    let send = try requests(scenario, fixtures: fixtures)
+    try await send(100)
+    try await send(count)
+}
+
+/// Times per request, interleaved: 200 rounds, each sending 10,000 requests of every scenario in
+/// turn, so that a slow stretch of a shared VM (neighbours, frequency) falls on every scenario
+/// alike. Per scenario the median round; per ratio the median of the rounds' own ratios, each
+/// between figures taken seconds apart.
+func interleavedTimes(_ chosen: [String], fixtures: Fixtures) async throws {
+    let names = ["noop-transport", "floor", "floor-runtime-token"] + chosen.filter { !["noop-transport", "floor", "floor-runtime-token"].contains($0) }
+    let sends = try names.map { try requests($0, fixtures: fixtures) }
+    for send in sends { try await send(10_000) }
+    var rounds: [[Double]] = []
+    let clock = ContinuousClock()
+    for _ in 0..<200 {
+        var round: [Double] = []
+        for send in sends {
+            let start = clock.now
+            try await send(10_000)
+            let elapsed = clock.now - start
+            round.append(Double(elapsed.components.seconds) * 1e9 / 10_000 + Double(elapsed.components.attoseconds) / 1e9 / 10_000)
+        }
+        rounds.append(round)
+    }
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+    print("ns per request, interleaved (200 rounds of 10,000 requests each): median round; added over the no-op transport;")
+    print("ratio to the floor's added cost (literal token / token made at run time), median of the rounds' own ratios")
+    for (index, name) in names.enumerated() {
+        let total = median(rounds.map { $0[index] })
+        let added = median(rounds.map { $0[index] - $0[0] })
+        let literal = median(rounds.map { ($0[index] - $0[0]) / ($0[1] - $0[0]) })
+        let runtime = median(rounds.map { ($0[index] - $0[0]) / ($0[2] - $0[0]) })
+        print(name.padding(toLength: 22, withPad: " ", startingAt: 0),
+              String(format: "%6.0f %6.0f   %.2f× / %.2f×", total, added, literal, runtime))
     }
 }
 
@@ -142,7 +186,14 @@ extension Result where Failure == any Error {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.count == 2, let count = Int(arguments[1]) {
+if arguments.first == "--times" {
+    try blocking {
+        guard let fixtures = Fixtures.shared else { throw ProbeError("the fixtures could not be made") }
+        try await fixtures.prime()
+        let chosen = Array(arguments.dropFirst())
+        try await interleavedTimes(chosen.isEmpty ? scenarios : chosen, fixtures: fixtures)
+    }
+} else if arguments.count == 2, let count = Int(arguments[1]) {
     try blocking {
         guard let fixtures = Fixtures.shared else { throw ProbeError("the fixtures could not be made") }
         try await fixtures.prime()

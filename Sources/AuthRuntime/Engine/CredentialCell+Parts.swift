@@ -61,6 +61,9 @@ package final class CredentialParts<Prepared: PreparedCredential, Context: Senda
     package let softWindow: Duration?
     package let observer: AuthEventObserver?
     package let now: @Sendable () -> Date
+    /// Whether `now` is the system clock (no clock was given): the request path then reads
+    /// ``SystemClock/notEarlierThanNow()``, which costs a fifth of a precise read.
+    package let readsSystemClock: Bool
     /// Called with the key and the new credential (`nil` after a removal) once it was saved.
     package let onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?
     /// Shown when a credential is needed and there is none.
@@ -74,7 +77,7 @@ package final class CredentialParts<Prepared: PreparedCredential, Context: Senda
     package let context: Context
 
     package init(name: String, store: any TokenStore, leeway: Duration? = nil, softWindow: Duration? = nil,
-                 observer: AuthEventObserver?, now: @escaping @Sendable () -> Date,
+                 observer: AuthEventObserver?, now: (@Sendable () -> Date)?,
                  onChange: (@Sendable (TokenKey, StoredCredential?) async -> Void)?, missingMessage: String,
                  renewal: CredentialRenewal?, preparer: CredentialPreparer<Prepared>, context: Context) {
         self.name = name
@@ -82,7 +85,8 @@ package final class CredentialParts<Prepared: PreparedCredential, Context: Senda
         self.leeway = leeway
         self.softWindow = softWindow
         self.observer = observer
-        self.now = now
+        self.now = now ?? SystemClock.now
+        readsSystemClock = now == nil
         self.onChange = onChange
         self.missingMessage = missingMessage
         self.renewal = renewal

@@ -94,7 +94,7 @@ package actor CredentialCell<Prepared: PreparedCredential, Context: Sendable> {
         }) else { return nil }
         // A credential without an expiry (Profit's token) needs no clock.
         guard expires else { return header }
-        let date = parts.now()
+        let date = parts.readsSystemClock ? SystemClock.notEarlierThanNow() : parts.now()
         if date >= dueAt { return nil }
         if date >= softAt, !started, claimBackgroundRefresh(softAt: softAt) {
             Task { await self.refreshInBackground() }
