@@ -115,6 +115,21 @@ import Testing
         #expect(try registry.provider(for: "a") !== first)
     }
 
+    /// On the system clock (no clock given, the registry reads the kernel's coarse clock) idle
+    /// times pass as they do on the precise one: a provider idle for longer than the timeout is
+    /// forgotten, one in use is kept.
+    @Test func idleProvidersAreForgottenOnTheSystemClock() async throws {
+        let registry = ProviderRegistry<String, EconomicProvider>(configuration: .init(idleTimeout: .milliseconds(200))) { _ in
+            try EconomicProvider(credentials: .demo, transport: MockTransport())
+        }
+        let first = try registry.provider(for: "a")
+        #expect(try registry.provider(for: "a") === first)
+        try await Task.sleep(for: .milliseconds(600))
+        _ = try registry.provider(for: "b")   // a sweep is due (every 50 ms): a is 600 ms idle
+        #expect(!registry.contains("a"))
+        #expect(registry.contains("b"))
+    }
+
     /// Forgetting a Profix user's provider loses no credential: the next provider loads the pair
     /// from the store and calls the API without a new grant.
     @Test func forgettingAProviderNeverDropsItsCredential() async throws {

@@ -110,17 +110,20 @@ public final class ProviderRegistry<Tenant: Hashable & Sendable, Provider: Senda
     ///
     /// - Parameters:
     ///   - configuration: The limits.
-    ///   - now: The clock for idle times; tests pass one they control.
+    ///   - now: The clock for idle times; tests pass one they control. `nil` (the default): the
+    ///     system clock, read from the kernel's coarse clock moved a few milliseconds ahead (a
+    ///     fifth of a precise read on every call; a provider may be forgotten that much early).
     ///   - make: Makes the provider of a tenant the registry does not hold. It runs while the
     ///     registry is locked, so that concurrent callers get one provider: keep it quick (make
     ///     the provider; do not load or send anything) and do not call the registry from it.
     public init(
         configuration: Configuration = .init(),
-        now: @escaping @Sendable () -> Date = { Date() },
+        now: (@Sendable () -> Date)? = nil,
         make: @escaping @Sendable (Tenant) throws -> Provider
     ) {
         self.configuration = configuration
         self.make = make
+        let now = now ?? { SystemClock.notEarlierThanNow() }
         self.now = now
         self.sweepInterval = configuration.idleTimeout.map { $0.timeInterval / 4 }
         let origin = now()

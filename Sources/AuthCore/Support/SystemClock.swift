@@ -5,12 +5,14 @@ import Glibc
 import Musl
 #endif
 
-/// The system clock, as the cells read it when their provider was given no clock of its own.
+/// The system clock, as the SDK reads it where it was given no clock of its own: the credential
+/// cells of `AuthRuntime` and ``ProviderRegistry``.
 package enum SystemClock {
     /// The precise clock: what every path but the request path's deadline check reads.
     package static let now: @Sendable () -> Date = { Date() }
 
-    /// A time no earlier than the precise clock's, for the request path's "is it due yet" check.
+    /// A time no earlier than the precise clock's, for the request path: a cell's "is it due yet"
+    /// check and a registry's last-use stamp.
     ///
     /// On Linux it is the coarse real-time clock (a read of the kernel's last tick: 6 ns on the CI
     /// machine, against 26 ns for the precise clock, which reads the processor's counter) moved
