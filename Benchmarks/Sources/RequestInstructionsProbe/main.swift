@@ -185,20 +185,21 @@ extension Result where Failure == any Error {
     }
 }
 
+/// Runs `work` with the fixtures, their tokens obtained (see ``blocking(_:)``).
+func withPrimedFixtures(_ work: @escaping @Sendable (Fixtures) async throws -> Void) throws {
+    try blocking {
+        guard let fixtures = Fixtures.shared else { throw ProbeError("the fixtures could not be made") }
+        try await fixtures.prime()
+        try await work(fixtures)
+    }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--times" {
-    try blocking {
-        guard let fixtures = Fixtures.shared else { throw ProbeError("the fixtures could not be made") }
-        try await fixtures.prime()
-        let chosen = Array(arguments.dropFirst())
-        try await interleavedTimes(chosen.isEmpty ? scenarios : chosen, fixtures: fixtures)
-    }
+    let chosen = Array(arguments.dropFirst())
+    try withPrimedFixtures { try await interleavedTimes(chosen.isEmpty ? scenarios : chosen, fixtures: $0) }
 } else if arguments.count == 2, let count = Int(arguments[1]) {
-    try blocking {
-        guard let fixtures = Fixtures.shared else { throw ProbeError("the fixtures could not be made") }
-        try await fixtures.prime()
-        try await run(arguments[0], count: count, fixtures: fixtures)
-    }
+    try withPrimedFixtures { try await run(arguments[0], count: count, fixtures: $0) }
 } else {
     let chosen = arguments.isEmpty ? scenarios : arguments
     print("per request (callgrind; 21,000 requests minus 1,000, over 20,000): instructions, calls of swift_retain and swift_release")
@@ -215,10 +216,14 @@ if arguments.first == "--times" {
         print("\ninstructions added over the no-op transport; ratio to the floor's (literal token / token made at run time)")
         for scenario in chosen where !scenario.hasPrefix("floor") && scenario != "noop-transport" {
             guard let figure = figures[scenario]?.instructions else { continue }
-            let economicFloor = figures["floor-economic"]?.instructions
-            let floors = scenario.hasPrefix("economic") ? (economicFloor ?? floor, economicFloor ?? runtime) : (floor, runtime)
-            print(scenario.padding(toLength: 22, withPad: " ", startingAt: 0),
-                  String(format: "%8.0f   %.2f× / %.2f×", figure - noop, (figure - noop) / (floors.0 - noop), (figure - noop) / (floors.1 - noop)))
+            let added = figure - noop
+            let name = scenario.padding(toLength: 22, withPad: " ", startingAt: 0)
+            // e-conomic sets three fields: its ratio is to the floor that sets the same three.
+            if scenario.hasPrefix("economic"), let economicFloor = figures["floor-economic"]?.instructions {
+                print(name, String(format: "%8.0f   %.2f× the e-conomic floor's", added, added / (economicFloor - noop)))
+            } else {
+                print(name, String(format: "%8.0f   %.2f× / %.2f×", added, added / (floor - noop), added / (runtime - noop)))
+            }
         }
     }
 }
